@@ -22,9 +22,9 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      setupFiles: ['reflect-metadata'],
-      testTimeout: 120000,
+      setupFiles: ['<rootDir>/test/support/setup-runtime.ts'],
     },
   ],
   maxWorkers: 2,
+  testTimeout: 120000,
 };

@@ -1,0 +1,27 @@
+import { ApiTokenEntity } from './api-token.entity';
+import { AuditEventEntity } from './audit-event.entity';
+import { QuarantinedInputEntity } from './quarantined-input.entity';
+import { ReaderEntity } from './reader.entity';
+import { ReadingEntity } from './reading.entity';
+import { ScanResultEntity } from './scan-result.entity';
+import { ScanEntity } from './scan.entity';
+import { TaskEntity } from './task.entity';
+
+export { ApiTokenEntity, AuditEventEntity, QuarantinedInputEntity, ReaderEntity, ReadingEntity, ScanEntity, ScanResultEntity, TaskEntity };
+export type { ReaderRole } from './reader.entity';
+export type { ScanStage } from './scan.entity';
+export type { TaskRole, TaskStatus } from './task.entity';
+export type { StoredBox } from './reading.entity';
+export type { StoredFusedBox } from './scan-result.entity';
+
+/** Every entity, for the DataSource. */
+export const ENTITIES = [
+  ReaderEntity,
+  ApiTokenEntity,
+  ScanEntity,
+  TaskEntity,
+  ReadingEntity,
+  ScanResultEntity,
+  AuditEventEntity,
+  QuarantinedInputEntity,
+];

@@ -1,0 +1,37 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+import type { StoredBox } from './reading.entity';
+
+export interface StoredFusedBox extends StoredBox {
+  score: number;
+  readerIds: string[];
+}
+
+/** Released labels of a scan: the fused proposal, the final labels and the agreement figures. */
+@Entity({ name: 'scan_results' })
+export class ScanResultEntity {
+  @PrimaryColumn({ name: 'scan_id', type: 'text' })
+  scanId!: string;
+
+  @Column({ type: 'text' })
+  method!: string;
+
+  @Column({ name: 'fused_boxes', type: 'jsonb' })
+  fusedBoxes!: StoredFusedBox[];
+
+  @Column({ name: 'fused_global_labels', type: 'jsonb' })
+  fusedGlobalLabels!: string[];
+
+  /** Final labels: the fused result, or for consensus policies the confirmed review. */
+  @Column({ name: 'final_boxes', type: 'jsonb' })
+  finalBoxes!: StoredBox[];
+
+  @Column({ name: 'final_global_labels', type: 'jsonb' })
+  finalGlobalLabels!: string[];
+
+  @Column({ type: 'jsonb' })
+  agreement!: Record<string, unknown>;
+
+  @Column({ name: 'released_at', type: 'timestamptz' })
+  releasedAt!: Date;
+}

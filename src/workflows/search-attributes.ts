@@ -1,0 +1,24 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** The scan being processed (equals the workflow id for scan workflows). */
+export const SCAN_ID = defineSearchAttributeKey('ScanId', SearchAttributeType.KEYWORD);
+/** Lifecycle stage: ingesting, deidentifying, assigning, reading, reviewing, fusing, released, … */
+export const STAGE = defineSearchAttributeKey('Stage', SearchAttributeType.KEYWORD);
+/** Dataset split: train or test. */
+export const SPLIT = defineSearchAttributeKey('Split', SearchAttributeType.KEYWORD);
+/** Readers currently holding an open task on the scan. */
+export const READERS = defineSearchAttributeKey('Readers', SearchAttributeType.KEYWORD_LIST);
+/** True while any open task is past its deadline. */
+export const OVERDUE = defineSearchAttributeKey('Overdue', SearchAttributeType.BOOL);
+
+/** Every custom search attribute ReadFlow registers on its namespace. */
+export const SEARCH_ATTRIBUTES = [SCAN_ID, STAGE, SPLIT, READERS, OVERDUE] as const;
+
+/** `Name=Type` pairs for `temporal server start-dev --search-attribute` and `temporal operator search-attribute create`. */
+export const SEARCH_ATTRIBUTE_CLI_ARGS: readonly string[] = [
+  'ScanId=Keyword',
+  'Stage=Keyword',
+  'Split=Keyword',
+  'Readers=KeywordList',
+  'Overdue=Bool',
+];

@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+
+import { ensureDatabase, openDatabase } from '../../src/db/data-source';
+import { ensureTemporalCli } from '../../src/temporal/temporal-cli';
+import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
+
+/**
+ * Starts one real Temporal dev server (the `temporal` CLI, on free ports, in memory) and creates a
+ * fresh Postgres database with the schema migrated, for the whole integration run. Their addresses
+ * reach the test workers through environment variables; global-teardown stops and drops them.
+ */
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const cli = await ensureTemporalCli({ configuredPath: process.env.TEMPORAL_CLI || undefined });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cli },
+      namespace: 'readflow',
+      ip: '127.0.0.1',
+      searchAttributes: [...SEARCH_ATTRIBUTES],
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  (globalThis as Record<string, unknown>).__READFLOW_TEMPORAL_ENV__ = env;
+
+  const base = new URL(process.env.READFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
+  base.pathname = `/readflow_test_${Date.now().toString(36)}_${process.pid}`;
+  const dbUrl = base.toString();
+  await ensureDatabase(dbUrl);
+  const ds = await openDatabase(dbUrl, { poolSize: 2 });
+  await ds.destroy();
+
+  process.env.READFLOW_TEST_TEMPORAL_ADDRESS = env.address;
+  process.env.READFLOW_TEST_TEMPORAL_NAMESPACE = 'readflow';
+  process.env.READFLOW_TEST_DATABASE_URL = dbUrl;
+  process.env.READFLOW_TEST_TEMPORAL_CLI = cli;
+  process.stderr.write(
+    `\n[global-setup] Temporal dev server at ${env.address}, database ${base.pathname.slice(1)} (${Date.now() - started} ms)\n`,
+  );
+}

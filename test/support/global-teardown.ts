@@ -1,0 +1,11 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+
+import { dropDatabase } from '../../src/db/data-source';
+
+/** Stops the Temporal dev server and drops the run's database. */
+export default async function globalTeardown(): Promise<void> {
+  const env = (globalThis as Record<string, unknown>).__READFLOW_TEMPORAL_ENV__ as TestWorkflowEnvironment | undefined;
+  await env?.teardown();
+  const url = process.env.READFLOW_TEST_DATABASE_URL;
+  if (url && !process.env.READFLOW_TEST_KEEP_DB) await dropDatabase(url);
+}

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { DataSource } from 'typeorm';
+
+import type { Config } from '../../src/config/config';
+import { loadConfig } from '../../src/config/config';
+import { createDataSource } from '../../src/db/data-source';
+
+/** The services started by global-setup, as seen from a test worker. */
+export function testServices(): { temporalAddress: string; namespace: string; databaseUrl: string; temporalCli: string } {
+  const temporalAddress = process.env.READFLOW_TEST_TEMPORAL_ADDRESS;
+  const databaseUrl = process.env.READFLOW_TEST_DATABASE_URL;
+  if (!temporalAddress || !databaseUrl) {
+    throw new Error('Integration services are missing: run through `npm test` (jest global-setup starts them).');
+  }
+  return {
+    temporalAddress,
+    databaseUrl,
+    namespace: process.env.READFLOW_TEST_TEMPORAL_NAMESPACE ?? 'readflow',
+    temporalCli: process.env.READFLOW_TEST_TEMPORAL_CLI ?? 'temporal',
+  };
+}
+
+/** A Config pointing at the test services, with overrides. Each call gets its own task queue. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  const s = testServices();
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: s.databaseUrl,
+    TEMPORAL_ADDRESS: s.temporalAddress,
+    TEMPORAL_NAMESPACE: s.namespace,
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    TEMPORAL_START_DEV_SERVER: 'false',
+    READFLOW_DEID_SECRET: 'test-secret-test-secret-test-secret-0123456789',
+    PORT: '0',
+    ...overrides,
+  });
+}
+
+/** An initialized DataSource on the run's (already migrated) database. */
+export async function openTestDataSource(): Promise<DataSource> {
+  const ds = createDataSource(testServices().databaseUrl, { poolSize: 4 });
+  await ds.initialize();
+  return ds;
+}
+
+/** Client and NativeConnection to the run's Temporal dev server. Close both in afterAll. */
+export async function connectTemporal(): Promise<{
+  client: Client;
+  connection: Connection;
+  nativeConnection: NativeConnection;
+  close: () => Promise<void>;
+}> {
+  const s = testServices();
+  const connection = await Connection.connect({ address: s.temporalAddress });
+  const nativeConnection = await NativeConnection.connect({ address: s.temporalAddress });
+  const client = new Client({ connection, namespace: s.namespace });
+  return {
+    client,
+    connection,
+    nativeConnection,
+    close: async () => {
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
