@@ -1,0 +1,259 @@
+/**
+ * Messages of the `scanLifecycle` workflow: its input/result, the `status` and `reviewContext` queries,
+ * the `submitReading` update and the manager updates. This is the only workflow module the API imports:
+ * it holds nothing but `@temporalio/workflow` define* calls and types.
+ *
+ * Rejections are `ApplicationFailure`s whose `type` is one of {@link ScanRejectionType}; the API maps
+ * them to problem+json (InvalidSubmission → 422, TaskNotFound → 404, TaskNotOpen / ConflictingSubmission /
+ * InvalidState / NoEligibleReader / InvalidDeadline → 409 or 422, see docs/architecture.md).
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+import type { FusedResult, Problem, Reading, ReadingPolicy, ScanAgreement } from '../domain';
+
+/** Lifecycle stages (also the `Stage` search attribute and `scans.stage`). */
+export type ScanStage =
+  | 'ingesting'
+  | 'deidentifying'
+  | 'assigning'
+  | 'reading'
+  | 'reviewing'
+  | 'fusing'
+  | 'released'
+  | 'quarantined'
+  | 'needs-attention'
+  | 'cancelled';
+
+/** Dataset split of a scan. */
+export type ScanSplit = 'train' | 'test';
+
+/** Role of a task: a blinded reading, or a consensus review step (`consensus-5`). */
+export type TaskRole = 'reader' | 'reviewer';
+
+/** Status of a task (same values as `tasks.status`). */
+export type TaskStatus = 'open' | 'submitted' | 'expired' | 'reassigned' | 'cancelled';
+
+/**
+ * A reviewer's decision. Slot 0 of a review round edits the fused proposal and sends `submit`;
+ * slot 1 then `confirm`s it (it becomes the final label) or `return`s it with a `reason`
+ * (a new round starts, up to the policy's `maxReviewRounds`).
+ */
+export type ReviewDecision = 'submit' | 'confirm' | 'return';
+
+/** Image metadata of the de-identified scan (from `deidentifyScan`). */
+export interface ScanImage {
+  rows: number;
+  columns: number;
+  pixelSpacing?: number[];
+  modality: string;
+  viewPosition?: string;
+  photometricInterpretation: string;
+  bitsStored: number;
+  transferSyntax: string;
+  windowCenter?: number;
+  windowWidth?: number;
+}
+
+/** Input of `scanLifecycle`. The workflow id must be `scanId` (see `scanIdFor`). */
+export interface ScanLifecycleInput {
+  /** `scan-` + 24 hex (`scanIdFor`); equals the workflow id. */
+  scanId: string;
+  /** Key of the staged file in the `incoming` store (`stageIncoming`). */
+  sourceKey: string;
+  /** Original file name, for the audit trail and quarantine records only. */
+  filename?: string;
+  split: ScanSplit;
+  /** The full policy (domain `ReadingPolicy`, e.g. `DEFAULT_POLICIES['independent-3']`); deadlines included. */
+  policy: ReadingPolicy;
+  /** The ingest batch that started this scan, if any. */
+  batchId?: string;
+  /** Who started the scan (`system`, an uploader's reader id…), for the audit trail. */
+  startedBy?: string;
+}
+
+/** Final result of `scanLifecycle` (it ends released, quarantined or cancelled). */
+export interface ScanLifecycleResult {
+  scanId: string;
+  stage: 'released' | 'quarantined' | 'cancelled';
+  imageId?: string;
+  /** The fused proposal of the readers (released scans). */
+  fused?: FusedResult;
+  /** The released labels: the fused proposal, or the confirmed review for consensus policies. */
+  final?: Reading;
+  agreement?: ScanAgreement;
+  /** Reader ids whose readings were fused, sorted. */
+  readerIds?: string[];
+  quarantine?: { reason: string; detail: string };
+  cancelled?: { by: string; reason?: string };
+}
+
+/** One task as exposed by the `status` query (never its reading: readers are blinded). */
+export interface TaskView {
+  taskId: string;
+  readerId: string;
+  role: TaskRole;
+  /** The policy slot this task fills (reassignment keeps the slot). */
+  slot: number;
+  /** Review round (0 for reading tasks, 1… for review tasks). */
+  round: number;
+  status: TaskStatus;
+  /** ISO-8601 timestamps, decided by the workflow (the same values are written to `tasks`). */
+  assignedAt: string;
+  dueAt: string;
+  submittedAt?: string;
+  closedAt?: string;
+  /** True while the task is open and past its deadline. */
+  overdue: boolean;
+  /** The task this one replaced (reassignment). */
+  replaces?: string;
+  /** For reviewers: the decision sent. */
+  decision?: ReviewDecision;
+}
+
+/** Live view of a scan, returned by the `status` query. */
+export interface ScanStatus {
+  scanId: string;
+  stage: ScanStage;
+  split: ScanSplit;
+  policy: ReadingPolicy['name'];
+  imageId?: string;
+  image?: ScanImage;
+  tasks: TaskView[];
+  /** Readers holding an open task (the `Readers` search attribute). */
+  openReaders: string[];
+  overdue: boolean;
+  /** Readings in so far / needed (reading stage). */
+  readingsSubmitted: number;
+  readingsRequired: number;
+  /** Current review round (consensus policies), 0 before review. */
+  reviewRound: number;
+  quarantine?: { reason: string; detail: string };
+  /** Why the scan is waiting for a manager (`needs-attention`). */
+  attentionReason?: string;
+  cancelled?: { by: string; reason?: string };
+  /** ISO-8601 time of release. */
+  releasedAt?: string;
+}
+
+/** What a reviewer sees (reviewer tasks only; readers never get other readers' work). */
+export interface ReviewContext {
+  taskId: string;
+  round: number;
+  /** 0: edit the proposal and `submit`; 1: `confirm` or `return` the slot-0 proposal. */
+  slot: number;
+  image: ScanImage;
+  /** The blinded readers' readings, by reader. */
+  readings: { readerId: string; reading: Reading }[];
+  fused: FusedResult;
+  agreement: ScanAgreement;
+  /** For slot 1: the reading submitted by the slot-0 reviewer of this round. */
+  proposal?: { readerId: string; reading: Reading };
+  /** Reasons given by earlier `return`s, oldest first. */
+  returns: { round: number; readerId: string; reason: string }[];
+}
+
+/** Input of the `submitReading` update. */
+export interface SubmitReadingInput {
+  taskId: string;
+  /** Authenticated reader id (the API passes the token's reader, never the body's). */
+  readerId: string;
+  /** Untrusted reading `{ boxes, globalLabels, comment? }`, validated with the domain rules. Optional for `confirm`/`return`. */
+  reading?: unknown;
+  /** Reviewer tasks only. */
+  decision?: ReviewDecision;
+  /** Required with `return`. */
+  reason?: string;
+}
+
+/** Result of an accepted `submitReading`. */
+export interface SubmitReadingResult {
+  status: 'accepted';
+  /** True when the same submission had already been accepted (idempotent retry). */
+  duplicate: boolean;
+  taskId: string;
+}
+
+/** Input of `reassignTask`: to a named reader, or to the next eligible one. */
+export interface ReassignTaskInput {
+  taskId: string;
+  toReaderId?: string;
+  /** Manager id, for the audit trail. */
+  by: string;
+}
+
+/** Result of `reassignTask`. */
+export interface ReassignTaskResult {
+  /** The task that replaces `taskId`. */
+  newTaskId: string;
+  readerId: string;
+  dueAt: string;
+}
+
+/** Input of `extendDeadline`: moves an open task's deadline (must be in the future). */
+export interface ExtendDeadlineInput {
+  taskId: string;
+  /** New deadline, ISO-8601. */
+  dueAt: string;
+  by: string;
+}
+
+/** Input of `cancelScan`. */
+export interface CancelScanInput {
+  by: string;
+  reason?: string;
+}
+
+/** Input of `resumeScan` (from `needs-attention`). */
+export interface ResumeScanInput {
+  by: string;
+}
+
+/** `ApplicationFailure` types of rejected messages. */
+export type ScanRejectionType =
+  | 'InvalidSubmission'
+  | 'TaskNotFound'
+  | 'TaskNotOpen'
+  | 'ConflictingSubmission'
+  | 'InvalidState'
+  | 'NoEligibleReader'
+  | 'InvalidDeadline';
+
+/** Details of an `InvalidSubmission` rejection: `failure.details[0]`. */
+export type InvalidSubmissionDetails = Problem[];
+
+/** Details of a `TaskNotOpen` rejection: `failure.details[0]`. */
+export interface TaskNotOpenDetails {
+  taskId: string;
+  status: TaskStatus;
+  /** e.g. `expired`: the deadline passed and the task went to another reader. */
+  reason: string;
+}
+
+/** Live view of the scan: stage, image metadata, tasks (readers and deadlines, never readings). */
+export const statusQuery = defineQuery<ScanStatus>('status');
+
+/**
+ * The readings, fused proposal and agreement a reviewer reviews. Only for reviewer tasks
+ * (`TaskNotFound` otherwise); the API checks that the caller holds the task.
+ */
+export const reviewContextQuery = defineQuery<ReviewContext, [taskId: string]>('reviewContext');
+
+/**
+ * A reader's (or reviewer's) submission. The validator rejects with `InvalidSubmission` (details: problems),
+ * `TaskNotFound` (unknown task or another reader's), `TaskNotOpen` (expired, reassigned, cancelled) or
+ * `ConflictingSubmission` (already submitted differently). An identical repeat is accepted with `duplicate: true`.
+ * Accepted means recorded durably in the workflow and in Postgres (`readings`, `tasks`).
+ */
+export const submitReadingUpdate = defineUpdate<SubmitReadingResult, [SubmitReadingInput]>('submitReading');
+
+/** Manager: moves an open task to another reader (named, or the next eligible); the old task becomes `reassigned`. */
+export const reassignTaskUpdate = defineUpdate<ReassignTaskResult, [ReassignTaskInput]>('reassignTask');
+
+/** Manager: sets a new deadline for an open task. */
+export const extendDeadlineUpdate = defineUpdate<TaskView, [ExtendDeadlineInput]>('extendDeadline');
+
+/** Manager: cancels the scan (open tasks become `cancelled`); rejected once released, quarantined or cancelled. */
+export const cancelScanUpdate = defineUpdate<ScanStatus, [CancelScanInput]>('cancelScan');
+
+/** Manager: continues a scan in `needs-attention` (re-reads the roster and retries what was blocked). */
+export const resumeScanUpdate = defineUpdate<ScanStatus, [ResumeScanInput]>('resumeScan');
