@@ -10,40 +10,58 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
-const schema = z
-  .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    HOST: z.string().default('127.0.0.1'),
-    PORT: port.default(3000),
-    PUBLIC_URL: z.string().url().optional(),
-    READFLOW_DATA_DIR: z.string().min(1).default('.data'),
-    STORAGE_DIR: z.string().min(1).optional(),
-    DATABASE_URL: z.string().url().optional(),
-    READFLOW_EMBEDDED_PG_PORT: port.default(54329),
-    TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
-    TEMPORAL_NAMESPACE: z.string().min(1).default('readflow'),
-    TEMPORAL_TASK_QUEUE: z.string().min(1).default('readflow'),
-    TEMPORAL_UI_PORT: port.default(8233),
-    TEMPORAL_UI_URL: z.string().url().optional(),
-    TEMPORAL_CLI: z.string().min(1).optional(),
-    TEMPORAL_START_DEV_SERVER: bool.default(true),
-    READFLOW_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-    READFLOW_DEID_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-    READFLOW_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
-    READFLOW_MAX_DICOM_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
-    READFLOW_TASK_DEADLINE: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 30s, 15m, 72h, 3d').optional(),
-    READFLOW_REVIEW_DEADLINE: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 30s, 15m, 48h, 2d').optional(),
-    READFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
-    READFLOW_SEED_ROSTER: bool.default(true),
-  })
-  .superRefine((v, ctx) => {
-    if (v.NODE_ENV === 'production') {
-      if (!v.DATABASE_URL) ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'required in production' });
-      if (!v.READFLOW_DEID_SECRET)
-        ctx.addIssue({ code: 'custom', path: ['READFLOW_DEID_SECRET'], message: 'required in production' });
-    }
-  });
+const shape = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(3000),
+  PUBLIC_URL: z.string().url().optional(),
+  READFLOW_DATA_DIR: z.string().min(1).default('.data'),
+  STORAGE_DIR: z.string().min(1).optional(),
+  DATABASE_URL: z.string().url().optional(),
+  READFLOW_EMBEDDED_PG_PORT: port.default(54329),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('readflow'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('readflow'),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_UI_URL: z.string().url().optional(),
+  TEMPORAL_CLI: z.string().min(1).optional(),
+  TEMPORAL_START_DEV_SERVER: bool.default(true),
+  READFLOW_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  READFLOW_DEID_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  READFLOW_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
+  READFLOW_MAX_DICOM_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 * 1024),
+  READFLOW_TASK_DEADLINE: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 30s, 15m, 72h, 3d')
+    .optional(),
+  READFLOW_REVIEW_DEADLINE: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 30s, 15m, 48h, 2d')
+    .optional(),
+  READFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  READFLOW_SEED_ROSTER: bool.default(true),
+});
+
+/** Every environment variable ReadFlow reads (documented in .env.example). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(shape.shape);
+
+const schema = shape.superRefine((v, ctx) => {
+  if (v.NODE_ENV === 'production') {
+    if (!v.DATABASE_URL)
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'required in production' });
+    if (!v.READFLOW_DEID_SECRET)
+      ctx.addIssue({ code: 'custom', path: ['READFLOW_DEID_SECRET'], message: 'required in production' });
+  }
+});
 
 export type RawConfig = z.infer<typeof schema>;
 

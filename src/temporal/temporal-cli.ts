@@ -15,6 +15,8 @@ export interface CliLocator {
   /** Per-user cache root; default `$XDG_CACHE_HOME/readflow` or `~/.cache/readflow`. */
   cacheDir?: string;
   log?: (line: string) => void;
+  /** The Go toolchain to build with (default `go` on PATH). */
+  goBinary?: string;
 }
 
 export class TemporalCliError extends Error {
@@ -63,7 +65,8 @@ export async function ensureTemporalCli(opts: CliLocator = {}): Promise<string> 
   const found = findTemporalCli(opts);
   if (found) return found.path;
 
-  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  const goBinary = opts.goBinary ?? 'go';
+  const go = spawnSync(goBinary, ['version'], { encoding: 'utf8' });
   if (go.error || go.status !== 0) {
     throw new TemporalCliError(
       'No Temporal CLI found (TEMPORAL_CLI, PATH, or the ReadFlow cache) and Go is not installed to build one.\n' +
@@ -84,7 +87,7 @@ export async function ensureTemporalCli(opts: CliLocator = {}): Promise<string> 
   let downloaded = 0;
   let lastLine = '';
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('go', ['install', '-v', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
+    const child = spawn(goBinary, ['install', '-v', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
       env: { ...process.env, GOBIN: staging, GOFLAGS: process.env.GOFLAGS ?? '-mod=mod' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

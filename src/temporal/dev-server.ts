@@ -1,0 +1,138 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { dirname, resolve } from 'node:path';
+
+import { Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+
+import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../workflows/search-attributes';
+
+/** True if something accepts TCP connections at `host:port`. */
+export function isListening(address: string, timeoutMs = 1000): Promise<boolean> {
+  const [host, portText] = splitAddress(address);
+  return new Promise((res) => {
+    const socket = createConnection({ host, port: Number(portText) });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      res(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function splitAddress(address: string): [string, string] {
+  const i = address.lastIndexOf(':');
+  if (i < 0) throw new Error(`Temporal address must be host:port, got ${address}`);
+  return [address.slice(0, i), address.slice(i + 1)];
+}
+
+export interface DevServerHandle {
+  /** Whether this process started the server (false: an existing one was reused). */
+  started: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Reuses a Temporal server already answering at `address`, or starts `temporal server start-dev`
+ * with a SQLite file under the data dir, the UI, the namespace and ReadFlow's search attributes.
+ * The child dies with us: it is stopped on `stop()` and killed if this process exits.
+ */
+export async function startDevServer(opts: {
+  cliPath: string;
+  address: string;
+  namespace: string;
+  uiPort: number;
+  dbFile: string;
+  logger: Logger;
+}): Promise<DevServerHandle> {
+  const { logger } = opts;
+  if (await isListening(opts.address)) {
+    logger.info({ address: opts.address }, 'Reusing the Temporal server already listening');
+    await waitForNamespace(opts.address, opts.namespace, 30_000);
+    return { started: false, stop: async () => undefined };
+  }
+  const [host, port] = splitAddress(opts.address);
+  const dbFile = resolve(opts.dbFile);
+  mkdirSync(dirname(dbFile), { recursive: true });
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    host,
+    '--port',
+    port,
+    '--ui-port',
+    String(opts.uiPort),
+    '--db-filename',
+    dbFile,
+    '--namespace',
+    opts.namespace,
+    '--log-level',
+    'warn',
+    ...SEARCH_ATTRIBUTE_CLI_ARGS.flatMap((a) => ['--search-attribute', a]),
+  ];
+  logger.info({ cli: opts.cliPath, dbFile, address: opts.address, uiPort: opts.uiPort }, 'Starting the Temporal dev server');
+  const child: ChildProcess = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  let exited: number | null | undefined;
+  const output: string[] = [];
+  const keep = (b: Buffer): void => {
+    output.push(b.toString('utf8'));
+    if (output.length > 50) output.shift();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exitPromise = new Promise<void>((res) =>
+    child.once('exit', (code) => {
+      exited = code;
+      res();
+    }),
+  );
+  const deadline = Date.now() + 60_000;
+  while (!(await isListening(opts.address))) {
+    if (exited !== undefined) throw new Error(`temporal server start-dev exited (${exited}):\n${output.join('')}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`temporal server start-dev did not listen on ${opts.address} within 60 s:\n${output.join('')}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await waitForNamespace(opts.address, opts.namespace, 30_000);
+  return {
+    started: true,
+    stop: async () => {
+      process.removeListener('exit', killOnExit);
+      if (exited !== undefined) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exitPromise;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Waits until the namespace is described successfully (the dev server registers it at start). */
+export async function waitForNamespace(address: string, namespace: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const connection = await Connection.connect({ address, connectTimeout: '5s' });
+  try {
+    for (;;) {
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`Temporal namespace ${namespace} is not available at ${address}: ${String(err)}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  } finally {
+    await connection.close();
+  }
+}
