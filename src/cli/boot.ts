@@ -54,18 +54,23 @@ export interface Database {
 
 /**
  * Connects to Postgres: DATABASE_URL if set; else the local server on 127.0.0.1:5432 if it answers;
- * else an embedded Postgres under the data dir. Creates the database, runs migrations, seeds the roster.
+ * else (or with READFLOW_EMBEDDED_PG=always) an embedded Postgres under the data dir. Creates the database, runs migrations, seeds the roster.
  */
 export async function bootDatabase(config: Config, logger: Logger): Promise<Database> {
   let url = config.database.url;
   let kind: Database['kind'] = 'configured';
   let embedded: EmbeddedPostgresHandle | undefined;
   if (!url) {
-    if (await isListening('127.0.0.1:5432')) {
+    const mode = config.database.embedded;
+    if (mode === 'never' || (mode === 'auto' && (await isListening('127.0.0.1:5432')))) {
       url = LOCAL_POSTGRES;
       kind = 'local';
     } else {
-      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort, logger });
+      embedded = await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        port: config.database.embeddedPort,
+        logger,
+      });
       url = embedded.url;
       kind = 'embedded';
     }

@@ -19,6 +19,7 @@ const shape = z.object({
   READFLOW_DATA_DIR: z.string().min(1).default('.data'),
   STORAGE_DIR: z.string().min(1).optional(),
   DATABASE_URL: z.string().url().optional(),
+  READFLOW_EMBEDDED_PG: z.enum(['auto', 'always', 'never']).default('auto'),
   READFLOW_EMBEDDED_PG_PORT: port.default(54329),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('readflow'),
@@ -71,7 +72,7 @@ export interface Config {
   http: { host: string; port: number; publicUrl: string; maxUploadBytes: number; rateLimitPerMinute: number };
   dataDir: string;
   storageDir: string;
-  database: { url?: string; embeddedPort: number };
+  database: { url?: string; embedded: 'auto' | 'always' | 'never'; embeddedPort: number };
   temporal: {
     address: string;
     namespace: string;
@@ -125,7 +126,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     dataDir: v.READFLOW_DATA_DIR,
     storageDir: v.STORAGE_DIR ?? `${v.READFLOW_DATA_DIR}/storage`,
-    database: { url: v.DATABASE_URL, embeddedPort: v.READFLOW_EMBEDDED_PG_PORT },
+    database: {
+      url: v.DATABASE_URL,
+      embedded: v.READFLOW_EMBEDDED_PG,
+      embeddedPort: v.READFLOW_EMBEDDED_PG_PORT,
+    },
     temporal: {
       address: v.TEMPORAL_ADDRESS,
       namespace: v.TEMPORAL_NAMESPACE,
