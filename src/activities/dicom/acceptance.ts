@@ -1,0 +1,206 @@
+import type { DataSet } from 'dicom-parser';
+
+import { PIXEL_DATA } from './parse';
+import type { ParsedDicom } from './parse';
+import type { ImageMeta } from './types';
+import { DicomInputError, formatTag } from './types';
+
+/** Which inputs ReadFlow accepts. `null` lists mean "any value". */
+export interface AcceptanceRule {
+  modalities: string[] | null;
+  bodyParts: string[] | null;
+  allowMissingBodyPart: boolean;
+  viewPositions: string[] | null;
+  allowMissingViewPosition: boolean;
+  allowMultiFrame: boolean;
+  /** Require an image (Rows, Columns, pixel module, Pixel Data). */
+  requireImage: boolean;
+}
+
+/** The project default: a single-frame chest radiograph (CR/DX, body part CHEST or absent, view PA/AP or absent). */
+export const DEFAULT_ACCEPTANCE: AcceptanceRule = Object.freeze({
+  modalities: ['CR', 'DX'],
+  bodyParts: ['CHEST'],
+  allowMissingBodyPart: true,
+  viewPositions: ['PA', 'AP'],
+  allowMissingViewPosition: true,
+  allowMultiFrame: false,
+  requireImage: true,
+}) as AcceptanceRule;
+
+/** Accepts any well-formed DICOM object (still refuses burned-in annotation). For tests and benchmarks. */
+export const PERMISSIVE_ACCEPTANCE: AcceptanceRule = Object.freeze({
+  modalities: null,
+  bodyParts: null,
+  allowMissingBodyPart: true,
+  viewPositions: null,
+  allowMissingViewPosition: true,
+  allowMultiFrame: true,
+  requireImage: false,
+}) as AcceptanceRule;
+
+export interface DicomSummary {
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopClassUid?: string;
+  modality: string;
+  bodyPartExamined?: string;
+  viewPosition?: string;
+  burnedInAnnotation?: string;
+  numberOfFrames: number;
+  transferSyntax: string;
+  /** Present when the object has an image. */
+  image?: ImageMeta;
+}
+
+const T = {
+  sopClass: 'x00080016',
+  sop: 'x00080018',
+  modality: 'x00080060',
+  study: 'x0020000d',
+  series: 'x0020000e',
+  bodyPart: 'x00180015',
+  view: 'x00185101',
+  patientSex: 'x00100040',
+  patientAge: 'x00101010',
+  samples: 'x00280002',
+  photometric: 'x00280004',
+  frames: 'x00280008',
+  rows: 'x00280010',
+  columns: 'x00280011',
+  pixelSpacing: 'x00280030',
+  imagerPixelSpacing: 'x00181164',
+  bitsAllocated: 'x00280100',
+  bitsStored: 'x00280101',
+  pixelRepresentation: 'x00280103',
+  burnedIn: 'x00280301',
+  windowCenter: 'x00281050',
+  windowWidth: 'x00281051',
+  rescaleIntercept: 'x00281052',
+  rescaleSlope: 'x00281053',
+} as const;
+
+function str(ds: DataSet, tag: string): string | undefined {
+  const el = ds.elements[tag];
+  if (!el || el.length === 0) return undefined;
+  const v = ds.string(tag);
+  const t = v?.replace(/\0/g, '').trim();
+  return t ? t : undefined;
+}
+
+function num(ds: DataSet, tag: string, index = 0): number | undefined {
+  const el = ds.elements[tag];
+  if (!el || el.length === 0) return undefined;
+  const v = ds.string(tag, index);
+  if (v === undefined) return undefined;
+  const n = Number(v.trim());
+  return Number.isFinite(n) && v.trim() !== '' ? n : undefined;
+}
+
+function us(ds: DataSet, tag: string): number | undefined {
+  const el = ds.elements[tag];
+  if (!el || el.length < 2) return undefined;
+  return ds.uint16(tag);
+}
+
+function required(ds: DataSet, tag: string): string {
+  const v = str(ds, tag);
+  if (v === undefined) throw new DicomInputError(`missing-required-attribute:${formatTag(tag)}`, `required attribute ${formatTag(tag)} is absent or empty`);
+  return v;
+}
+
+function requiredUs(ds: DataSet, tag: string): number {
+  const v = us(ds, tag);
+  if (v === undefined) throw new DicomInputError(`missing-required-attribute:${formatTag(tag)}`, `required attribute ${formatTag(tag)} is absent or empty`);
+  return v;
+}
+
+/** Reads the attributes the acceptance rule and the readers need. Throws DicomInputError for missing required ones. */
+export function summarize(p: ParsedDicom, needImage: boolean): DicomSummary {
+  const ds = p.dataSet;
+  const sopInstanceUid = required(ds, T.sop);
+  const studyInstanceUid = required(ds, T.study);
+  const seriesInstanceUid = required(ds, T.series);
+  const modality = required(ds, T.modality).toUpperCase();
+  const framesText = str(ds, T.frames);
+  let numberOfFrames = 1;
+  if (framesText !== undefined) {
+    numberOfFrames = /^\s*[+]?\d+\s*$/.test(framesText) ? Number(framesText) : NaN;
+  }
+  const summary: DicomSummary = {
+    sopInstanceUid,
+    studyInstanceUid,
+    seriesInstanceUid,
+    sopClassUid: str(ds, T.sopClass),
+    modality,
+    bodyPartExamined: str(ds, T.bodyPart)?.toUpperCase(),
+    viewPosition: str(ds, T.view)?.toUpperCase(),
+    burnedInAnnotation: str(ds, T.burnedIn)?.toUpperCase(),
+    numberOfFrames,
+    transferSyntax: p.transferSyntax,
+  };
+  const hasImage = ds.elements[T.rows] !== undefined || ds.elements[PIXEL_DATA] !== undefined;
+  if (needImage || hasImage) summary.image = readImageMeta(p, modality, summary);
+  return summary;
+}
+
+function readImageMeta(p: ParsedDicom, modality: string, s: Pick<DicomSummary, 'viewPosition' | 'bodyPartExamined'>): ImageMeta {
+  const ds = p.dataSet;
+  const rows = requiredUs(ds, T.rows);
+  const columns = requiredUs(ds, T.columns);
+  const bitsAllocated = requiredUs(ds, T.bitsAllocated);
+  const bitsStored = requiredUs(ds, T.bitsStored);
+  const photometricInterpretation = required(ds, T.photometric).toUpperCase();
+  if (!ds.elements[PIXEL_DATA]) throw new DicomInputError(`missing-required-attribute:${formatTag(PIXEL_DATA)}`, 'no Pixel Data');
+  const image: ImageMeta = {
+    rows,
+    columns,
+    modality,
+    photometricInterpretation,
+    bitsStored,
+    bitsAllocated,
+    pixelRepresentation: us(ds, T.pixelRepresentation) ?? 0,
+    samplesPerPixel: us(ds, T.samples) ?? 1,
+    transferSyntax: p.transferSyntax,
+  };
+  const spacingTag = ds.elements[T.pixelSpacing] ? T.pixelSpacing : T.imagerPixelSpacing;
+  const r = num(ds, spacingTag, 0);
+  const c = num(ds, spacingTag, 1);
+  if (r !== undefined && c !== undefined && r > 0 && c > 0) image.pixelSpacing = [r, c];
+  if (s.viewPosition) image.viewPosition = s.viewPosition;
+  if (s.bodyPartExamined) image.bodyPartExamined = s.bodyPartExamined;
+  const wc = num(ds, T.windowCenter);
+  const ww = num(ds, T.windowWidth);
+  if (wc !== undefined && ww !== undefined && ww > 0) {
+    image.windowCenter = wc;
+    image.windowWidth = ww;
+  }
+  const slope = num(ds, T.rescaleSlope);
+  const intercept = num(ds, T.rescaleIntercept);
+  if (slope !== undefined) image.rescaleSlope = slope;
+  if (intercept !== undefined) image.rescaleIntercept = intercept;
+  const sex = str(ds, T.patientSex);
+  const age = str(ds, T.patientAge);
+  if (sex && /^[MFO]$/i.test(sex)) image.patientSex = sex.toUpperCase();
+  if (age && /^\d{3}[DWMY]$/i.test(age)) image.patientAge = age.toUpperCase();
+  return image;
+}
+
+/** Applies the acceptance rule; throws DicomInputError with the quarantine reason. */
+export function applyAcceptance(s: DicomSummary, rule: AcceptanceRule): void {
+  const describe = `Modality ${s.modality}, BodyPartExamined ${s.bodyPartExamined ?? '(absent)'}, ViewPosition ${s.viewPosition ?? '(absent)'}`;
+  if (rule.modalities && !rule.modalities.includes(s.modality)) throw new DicomInputError('not-chest-radiograph', describe);
+  if (s.bodyPartExamined === undefined ? !rule.allowMissingBodyPart : rule.bodyParts !== null && !rule.bodyParts.includes(s.bodyPartExamined)) {
+    throw new DicomInputError('not-chest-radiograph', describe);
+  }
+  if (s.viewPosition === undefined ? !rule.allowMissingViewPosition : rule.viewPositions !== null && !rule.viewPositions.includes(s.viewPosition)) {
+    throw new DicomInputError('not-chest-radiograph', describe);
+  }
+  if (!Number.isInteger(s.numberOfFrames) || s.numberOfFrames < 1) {
+    throw new DicomInputError('multi-frame', `NumberOfFrames is not a positive integer`);
+  }
+  if (s.numberOfFrames > 1 && !rule.allowMultiFrame) throw new DicomInputError('multi-frame', `NumberOfFrames ${s.numberOfFrames}`);
+  if (s.burnedInAnnotation === 'YES') throw new DicomInputError('burned-in-annotation', 'BurnedInAnnotation (0028,0301) is YES; pixels are not cleaned');
+  if (rule.requireImage && !s.image) throw new DicomInputError(`missing-required-attribute:${formatTag('x00280010')}`, 'no image');
+}

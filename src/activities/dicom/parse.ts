@@ -1,0 +1,201 @@
+import { inflateRawSync } from 'node:zlib';
+
+import * as dicomParser from 'dicom-parser';
+import type { DataSet, Element } from 'dicom-parser';
+
+import { TS, transferSyntaxInfo } from './transfer-syntax';
+import type { TransferSyntaxInfo } from './transfer-syntax';
+import { DicomInputError } from './types';
+
+export const PIXEL_DATA = 'x7fe00010';
+const UNDEFINED = 0xffffffff;
+
+export interface ParsedDicom {
+  /** dicom-parser's data set (file meta elements merged in). */
+  dataSet: DataSet;
+  /** The bytes `dataSet` offsets refer to (the inflated copy for deflated files, a prefixed copy for meta without preamble). */
+  bytes: Uint8Array;
+  transferSyntax: string;
+  ts: TransferSyntaxInfo;
+  /** Offset in `bytes` where the main data set (after the file meta group) begins. */
+  datasetStart: number;
+  /** false for a raw data set without preamble/`DICM`/file meta. */
+  part10: boolean;
+}
+
+export interface ParseOptions {
+  /** Refuse (`too-large`) inputs, or inflated data sets, longer than this. */
+  maxBytes?: number;
+  /** Stop at Pixel Data (fast header read). */
+  headerOnly?: boolean;
+}
+
+const VRS = new Set([
+  'AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FL', 'FD', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'PN', 'SH', 'SL', 'SQ',
+  'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV',
+]);
+
+function hasVrAt(b: Uint8Array, off: number): boolean {
+  return off + 2 <= b.length && VRS.has(String.fromCharCode(b[off], b[off + 1]));
+}
+
+function isDicmAt128(b: Uint8Array): boolean {
+  return b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
+}
+
+/**
+ * Guesses the transfer syntax of a raw data set (no preamble, no file meta) from its first element, which must be a
+ * plausible public group (0008..0028) tag. Returns undefined when nothing fits.
+ */
+export function guessRawTransferSyntax(b: Uint8Array): string | undefined {
+  if (b.length < 8) return undefined;
+  const groupLE = b[0] | (b[1] << 8);
+  const groupBE = (b[0] << 8) | b[1];
+  const plausible = (g: number): boolean => g >= 0x0008 && g <= 0x0028 && g % 2 === 0;
+  if (plausible(groupLE) && hasVrAt(b, 4)) return TS.explicitLE;
+  if (plausible(groupBE) && hasVrAt(b, 4)) return TS.explicitBE;
+  if (plausible(groupLE)) {
+    const len = (b[4] | (b[5] << 8) | (b[6] << 16)) + b[7] * 0x1000000;
+    if (len === UNDEFINED || len <= b.length - 8) return TS.implicitLE;
+  }
+  return undefined;
+}
+
+function errorText(e: unknown): string {
+  if (typeof e === 'string') return e;
+  if (e && typeof e === 'object' && 'exception' in e) return errorText((e as { exception: unknown }).exception);
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** Maps a dicom-parser exception to a quarantine reason. */
+function classifyParserError(e: unknown): DicomInputError {
+  if (e instanceof DicomInputError) return e;
+  const text = errorText(e);
+  if (e instanceof RangeError && /Buffer|memory|Array/i.test(text)) return new DicomInputError('too-large', text);
+  if (/0002,0010/.test(text)) return new DicomInputError('missing-required-attribute:(0002,0010)', text);
+  if (/overrun|cannot be greater than|past end|beyond|eof|end of|maxPosition|maxP osition|unexpected end|not enough/i.test(text)) {
+    return new DicomInputError('truncated', `parser: ${text}`);
+  }
+  return new DicomInputError('not-dicom', `malformed DICOM structure: ${text}`);
+}
+
+/**
+ * Parses a DICOM Part 10 file (or a raw data set whose transfer syntax can be guessed) with dicom-parser and checks
+ * its structure (no element runs past the end, delimiters present). Throws `DicomInputError` for refused input.
+ */
+export function parseDicomBytes(input: Uint8Array, opts: ParseOptions = {}): ParsedDicom {
+  if (opts.maxBytes !== undefined && input.length > opts.maxBytes) {
+    throw new DicomInputError('too-large', `${input.length} bytes exceeds the cap of ${opts.maxBytes}`);
+  }
+  if (input.length === 0) throw new DicomInputError('not-dicom', 'empty input');
+  let bytes = input;
+  let part10 = true;
+  let rawTs: string | undefined;
+  if (!isDicmAt128(bytes)) {
+    if (bytes.length >= 8 && bytes[0] === 0x02 && bytes[1] === 0x00 && hasVrAt(bytes, 4)) {
+      // File meta group without the 128-byte preamble and `DICM`: prefix them (one copy, rare input).
+      const prefixed = new Uint8Array(132 + bytes.length);
+      prefixed.set([0x44, 0x49, 0x43, 0x4d], 128);
+      prefixed.set(bytes, 132);
+      bytes = prefixed;
+    } else {
+      rawTs = guessRawTransferSyntax(bytes);
+      if (!rawTs) {
+        throw new DicomInputError(
+          'not-dicom',
+          bytes.length < 132 ? `too short (${bytes.length} bytes) and not a recognisable raw data set` : 'no DICM prefix at offset 128 and not a recognisable raw data set',
+        );
+      }
+      part10 = false;
+    }
+  }
+
+  // Check the transfer syntax before parsing the data set.
+  let transferSyntax: string;
+  let metaEnd = 0;
+  if (part10) {
+    let meta: DataSet & { position?: number };
+    try {
+      meta = dicomParser.readPart10Header(bytes as Buffer) as DataSet & { position?: number };
+    } catch (e) {
+      throw classifyParserError(e);
+    }
+    const tsEl = meta.elements.x00020010;
+    if (!tsEl) throw new DicomInputError('missing-required-attribute:(0002,0010)', 'file meta has no Transfer Syntax UID');
+    checkBounds(tsEl, bytes.length);
+    transferSyntax = (meta.string('x00020010') ?? '').replace(/\0/g, '').trim();
+    metaEnd = meta.position ?? 0;
+  } else {
+    transferSyntax = rawTs!;
+  }
+  const ts = transferSyntaxInfo(transferSyntax);
+  if (!ts) throw new DicomInputError('unsupported-transfer-syntax', `transfer syntax ${JSON.stringify(transferSyntax.slice(0, 64))} is not supported`);
+
+  let inflatedBytes: Uint8Array | undefined;
+  const options: Record<string, unknown> = {};
+  if (!part10) options.TransferSyntaxUID = transferSyntax;
+  if (opts.headerOnly) options.untilTag = PIXEL_DATA;
+  if (ts.deflated) {
+    options.inflater = (arr: Uint8Array, position: number): Uint8Array => {
+      let inflated: Buffer;
+      try {
+        inflated = inflateRawSync(arr.subarray(position), opts.maxBytes !== undefined ? { maxOutputLength: opts.maxBytes } : {});
+      } catch (e) {
+        const text = errorText(e);
+        if (/maxOutputLength|larger than|Cannot create/i.test(text) || (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          throw new DicomInputError('too-large', `inflated data set exceeds the cap: ${text}`);
+        }
+        throw new DicomInputError('truncated', `deflated data set does not inflate: ${text}`);
+      }
+      const full = Buffer.allocUnsafe(position + inflated.length);
+      full.set(arr.subarray(0, position), 0);
+      full.set(inflated, position);
+      inflatedBytes = full;
+      return full;
+    };
+  }
+
+  let dataSet: DataSet;
+  try {
+    dataSet = dicomParser.parseDicom(bytes as Buffer, options);
+  } catch (e) {
+    throw classifyParserError(e);
+  }
+  if (inflatedBytes) bytes = inflatedBytes;
+  if (dataSet.byteArray !== bytes) bytes = dataSet.byteArray;
+
+  const parsed: ParsedDicom = { dataSet, bytes, transferSyntax, ts, datasetStart: part10 ? metaEnd : 0, part10 };
+  checkStructure(parsed, opts.headerOnly === true);
+  return parsed;
+}
+
+function checkBounds(el: Element, size: number): void {
+  if (el.length === UNDEFINED || el.dataOffset + el.length > size || el.dataOffset > size) {
+    throw new DicomInputError('truncated', `element ${el.tag} runs past the end of the data (offset ${el.dataOffset}, length ${el.length}, size ${size})`);
+  }
+}
+
+/** Verifies every element (recursively) lies inside the data and that undefined lengths were closed. */
+function checkStructure(p: ParsedDicom, headerOnly: boolean): void {
+  const size = p.bytes.length;
+  const warnings = p.dataSet.warnings ?? [];
+  const eof = warnings.find((w) => /eof|missing sequence delimiter/i.test(w));
+  if (eof) throw new DicomInputError('truncated', eof);
+  const walk = (ds: DataSet, depth: number): void => {
+    if (depth > 64) throw new DicomInputError('not-dicom', 'sequences nested deeper than 64 levels');
+    for (const tag in ds.elements) {
+      const el = ds.elements[tag];
+      if (headerOnly && tag === PIXEL_DATA) continue;
+      checkBounds(el, size);
+      if (el.items) {
+        for (const item of el.items) {
+          checkBounds(item, size);
+          if (item.dataSet) walk(item.dataSet, depth + 1);
+        }
+      }
+      if (el.fragments) for (const f of el.fragments) if (f.position + f.length > size) throw new DicomInputError('truncated', `pixel data fragment runs past the end`);
+    }
+  };
+  walk(p.dataSet, 0);
+}
