@@ -17,6 +17,12 @@ export interface RosterEntry {
   openTaskCap: number;
   /** Epoch ms of the last assignment, supplied by the caller (never read from a clock here). */
   lastAssignedAt?: number;
+  /**
+   * Tasks assigned to the reader so far (over whatever window the caller balances), supplied by the caller.
+   * Optional; when given it breaks ties between readers with equal open work and equal last-assignment
+   * time (e.g. readers assigned to the same scan), which keeps cumulative load balanced over a long run.
+   */
+  assignedCount?: number;
 }
 
 /** Why a specific reader cannot take a task. */
@@ -46,7 +52,8 @@ export function ineligibility(
 
 /**
  * Eligible roster entries in preference order: least open work, then least recent assignment
- * (never assigned first), then a stable pseudo-random tie-break seeded by the scan id, then reader id.
+ * (never assigned first), then fewest assignments so far (when supplied), then a stable pseudo-random
+ * tie-break seeded by the scan id, then reader id.
  * Duplicate reader ids in the roster are collapsed to their first entry.
  */
 export function rankEligible(args: {
@@ -69,6 +76,7 @@ export function rankEligible(args: {
     (a, b) =>
       a.entry.openTasks - b.entry.openTasks ||
       (a.entry.lastAssignedAt ?? -Infinity) - (b.entry.lastAssignedAt ?? -Infinity) ||
+      (a.entry.assignedCount ?? 0) - (b.entry.assignedCount ?? 0) ||
       a.tie - b.tie ||
       compareStrings(a.entry.readerId, b.entry.readerId),
   );
