@@ -10,3 +10,4 @@ export * from './assignment';
 export { boxArea, clampToImage, compareBoxes, sameBox } from './geometry';
 export * from './fusion';
 export * from './agreement';
+export * from './exports';

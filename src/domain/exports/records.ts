@@ -1,0 +1,28 @@
+/**
+ * Input records of the exporters.
+ */
+import type { FusedResult } from '../fusion';
+import type { Reading } from '../reading';
+
+/** One reader's reading of one image (per-reader exports). `readerId` is written as `rad_id`, as given. */
+export interface ReaderRecord {
+  imageId: string;
+  readerId: string;
+  reading: Reading;
+}
+
+/** The fused labels of one image with its size (COCO export). */
+export interface FusedRecord {
+  imageId: string;
+  /** Image height in pixels. */
+  rows: number;
+  /** Image width in pixels. */
+  columns: number;
+  fused: FusedResult;
+}
+
+/** Formats a coordinate for CSV: shortest round-trip decimal (`691`, `1034.5`). */
+export function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) throw new RangeError(`cannot export non-finite number ${n}`);
+  return String(n);
+}
