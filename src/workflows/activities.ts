@@ -1,0 +1,53 @@
+/**
+ * Activity proxies of the scan workflow, created once for the whole workflows bundle.
+ *
+ * Timeouts and retry policies are explicit:
+ * - ingest activities (parse, de-identify) get a few attempts; refused input is a non-retryable
+ *   `QuarantinedInput` failure and is never retried;
+ * - projection writes and the roster read retry for a long time with capped backoff: a database outage
+ *   delays a scan, it never fails it.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+
+import type { ScanActivities } from '../activities/scan.activities';
+import type { ScanImage } from './scan-lifecycle.messages';
+
+/** Ingest activity contract (src/activities/ingest.activities.ts, see docs/architecture.md). */
+export interface IngestActivityContract {
+  validateScan(input: { scanId: string; sourceKey: string; filename?: string }): Promise<{
+    sopInstanceUidHash: string;
+    transferSyntax: string;
+    sizeBytes: number;
+  }>;
+  deidentifyScan(input: { scanId: string; sourceKey: string }): Promise<{
+    imageId: string;
+    deidentifiedKey: string;
+    image: ScanImage;
+  }>;
+}
+
+/** `ApplicationFailure` type thrown by the ingest activities for refused input. */
+export const QUARANTINED_INPUT = 'QuarantinedInput';
+
+/** Parse/validate and de-identify: CPU and file I/O bound, a few attempts. */
+export const ingest = proxyActivities<IngestActivityContract>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [QUARANTINED_INPUT],
+  },
+});
+
+/** Postgres projection writes and the roster read: short, idempotent, retried patiently. */
+export const projection = proxyActivities<ScanActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 200,
+  },
+});
