@@ -1,0 +1,44 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+
+import { AuthGuard } from './auth/auth.guard';
+import { AuthService } from './auth/auth.service';
+import { TokenThrottlerGuard } from './auth/token-throttler.guard';
+import type { ApiDeps } from './bootstrap';
+import { BLOB_STORE, CONFIG, DATA_SOURCE, LOGGER, TEMPORAL_CLIENT } from './deps';
+import { HealthController } from './health/health.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
+import { ProblemFilter } from './problem.filter';
+import { API_CONTROLLERS, API_PROVIDERS } from './features';
+
+/** The API's root module, built from the dependencies handed to `createApiApp`. */
+@Module({})
+export class AppModule {
+  static register(deps: ApiDeps): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ThrottlerModule.forRoot({
+          throttlers: [{ name: 'per-token', ttl: 60_000, limit: deps.config.http.rateLimitPerMinute }],
+        }),
+      ],
+      controllers: [HealthController, MetricsController, ...API_CONTROLLERS],
+      providers: [
+        { provide: CONFIG, useValue: deps.config },
+        { provide: DATA_SOURCE, useValue: deps.dataSource },
+        { provide: TEMPORAL_CLIENT, useValue: deps.temporalClient },
+        { provide: BLOB_STORE, useValue: deps.store },
+        { provide: LOGGER, useValue: deps.logger },
+        AuthService,
+        MetricsService,
+        // Order matters: the per-token rate limit first, then authentication and roles.
+        { provide: APP_GUARD, useClass: TokenThrottlerGuard },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        ...API_PROVIDERS,
+      ],
+    };
+  }
+}

@@ -1,0 +1,113 @@
+import 'reflect-metadata';
+
+import { INestApplication, LoggerService, RequestMethod } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { Client } from '@temporalio/client';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import { DataSource } from 'typeorm';
+
+import type { Config } from '../config/config';
+import type { Logger } from '../logger';
+import type { BlobStore } from '../storage/blob-store';
+import { AppModule } from './app.module';
+import { createValidationPipe } from './common/validation';
+import { PayloadTooLargeError, ValidationFailedError } from './errors';
+import { httpMetrics } from './metrics/http-metrics.middleware';
+import { MetricsService } from './metrics/metrics.service';
+
+/** What the API needs; the caller (src/cli) builds each of them. */
+export interface ApiDeps {
+  config: Config;
+  dataSource: DataSource;
+  temporalClient: Client;
+  store: BlobStore;
+  logger: Logger;
+}
+
+/** JSON bodies of this API are small (a reading with ≤ 100 boxes is a few KB). */
+export const JSON_BODY_LIMIT = '256kb';
+
+/** Routes outside `/api/v1`. */
+const UNVERSIONED = ['healthz', 'readyz', 'metrics'];
+
+/** Turns body-parser failures into domain errors before Nest flattens them into a bare 400. */
+function bodyParserErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
+  const e = err as { type?: unknown; message?: unknown } | null;
+  if (e && e.type === 'entity.parse.failed') {
+    next(new ValidationFailedError([{ path: '', code: 'invalid-json', message: String(e.message) }], 'The body is not valid JSON.'));
+  } else if (e && e.type === 'entity.too.large') {
+    next(new PayloadTooLargeError(`The body is larger than ${JSON_BODY_LIMIT}.`));
+  } else {
+    next(err);
+  }
+}
+
+/** Nest's own log lines through pino. */
+function nestLogger(logger: Logger): LoggerService {
+  const ctx = (c: unknown): Record<string, unknown> => (typeof c === 'string' ? { context: c } : {});
+  return {
+    log: (m: unknown, c?: unknown) => logger.debug(ctx(c), String(m)),
+    error: (m: unknown, trace?: unknown, c?: unknown) => logger.error({ ...ctx(c), trace }, String(m)),
+    warn: (m: unknown, c?: unknown) => logger.warn(ctx(c), String(m)),
+    debug: (m: unknown, c?: unknown) => logger.debug(ctx(c), String(m)),
+    verbose: (m: unknown, c?: unknown) => logger.trace(ctx(c), String(m)),
+  };
+}
+
+/** The OpenAPI 3 document of the app (also served at `/api/v1/openapi.json`). */
+export function buildOpenApi(app: INestApplication, config: Config): OpenAPIObject {
+  const doc = new DocumentBuilder()
+    .setTitle('ReadFlow API')
+    .setDescription(
+      'Radiologist labeling of chest X-ray scans: inboxes and submissions for annotation clients, steering for managers. ' +
+        'Errors are RFC 9457 application/problem+json. Lists are cursor-paginated (`nextCursor`).',
+    )
+    .setVersion('1')
+    .addServer(config.http.publicUrl)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A ReadFlow API token (rf_…)' })
+    .addSecurityRequirements('bearer')
+    .build();
+  return SwaggerModule.createDocument(app, doc, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+}
+
+/**
+ * Builds the configured NestJS application: helmet, body limits, `/api/v1` prefix (health, readiness and metrics
+ * outside it), Swagger UI at `/docs` and OpenAPI JSON at `/api/v1/openapi.json`, the problem+json filter and the
+ * validation pipe. It does not listen: the caller calls `app.listen`.
+ */
+export async function createApiApp(deps: ApiDeps): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(deps), {
+    bodyParser: false,
+    logger: nestLogger(deps.logger),
+    abortOnError: false,
+  });
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', 'loopback');
+  app.use(httpMetrics(app.get(MetricsService)));
+  app.use(
+    helmet({
+      // Swagger UI needs inline styles; the JSON API itself serves no HTML.
+      contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:'] } },
+      crossOriginResourcePolicy: { policy: 'same-site' },
+    }),
+  );
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
+  app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
+  app.use(bodyParserErrors);
+  app.setGlobalPrefix('api/v1', { exclude: UNVERSIONED.map((path) => ({ path, method: RequestMethod.GET })) });
+  app.useGlobalPipes(createValidationPipe());
+
+  const document = buildOpenApi(app, deps.config);
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'api/v1/openapi.json',
+    yamlDocumentUrl: 'api/v1/openapi.yaml',
+    customSiteTitle: 'ReadFlow API',
+  });
+  await app.init();
+  return app;
+}

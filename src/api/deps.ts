@@ -1,0 +1,6 @@
+/** Injection tokens for the dependencies `createApiApp` is given (nothing else is constructed from the environment). */
+export const CONFIG = Symbol('readflow.config');
+export const TEMPORAL_CLIENT = Symbol('readflow.temporalClient');
+export const BLOB_STORE = Symbol('readflow.blobStore');
+export const LOGGER = Symbol('readflow.logger');
+export const DATA_SOURCE = Symbol('readflow.dataSource');

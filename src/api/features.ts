@@ -1,0 +1,16 @@
+import type { Provider, Type } from '@nestjs/common';
+
+import { AuditController, AuditService } from './audit/audit.controller';
+import { QuarantineController, QuarantineService } from './quarantine/quarantine.controller';
+import { ReadersController } from './readers/readers.controller';
+import { ReadersService } from './readers/readers.service';
+import { ImageService } from './tasks/image.service';
+import { MeController, TasksController } from './tasks/tasks.controller';
+import { TasksService } from './tasks/tasks.service';
+import { ScanWorkflowsService } from './workflows/scan-workflows.service';
+
+/** Feature controllers under `/api/v1`. */
+export const API_CONTROLLERS: Type<unknown>[] = [MeController, TasksController, ReadersController, AuditController, QuarantineController];
+
+/** Their services. */
+export const API_PROVIDERS: Provider[] = [ScanWorkflowsService, TasksService, ImageService, ReadersService, AuditService, QuarantineService];

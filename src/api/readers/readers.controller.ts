@@ -1,0 +1,62 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+
+import { CurrentPrincipal, Principal, Roles } from '../auth/principal';
+import { CreateReaderDto, CreatedReaderDto, IssuedTokenDto, ListReadersQuery, ReaderDto, ReaderPageDto, UpdateReaderDto } from './readers.dto';
+import { ReadersService } from './readers.service';
+
+@ApiTags('readers')
+@ApiBearerAuth()
+@ApiForbiddenResponse({ description: 'Not a manager or admin' })
+@Roles('manager', 'admin')
+@Controller('readers')
+export class ReadersController {
+  constructor(private readonly readers: ReadersService) {}
+
+  /** The roster with seniority, active flag, open-task cap, counts, median read time and agreement. */
+  @Get()
+  @ApiOkResponse({ type: ReaderPageDto })
+  list(@Query() q: ListReadersQuery): Promise<ReaderPageDto> {
+    return this.readers.list(q);
+  }
+
+  @Get(':readerId')
+  @ApiOkResponse({ type: ReaderDto })
+  @ApiNotFoundResponse()
+  get(@Param('readerId') id: string): Promise<ReaderDto> {
+    return this.readers.get(id);
+  }
+
+  /** Adds a reader; its token is returned once. Managers add radiologists; admins any role. */
+  @Post()
+  @ApiCreatedResponse({ type: CreatedReaderDto })
+  @ApiConflictResponse({ description: 'The id is taken' })
+  create(@CurrentPrincipal() me: Principal, @Body() dto: CreateReaderDto): Promise<CreatedReaderDto> {
+    return this.readers.create(me, dto);
+  }
+
+  @Patch(':readerId')
+  @ApiOkResponse({ type: ReaderDto })
+  @ApiNotFoundResponse()
+  update(@Param('readerId') id: string, @Body() dto: UpdateReaderDto): Promise<ReaderDto> {
+    return this.readers.update(id, dto);
+  }
+
+  /** Issues a new token and revokes the reader's previous ones (admin). */
+  @Post(':readerId/token')
+  @HttpCode(201)
+  @Roles('admin')
+  @ApiCreatedResponse({ type: IssuedTokenDto })
+  @ApiNotFoundResponse()
+  rotateToken(@Param('readerId') id: string): Promise<IssuedTokenDto> {
+    return this.readers.rotateToken(id);
+  }
+}

@@ -1,0 +1,141 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+
+import type { ReaderRole } from '../../db/entities';
+
+export const READER_ROLES: readonly ReaderRole[] = ['radiologist', 'manager', 'admin'];
+
+export class ReaderAgreementDto {
+  @ApiProperty({ description: 'Released scans the reader read' })
+  scans!: number;
+  @ApiProperty({ description: 'Mean box F1 (IoU ≥ 0.4) against the fused boxes' })
+  meanBoxF1!: number;
+  @ApiProperty({ description: 'Mean F1 of global labels against the fused global labels' })
+  meanGlobalF1!: number;
+}
+
+export class ReaderDto {
+  @ApiProperty({ example: 'rad01' })
+  id!: string;
+  @ApiProperty({ example: 'Radiologist 01' })
+  displayName!: string;
+  @ApiProperty({ enum: READER_ROLES })
+  role!: ReaderRole;
+  @ApiProperty({ description: 'Senior readers take consensus reviews' })
+  senior!: boolean;
+  @ApiProperty()
+  active!: boolean;
+  @ApiProperty({ description: 'Most open tasks the reader is given at once' })
+  openTaskCap!: number;
+  @ApiProperty()
+  openTasks!: number;
+  @ApiProperty({ description: 'Submitted tasks' })
+  completedTasks!: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'Median seconds from assignment to submission' })
+  medianReadSeconds!: number | null;
+  @ApiProperty({ type: ReaderAgreementDto, nullable: true, description: 'Agreement with fused labels of released scans' })
+  agreement!: ReaderAgreementDto | null;
+  @ApiProperty()
+  createdAt!: string;
+}
+
+export class ReaderPageDto {
+  @ApiProperty({ type: [ReaderDto] })
+  items!: ReaderDto[];
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor!: string | null;
+}
+
+export class ListReadersQuery {
+  @ApiPropertyOptional({ enum: READER_ROLES })
+  @IsOptional()
+  @IsIn(READER_ROLES)
+  role?: ReaderRole;
+
+  @ApiPropertyOptional({ description: 'Opaque cursor from nextCursor' })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+}
+
+export class CreateReaderDto {
+  @ApiProperty({ example: 'rad18', pattern: '^[a-z0-9][a-z0-9_-]{1,63}$' })
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9_-]{1,63}$/, { message: 'id must be 2–64 characters of a-z, 0-9, _ and -' })
+  id!: string;
+
+  @ApiProperty({ example: 'Radiologist 18' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  displayName!: string;
+
+  @ApiPropertyOptional({ enum: READER_ROLES, default: 'radiologist' })
+  @IsOptional()
+  @IsIn(READER_ROLES)
+  role?: ReaderRole;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  senior?: boolean;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsBoolean()
+  active?: boolean;
+
+  @ApiPropertyOptional({ default: 50, minimum: 0, maximum: 10000 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(10000)
+  openTaskCap?: number;
+}
+
+export class UpdateReaderDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  displayName?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  senior?: boolean;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  active?: boolean;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 10000 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(10000)
+  openTaskCap?: number;
+}
+
+export class IssuedTokenDto {
+  @ApiProperty()
+  readerId!: string;
+  @ApiProperty({ description: 'Shown once; only its hash is stored' })
+  token!: string;
+}
+
+export class CreatedReaderDto extends ReaderDto {
+  @ApiProperty({ description: 'The new reader’s API token; shown once, only its hash is stored' })
+  token!: string;
+}

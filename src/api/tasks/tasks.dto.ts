@@ -1,0 +1,305 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+
+import type { TaskRole, TaskStatus } from '../../db/entities';
+
+export const TASK_STATUSES: readonly TaskStatus[] = ['open', 'submitted', 'expired', 'reassigned', 'cancelled'];
+export const TASK_ROLES: readonly TaskRole[] = ['reader', 'reviewer'];
+export const REVIEW_DECISIONS = ['submit', 'confirm', 'return'] as const;
+
+const toBool = ({ value }: { value: unknown }): unknown => (value === 'true' ? true : value === 'false' ? false : value);
+
+export class InboxQuery {
+  @ApiPropertyOptional({ enum: TASK_STATUSES, default: 'open' })
+  @IsOptional()
+  @IsIn(TASK_STATUSES)
+  status?: TaskStatus;
+
+  @ApiPropertyOptional({ description: 'Opaque cursor from nextCursor' })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+}
+
+export class ManagerTasksQuery extends InboxQuery {
+  @ApiPropertyOptional({ description: 'Only open tasks past their deadline (implies status=open)' })
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  overdue?: boolean;
+
+  @ApiPropertyOptional({ example: 'rad01' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  readerId?: string;
+}
+
+export class InboxItemDto {
+  @ApiProperty({ format: 'uuid' })
+  taskId!: string;
+  @ApiProperty({ description: 'Pseudonymous 32-hex image id' })
+  imageId!: string;
+  @ApiProperty({ enum: TASK_ROLES })
+  role!: TaskRole;
+  @ApiProperty({ enum: TASK_STATUSES })
+  status!: TaskStatus;
+  @ApiProperty({ format: 'date-time' })
+  assignedAt!: string;
+  @ApiProperty({ format: 'date-time' })
+  dueAt!: string;
+  @ApiProperty({ description: 'The de-identified DICOM (add ?format=png for a preview)' })
+  imageUrl!: string;
+}
+
+export class InboxPageDto {
+  @ApiProperty({ type: [InboxItemDto] })
+  items!: InboxItemDto[];
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor!: string | null;
+}
+
+export class ManagedTaskDto extends InboxItemDto {
+  @ApiProperty()
+  scanId!: string;
+  @ApiProperty()
+  readerId!: string;
+  @ApiProperty({ description: 'Policy slot the task fills' })
+  slot!: number;
+  @ApiProperty({ description: 'Review round (0 for reading)' })
+  round!: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  submittedAt!: string | null;
+  @ApiProperty()
+  overdue!: boolean;
+}
+
+export class ManagedTaskPageDto {
+  @ApiProperty({ type: [ManagedTaskDto] })
+  items!: ManagedTaskDto[];
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor!: string | null;
+}
+
+export class LabelDto {
+  @ApiProperty()
+  id!: number;
+  @ApiProperty({ example: 'Nodule/Mass' })
+  name!: string;
+  @ApiProperty({ enum: ['local', 'global'], description: 'local labels are boxes; global labels apply to the image' })
+  kind!: 'local' | 'global';
+}
+
+export class TaxonomyDto {
+  @ApiProperty()
+  version!: string;
+  @ApiProperty({ description: 'The exclusive "nothing found" global label' })
+  noFinding!: string;
+  @ApiProperty({ type: [LabelDto] })
+  labels!: LabelDto[];
+}
+
+export class ImageMetaDto {
+  @ApiProperty()
+  imageId!: string;
+  @ApiProperty({ type: Number, nullable: true })
+  rows!: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  columns!: number | null;
+  @ApiProperty({ type: [Number], nullable: true, description: 'Row and column spacing in mm' })
+  pixelSpacing!: number[] | null;
+  @ApiProperty({ type: String, nullable: true, example: 'PA' })
+  viewPosition!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'DX' })
+  modality!: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  transferSyntax!: string | null;
+  @ApiProperty()
+  url!: string;
+  @ApiProperty()
+  previewUrl!: string;
+}
+
+export class BoxDto {
+  @ApiProperty({ example: 'Nodule/Mass' })
+  label!: string;
+  @ApiProperty({ example: 100 })
+  x_min!: number;
+  @ApiProperty({ example: 120 })
+  y_min!: number;
+  @ApiProperty({ example: 180 })
+  x_max!: number;
+  @ApiProperty({ example: 200 })
+  y_max!: number;
+}
+
+export class ReadingDto {
+  @ApiProperty({ type: [BoxDto] })
+  boxes!: BoxDto[];
+  @ApiProperty({ type: [String] })
+  globalLabels!: string[];
+  @ApiPropertyOptional()
+  comment?: string;
+}
+
+export class ReviewedReadingDto {
+  @ApiProperty()
+  readerId!: string;
+  @ApiProperty({ type: ReadingDto })
+  reading!: ReadingDto;
+}
+
+export class ReviewDto {
+  @ApiProperty()
+  round!: number;
+  @ApiProperty({ description: '0: edit the proposal and submit; 1: confirm or return it' })
+  slot!: number;
+  @ApiProperty({ type: [ReviewedReadingDto], description: 'The readings under review' })
+  readings!: ReviewedReadingDto[];
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The fused proposal' })
+  fused!: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  agreement!: Record<string, unknown>;
+  @ApiPropertyOptional({ type: ReviewedReadingDto })
+  proposal?: ReviewedReadingDto;
+  @ApiProperty({ type: 'array', items: { type: 'object' } })
+  returns!: { round: number; readerId: string; reason: string }[];
+}
+
+export class TaskInfoDto {
+  @ApiProperty({ format: 'uuid' })
+  taskId!: string;
+  @ApiProperty({ enum: TASK_ROLES })
+  role!: TaskRole;
+  @ApiProperty({ enum: TASK_STATUSES })
+  status!: TaskStatus;
+  @ApiProperty({ format: 'date-time' })
+  assignedAt!: string;
+  @ApiProperty({ format: 'date-time' })
+  dueAt!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  submittedAt!: string | null;
+  @ApiProperty({ description: 'Review round (0 for reading)' })
+  round!: number;
+  @ApiPropertyOptional({ description: 'Managers only' })
+  readerId?: string;
+  @ApiPropertyOptional({ description: 'Managers only' })
+  scanId?: string;
+}
+
+export class TaskDetailDto {
+  @ApiProperty({ type: TaskInfoDto })
+  task!: TaskInfoDto;
+  @ApiProperty({ type: ImageMetaDto })
+  image!: ImageMetaDto;
+  @ApiProperty({ type: TaxonomyDto })
+  taxonomy!: TaxonomyDto;
+  @ApiPropertyOptional({ type: ReadingDto, nullable: true, description: 'The caller’s own accepted submission, if any' })
+  submission?: ReadingDto | null;
+  @ApiPropertyOptional({ type: ReviewDto, description: 'Reviewer tasks: the readings under review' })
+  review?: ReviewDto;
+}
+
+/**
+ * A reading (or a review decision). Its content is validated by the scan's workflow with the domain rules
+ * (taxonomy, image bounds, duplicates…) so that every problem comes back at once with its JSON path.
+ */
+export class SubmissionDto {
+  @ApiProperty({ type: [BoxDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  boxes?: unknown[];
+
+  @ApiProperty({ type: [String], example: ['No finding'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  globalLabels?: unknown[];
+
+  @ApiPropertyOptional({ maxLength: 4000 })
+  @IsOptional()
+  comment?: unknown;
+
+  @ApiPropertyOptional({ enum: REVIEW_DECISIONS, description: 'Reviewer tasks only' })
+  @IsOptional()
+  @IsIn(REVIEW_DECISIONS)
+  decision?: (typeof REVIEW_DECISIONS)[number];
+
+  @ApiPropertyOptional({ description: 'Required with decision=return' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4000)
+  reason?: string;
+}
+
+export class SubmissionResultDto {
+  @ApiProperty({ enum: ['accepted'] })
+  status!: 'accepted';
+  @ApiProperty({ description: 'The same submission had already been accepted' })
+  duplicate!: boolean;
+  @ApiProperty({ format: 'uuid' })
+  taskId!: string;
+}
+
+export class ReassignDto {
+  @ApiPropertyOptional({ description: 'Target reader; the next eligible reader when absent' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  toReaderId?: string;
+}
+
+export class ReassignResultDto {
+  @ApiProperty({ format: 'uuid' })
+  newTaskId!: string;
+  @ApiProperty()
+  readerId!: string;
+  @ApiProperty({ format: 'date-time' })
+  dueAt!: string;
+}
+
+export class ExtendDto {
+  @ApiProperty({ format: 'date-time', description: 'New deadline (in the future)' })
+  @IsISO8601({ strict: true })
+  dueAt!: string;
+}
+
+export class TaskViewDto {
+  @ApiProperty({ format: 'uuid' })
+  taskId!: string;
+  @ApiProperty()
+  readerId!: string;
+  @ApiProperty({ enum: TASK_ROLES })
+  role!: TaskRole;
+  @ApiProperty()
+  slot!: number;
+  @ApiProperty()
+  round!: number;
+  @ApiProperty({ enum: TASK_STATUSES })
+  status!: TaskStatus;
+  @ApiProperty({ format: 'date-time' })
+  assignedAt!: string;
+  @ApiProperty({ format: 'date-time' })
+  dueAt!: string;
+  @ApiPropertyOptional({ format: 'date-time' })
+  submittedAt?: string;
+  @ApiProperty()
+  overdue!: boolean;
+}
+
+export class ImageQuery {
+  @ApiPropertyOptional({ enum: ['dicom', 'png'], default: 'dicom' })
+  @IsOptional()
+  @IsIn(['dicom', 'png'])
+  format?: 'dicom' | 'png';
+}

@@ -1,0 +1,127 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Client, WorkflowHandle } from '@temporalio/client';
+
+import type { Config } from '../../config/config';
+import type { BatchProgress, IngestBatchInput } from '../../workflows/ingest-batch.messages';
+import { progressQuery } from '../../workflows/ingest-batch.messages';
+import type {
+  CancelScanInput,
+  ExtendDeadlineInput,
+  ReassignTaskInput,
+  ReassignTaskResult,
+  ResumeScanInput,
+  ReviewContext,
+  ScanLifecycleInput,
+  ScanStatus,
+  SubmitReadingInput,
+  SubmitReadingResult,
+  TaskView,
+} from '../../workflows/scan-lifecycle.messages';
+import {
+  cancelScanUpdate,
+  extendDeadlineUpdate,
+  reassignTaskUpdate,
+  resumeScanUpdate,
+  reviewContextQuery,
+  statusQuery,
+  submitReadingUpdate,
+} from '../../workflows/scan-lifecycle.messages';
+import { CONFIG, TEMPORAL_CLIENT } from '../deps';
+import { fromTemporalError } from '../errors';
+
+/** Workflow id of a batch. */
+export function batchWorkflowId(batchId: string): string {
+  return `batch-${batchId}`;
+}
+
+/**
+ * The API's only door to Temporal: starts, updates and queries of `scanLifecycle` / `ingestBatch`, with their
+ * rejections turned into domain errors (so the answer reflects the workflow's truth).
+ */
+@Injectable()
+export class ScanWorkflowsService {
+  constructor(
+    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  private scan(scanId: string): WorkflowHandle {
+    return this.client.workflow.getHandle(scanId);
+  }
+
+  private async call<T>(op: () => Promise<T>, resource: 'scan' | 'batch' = 'scan'): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      throw fromTemporalError(e, resource) ?? e;
+    }
+  }
+
+  /** Link to the workflow in the Temporal UI. */
+  uiUrl(workflowId: string): string {
+    const { uiUrl, namespace } = this.config.temporal;
+    return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  }
+
+  /** True when a workflow with this id exists (running or closed). */
+  async exists(workflowId: string): Promise<boolean> {
+    try {
+      await this.client.workflow.getHandle(workflowId).describe();
+      return true;
+    } catch (e) {
+      if (fromTemporalError(e)?.kind === 'not-found') return false;
+      throw e;
+    }
+  }
+
+  /** Starts the scan (or returns the existing one: `USE_EXISTING`). */
+  async startScan(input: ScanLifecycleInput): Promise<void> {
+    await this.client.workflow.start('scanLifecycle', {
+      workflowId: input.scanId,
+      taskQueue: this.config.temporal.taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [input],
+    });
+  }
+
+  async startBatch(input: IngestBatchInput): Promise<void> {
+    await this.client.workflow.start('ingestBatch', {
+      workflowId: batchWorkflowId(input.batchId),
+      taskQueue: this.config.temporal.taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [input],
+    });
+  }
+
+  batchProgress(batchId: string): Promise<BatchProgress> {
+    return this.call(() => this.client.workflow.getHandle(batchWorkflowId(batchId)).query(progressQuery), 'batch');
+  }
+
+  status(scanId: string): Promise<ScanStatus> {
+    return this.call(() => this.scan(scanId).query(statusQuery));
+  }
+
+  reviewContext(scanId: string, taskId: string): Promise<ReviewContext> {
+    return this.call(() => this.scan(scanId).query(reviewContextQuery, taskId));
+  }
+
+  submitReading(scanId: string, input: SubmitReadingInput): Promise<SubmitReadingResult> {
+    return this.call(() => this.scan(scanId).executeUpdate(submitReadingUpdate, { args: [input] }));
+  }
+
+  reassignTask(scanId: string, input: ReassignTaskInput): Promise<ReassignTaskResult> {
+    return this.call(() => this.scan(scanId).executeUpdate(reassignTaskUpdate, { args: [input] }));
+  }
+
+  extendDeadline(scanId: string, input: ExtendDeadlineInput): Promise<TaskView> {
+    return this.call(() => this.scan(scanId).executeUpdate(extendDeadlineUpdate, { args: [input] }));
+  }
+
+  cancelScan(scanId: string, input: CancelScanInput): Promise<ScanStatus> {
+    return this.call(() => this.scan(scanId).executeUpdate(cancelScanUpdate, { args: [input] }));
+  }
+
+  resumeScan(scanId: string, input: ResumeScanInput): Promise<ScanStatus> {
+    return this.call(() => this.scan(scanId).executeUpdate(resumeScanUpdate, { args: [input] }));
+  }
+}
