@@ -13,8 +13,6 @@ export interface AcceptanceRule {
   viewPositions: string[] | null;
   allowMissingViewPosition: boolean;
   allowMultiFrame: boolean;
-  /** Require an image (Rows, Columns, pixel module, Pixel Data). */
-  requireImage: boolean;
 }
 
 /** The project default: a single-frame chest radiograph (CR/DX, body part CHEST or absent, view PA/AP or absent). */
@@ -25,10 +23,9 @@ export const DEFAULT_ACCEPTANCE: AcceptanceRule = Object.freeze({
   viewPositions: ['PA', 'AP'],
   allowMissingViewPosition: true,
   allowMultiFrame: false,
-  requireImage: true,
 }) as AcceptanceRule;
 
-/** Accepts any well-formed DICOM object (still refuses burned-in annotation). For tests and benchmarks. */
+/** Accepts any well-formed single- or multi-frame image (still refuses burned-in annotation). For tests and benchmarks. */
 export const PERMISSIVE_ACCEPTANCE: AcceptanceRule = Object.freeze({
   modalities: null,
   bodyParts: null,
@@ -36,7 +33,6 @@ export const PERMISSIVE_ACCEPTANCE: AcceptanceRule = Object.freeze({
   viewPositions: null,
   allowMissingViewPosition: true,
   allowMultiFrame: true,
-  requireImage: false,
 }) as AcceptanceRule;
 
 export interface DicomSummary {
@@ -202,5 +198,5 @@ export function applyAcceptance(s: DicomSummary, rule: AcceptanceRule): void {
   }
   if (s.numberOfFrames > 1 && !rule.allowMultiFrame) throw new DicomInputError('multi-frame', `NumberOfFrames ${s.numberOfFrames}`);
   if (s.burnedInAnnotation === 'YES') throw new DicomInputError('burned-in-annotation', 'BurnedInAnnotation (0028,0301) is YES; pixels are not cleaned');
-  if (rule.requireImage && !s.image) throw new DicomInputError(`missing-required-attribute:${formatTag('x00280010')}`, 'no image');
+  if (!s.image) throw new DicomInputError(`missing-required-attribute:${formatTag('x00280010')}`, 'no image');
 }

@@ -1,8 +1,15 @@
 export { inspectDicom } from './inspect';
 export type { InspectResult } from './inspect';
+export { validateDicom } from './validate';
+export type { ValidateResult } from './validate';
+export { deidentifyDicom, deidentifyObject, fileMeta, READFLOW_IMPLEMENTATION_CLASS_UID } from './deidentify';
+export type { DeidentifyOptions, DeidentifyResult, DeidentifiedObject, SourceUids } from './deidentify';
+export { renderPreview8 } from './preview';
+export type { Preview8 } from './preview';
 export { scanIdFor, imageIdFor, deriveUid, sopInstanceUidHash } from './uids';
 export { DEFAULT_ACCEPTANCE, PERMISSIVE_ACCEPTANCE } from './acceptance';
-export type { AcceptanceRule } from './acceptance';
+export type { AcceptanceRule, DicomSummary } from './acceptance';
 export { SUPPORTED_TRANSFER_SYNTAXES } from './transfer-syntax';
+export { PROFILE, resolveAction, actionFor, DEIDENTIFICATION_METHOD } from './profile';
 export { QUARANTINE_REASONS, isQuarantineReason } from './types';
-export type { ImageMeta, QuarantineReason } from './types';
+export type { ImageMeta, QuarantineReason, Refusal } from './types';

@@ -132,42 +132,63 @@ export function parseDicomBytes(input: Uint8Array, opts: ParseOptions = {}): Par
   const ts = transferSyntaxInfo(transferSyntax);
   if (!ts) throw new DicomInputError('unsupported-transfer-syntax', `transfer syntax ${JSON.stringify(transferSyntax.slice(0, 64))} is not supported`);
 
-  let inflatedBytes: Uint8Array | undefined;
   const options: Record<string, unknown> = {};
   if (!part10) options.TransferSyntaxUID = transferSyntax;
   if (opts.headerOnly) options.untilTag = PIXEL_DATA;
-  if (ts.deflated) {
-    options.inflater = (arr: Uint8Array, position: number): Uint8Array => {
-      let inflated: Buffer;
-      try {
-        inflated = inflateRawSync(arr.subarray(position), opts.maxBytes !== undefined ? { maxOutputLength: opts.maxBytes } : {});
-      } catch (e) {
-        const text = errorText(e);
-        if (/maxOutputLength|larger than|Cannot create/i.test(text) || (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-          throw new DicomInputError('too-large', `inflated data set exceeds the cap: ${text}`);
-        }
-        throw new DicomInputError('truncated', `deflated data set does not inflate: ${text}`);
-      }
-      const full = Buffer.allocUnsafe(position + inflated.length);
-      full.set(arr.subarray(0, position), 0);
-      full.set(inflated, position);
-      inflatedBytes = full;
-      return full;
-    };
-  }
 
   let dataSet: DataSet;
   try {
-    dataSet = dicomParser.parseDicom(bytes as Buffer, options);
+    if (ts.deflated) {
+      ({ dataSet, bytes } = parseDeflated(bytes, metaEnd, opts, options));
+    } else {
+      dataSet = dicomParser.parseDicom(bytes as Buffer, options);
+      bytes = dataSet.byteArray;
+    }
   } catch (e) {
     throw classifyParserError(e);
   }
-  if (inflatedBytes) bytes = inflatedBytes;
-  if (dataSet.byteArray !== bytes) bytes = dataSet.byteArray;
 
   const parsed: ParsedDicom = { dataSet, bytes, transferSyntax, ts, datasetStart: part10 ? metaEnd : 0, part10 };
   checkStructure(parsed, opts.headerOnly === true);
   return parsed;
+}
+
+/**
+ * Deflated Explicit VR Little Endian: inflate the data set after the file meta (bounded by maxBytes), then parse the
+ * inflated data set from the end of the meta group (dicom-parser's own deflate path restarts at offset 0).
+ */
+function parseDeflated(
+  bytes: Uint8Array,
+  metaEnd: number,
+  opts: ParseOptions,
+  options: Record<string, unknown>,
+): { dataSet: DataSet; bytes: Uint8Array } {
+  let inflated: Buffer;
+  try {
+    inflated = inflateRawSync(bytes.subarray(metaEnd), opts.maxBytes !== undefined ? { maxOutputLength: opts.maxBytes } : {});
+  } catch (e) {
+    const text = errorText(e);
+    if (/maxOutputLength|larger than|Cannot create/i.test(text) || (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new DicomInputError('too-large', `inflated data set exceeds the cap: ${text}`);
+    }
+    throw new DicomInputError('truncated', `deflated data set does not inflate: ${text}`);
+  }
+  const full = Buffer.allocUnsafe(metaEnd + inflated.length);
+  full.set(bytes.subarray(0, metaEnd), 0);
+  full.set(inflated, metaEnd);
+  const meta = dicomParser.readPart10Header(full);
+  const stream = new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, full, metaEnd);
+  // DataSet is exported at runtime but missing from the type declarations.
+  const DataSetCtor = (dicomParser as unknown as { DataSet: new (p: unknown, b: Uint8Array, e: object) => DataSet }).DataSet;
+  const dataSet = new DataSetCtor(stream.byteArrayParser, full, {});
+  dataSet.warnings = stream.warnings;
+  try {
+    dicomParser.parseDicomDataSetExplicit(dataSet, stream, full.length, options as { untilTag: string });
+  } catch (e) {
+    throw { exception: e, dataSet };
+  }
+  for (const tag in meta.elements) dataSet.elements[tag] = meta.elements[tag];
+  return { dataSet, bytes: full };
 }
 
 function checkBounds(el: Element, size: number): void {
