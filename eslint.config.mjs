@@ -31,8 +31,9 @@ export default tseslint.config(
   },
   {
     // Workflows run in Temporal's deterministic sandbox: no Node built-ins, no frameworks, no database.
-    files: ['src/workflows/**/*.ts'],
-    ignores: ['src/workflows/**/*.spec.ts'],
+    // src/domain is imported by workflows, so the same rules apply to it.
+    files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
+    ignores: ['src/workflows/**/*.spec.ts', 'src/domain/**/*.spec.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

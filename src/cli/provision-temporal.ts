@@ -5,7 +5,6 @@ import { ensureTemporalCli } from '../temporal/temporal-cli';
  * Used by .ci/run before the tests, so the (slow, first-time) build shows its progress.
  */
 async function main(): Promise<void> {
-  // eslint-disable-next-line no-restricted-syntax -- a standalone tool: TEMPORAL_CLI is its only input
   const path = await ensureTemporalCli({ configuredPath: process.env.TEMPORAL_CLI || undefined });
   process.stdout.write(`${path}\n`);
 }
