@@ -21,6 +21,8 @@ export type ScanStage =
 @Unique('uq_scans_image_id', ['imageId'])
 @Index('ix_scans_stage_created', ['stage', 'createdAt', 'id'])
 @Index('ix_scans_split_stage', ['split', 'stage'])
+@Index('ix_scans_split_created', ['split', 'createdAt', 'id'])
+@Index('ix_scans_split_stage_id', ['split', 'stage', 'id'])
 export class ScanEntity {
   /** Equals the Temporal workflow id, e.g. `scan-3f2a…`. */
   @PrimaryColumn({ type: 'text' })

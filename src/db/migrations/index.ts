@@ -1,4 +1,5 @@
 import { InitialSchema1764200000000 } from './1764200000000-initial-schema';
+import { ApiListIndexes1764300000000 } from './1764300000000-api-list-indexes';
 
 /** Every migration, in order. Never `synchronize`. */
-export const MIGRATIONS = [InitialSchema1764200000000];
+export const MIGRATIONS = [InitialSchema1764200000000, ApiListIndexes1764300000000];
