@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { MulterModule } from '@nestjs/platform-express';
 import { ThrottlerModule } from '@nestjs/throttler';
 
 import { AuthGuard } from './auth/auth.guard';
@@ -20,6 +21,10 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        // No `dest`: multer keeps uploads in memory (bounded by the upload limit); they are staged content-addressed.
+        MulterModule.register({
+          limits: { fileSize: deps.config.http.maxUploadBytes, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 12 },
+        }),
         ThrottlerModule.forRoot({
           throttlers: [{ name: 'per-token', ttl: 60_000, limit: deps.config.http.rateLimitPerMinute }],
         }),

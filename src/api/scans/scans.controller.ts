@@ -1,0 +1,136 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
+import { FileInterceptor } from '@nestjs/platform-express';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiConflictResponse,
+  ApiConsumes,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiPayloadTooLargeResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+
+import { CurrentPrincipal, Principal, Roles } from '../auth/principal';
+import {
+  BatchProgressDto,
+  CancelScanDto,
+  CreateBatchDto,
+  ListScansQuery,
+  POLICY_NAMES,
+  ScanDetailDto,
+  ScanLabelsDto,
+  ScanPageDto,
+  ScanStateDto,
+  SPLITS,
+  StartedBatchDto,
+  StartedScanDto,
+  UploadScanDto,
+} from './scans.dto';
+import { ScansService } from './scans.service';
+
+@ApiTags('scans')
+@ApiBearerAuth()
+@Roles('manager', 'admin')
+@Controller('scans')
+export class ScansController {
+  constructor(private readonly scans: ScansService) {}
+
+  /** Uploads one DICOM file and starts its scan workflow: 202 for a new scan, 200 when the same file was seen before. */
+  @Post()
+  @UseInterceptors(FileInterceptor('file'))
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['file', 'split'],
+      properties: {
+        file: { type: 'string', format: 'binary' },
+        split: { type: 'string', enum: [...SPLITS] },
+        policy: { type: 'string', enum: [...POLICY_NAMES], default: 'independent-3' },
+      },
+    },
+  })
+  @ApiAcceptedResponse({ type: StartedScanDto, description: 'A new scan was started' })
+  @ApiOkResponse({ type: StartedScanDto, description: 'The file was uploaded before: the existing scan' })
+  @ApiPayloadTooLargeResponse()
+  async upload(
+    @CurrentPrincipal() me: Principal,
+    @UploadedFile() file: { buffer: Buffer; originalname?: string } | undefined,
+    @Body() dto: UploadScanDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StartedScanDto> {
+    const { created, scan } = await this.scans.upload(me, file, dto);
+    res.status(created ? 202 : 200);
+    return scan;
+  }
+
+  /** Scans by stage and split, newest first. */
+  @Get()
+  @ApiOkResponse({ type: ScanPageDto })
+  list(@Query() q: ListScansQuery): Promise<ScanPageDto> {
+    return this.scans.list(q);
+  }
+
+  /** Stage, tasks with readers and deadlines, quarantine reason, and the workflow's link in the Temporal UI. */
+  @Get(':scanId')
+  @ApiOkResponse({ type: ScanDetailDto })
+  @ApiNotFoundResponse()
+  detail(@Param('scanId') scanId: string): Promise<ScanDetailDto> {
+    return this.scans.detail(scanId);
+  }
+
+  /** Fused labels, per-reader readings and agreement (released scans only: 409 before). */
+  @Get(':scanId/labels')
+  @ApiOkResponse({ type: ScanLabelsDto })
+  @ApiConflictResponse({ description: 'Not released yet' })
+  @ApiNotFoundResponse()
+  labels(@Param('scanId') scanId: string): Promise<ScanLabelsDto> {
+    return this.scans.labels(scanId);
+  }
+
+  @Post(':scanId/cancel')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ScanStateDto })
+  @ApiConflictResponse({ description: 'Already released, quarantined or cancelled' })
+  @ApiNotFoundResponse()
+  cancel(@CurrentPrincipal() me: Principal, @Param('scanId') scanId: string, @Body() dto: CancelScanDto): Promise<ScanStateDto> {
+    return this.scans.cancel(me, scanId, dto);
+  }
+
+  /** Continues a scan waiting in needs-attention. */
+  @Post(':scanId/resume')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ScanStateDto })
+  @ApiConflictResponse({ description: 'The scan is not waiting for a manager' })
+  @ApiNotFoundResponse()
+  resume(@CurrentPrincipal() me: Principal, @Param('scanId') scanId: string): Promise<ScanStateDto> {
+    return this.scans.resume(me, scanId);
+  }
+}
+
+@ApiTags('scans')
+@ApiBearerAuth()
+@Roles('manager', 'admin')
+@Controller('batches')
+export class BatchesController {
+  constructor(private readonly scans: ScansService) {}
+
+  /** Ingests a directory or a list of files readable by the workers. */
+  @Post()
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: StartedBatchDto })
+  start(@CurrentPrincipal() me: Principal, @Body() dto: CreateBatchDto): Promise<StartedBatchDto> {
+    return this.scans.startBatch(me, dto);
+  }
+
+  /** Progress counts of a batch. */
+  @Get(':batchId')
+  @ApiOkResponse({ type: BatchProgressDto })
+  @ApiNotFoundResponse()
+  progress(@Param('batchId') batchId: string): Promise<BatchProgressDto> {
+    return this.scans.batchProgress(batchId);
+  }
+}

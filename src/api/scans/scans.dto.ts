@@ -1,0 +1,279 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+
+import type { ScanStage } from '../../db/entities';
+import type { PolicyName } from '../../domain';
+import { TASK_ROLES, TASK_STATUSES, BoxDto } from '../tasks/tasks.dto';
+import type { TaskRole, TaskStatus } from '../../db/entities';
+
+export const SPLITS = ['train', 'test'] as const;
+export const POLICY_NAMES: readonly PolicyName[] = ['independent-3', 'consensus-5', 'independent-5'];
+export const STAGES: readonly ScanStage[] = [
+  'ingesting',
+  'deidentifying',
+  'assigning',
+  'reading',
+  'reviewing',
+  'fusing',
+  'released',
+  'quarantined',
+  'needs-attention',
+  'cancelled',
+];
+
+/** Multipart fields of a scan upload (the file part is `file`). */
+export class UploadScanDto {
+  @ApiProperty({ enum: SPLITS })
+  @IsIn(SPLITS)
+  split!: (typeof SPLITS)[number];
+
+  @ApiPropertyOptional({ enum: POLICY_NAMES, default: 'independent-3' })
+  @IsOptional()
+  @IsIn(POLICY_NAMES)
+  policy?: PolicyName;
+}
+
+export class StartedScanDto {
+  @ApiProperty({ example: 'scan-0123456789abcdef01234567' })
+  scanId!: string;
+  @ApiProperty({ description: 'Equals scanId' })
+  workflowId!: string;
+  @ApiProperty({ enum: STAGES })
+  stage!: ScanStage;
+  @ApiProperty({ description: 'The workflow in the Temporal UI' })
+  workflowUrl!: string;
+}
+
+export class CreateBatchDto {
+  @ApiPropertyOptional({ description: 'A directory readable by the workers (every file under it, recursively)' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(4096)
+  directory?: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'File paths readable by the workers' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100_000)
+  @IsString({ each: true })
+  @MaxLength(4096, { each: true })
+  files?: string[];
+
+  @ApiProperty({ enum: SPLITS })
+  @IsIn(SPLITS)
+  split!: (typeof SPLITS)[number];
+
+  @ApiPropertyOptional({ enum: POLICY_NAMES, default: 'independent-3' })
+  @IsOptional()
+  @IsIn(POLICY_NAMES)
+  policy?: PolicyName;
+}
+
+export class StartedBatchDto {
+  @ApiProperty()
+  batchId!: string;
+  @ApiProperty()
+  workflowId!: string;
+  @ApiProperty()
+  workflowUrl!: string;
+}
+
+export class BatchCountsDto {
+  @ApiProperty() listed!: number;
+  @ApiProperty() started!: number;
+  @ApiProperty() duplicate!: number;
+  @ApiProperty() accepted!: number;
+  @ApiProperty() quarantined!: number;
+  @ApiProperty() failed!: number;
+}
+
+export class BatchProgressDto {
+  @ApiProperty()
+  batchId!: string;
+  @ApiProperty({ enum: ['listing', 'draining', 'done'] })
+  state!: 'listing' | 'draining' | 'done';
+  @ApiProperty({ type: BatchCountsDto })
+  counts!: BatchCountsDto;
+  @ApiProperty({ description: 'Scans started and not yet through ingest' })
+  inFlight!: number;
+  @ApiProperty()
+  runs!: number;
+  @ApiProperty({ format: 'date-time' })
+  startedAt!: string;
+  @ApiPropertyOptional({ format: 'date-time' })
+  finishedAt?: string;
+  @ApiProperty({ type: [String] })
+  recentQuarantined!: string[];
+  @ApiProperty()
+  workflowUrl!: string;
+}
+
+export class ListScansQuery {
+  @ApiPropertyOptional({ enum: STAGES })
+  @IsOptional()
+  @IsIn(STAGES)
+  stage?: ScanStage;
+
+  @ApiPropertyOptional({ enum: SPLITS })
+  @IsOptional()
+  @IsIn(SPLITS)
+  split?: (typeof SPLITS)[number];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+}
+
+export class ScanSummaryDto {
+  @ApiProperty()
+  scanId!: string;
+  @ApiProperty({ type: String, nullable: true })
+  imageId!: string | null;
+  @ApiProperty({ enum: STAGES })
+  stage!: ScanStage;
+  @ApiProperty({ enum: SPLITS })
+  split!: string;
+  @ApiProperty({ enum: POLICY_NAMES })
+  policy!: string;
+  @ApiProperty({ type: String, nullable: true })
+  batchId!: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  quarantineReason!: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  attentionReason!: string | null;
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+  @ApiProperty({ format: 'date-time' })
+  updatedAt!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  releasedAt!: string | null;
+  @ApiProperty()
+  workflowUrl!: string;
+}
+
+export class ScanPageDto {
+  @ApiProperty({ type: [ScanSummaryDto] })
+  items!: ScanSummaryDto[];
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor!: string | null;
+}
+
+export class ScanTaskDto {
+  @ApiProperty({ format: 'uuid' })
+  taskId!: string;
+  @ApiProperty()
+  readerId!: string;
+  @ApiProperty({ enum: TASK_ROLES })
+  role!: TaskRole;
+  @ApiProperty()
+  slot!: number;
+  @ApiProperty()
+  round!: number;
+  @ApiProperty({ enum: TASK_STATUSES })
+  status!: TaskStatus;
+  @ApiProperty({ format: 'date-time' })
+  assignedAt!: string;
+  @ApiProperty({ format: 'date-time' })
+  dueAt!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  submittedAt!: string | null;
+  @ApiProperty()
+  overdue!: boolean;
+}
+
+export class ScanImageDto {
+  @ApiProperty({ type: Number, nullable: true }) rows!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) columns!: number | null;
+  @ApiProperty({ type: [Number], nullable: true }) pixelSpacing!: number[] | null;
+  @ApiProperty({ type: String, nullable: true }) modality!: string | null;
+  @ApiProperty({ type: String, nullable: true }) viewPosition!: string | null;
+  @ApiProperty({ type: String, nullable: true }) transferSyntax!: string | null;
+}
+
+export class ScanDetailDto extends ScanSummaryDto {
+  @ApiProperty({ type: ScanImageDto })
+  image!: ScanImageDto;
+  @ApiProperty({ type: [ScanTaskDto], description: 'Tasks with readers and deadlines (never their readings)' })
+  tasks!: ScanTaskDto[];
+}
+
+export class CancelScanDto {
+  @ApiPropertyOptional({ maxLength: 1000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  reason?: string;
+}
+
+export class ScanStateDto {
+  @ApiProperty()
+  scanId!: string;
+  @ApiProperty({ enum: STAGES })
+  stage!: ScanStage;
+  @ApiPropertyOptional()
+  attentionReason?: string;
+}
+
+export class LabelSetDto {
+  @ApiProperty({ type: [BoxDto] })
+  boxes!: BoxDto[];
+  @ApiProperty({ type: [String] })
+  globalLabels!: string[];
+}
+
+export class FusedLabelSetDto {
+  @ApiProperty({ type: 'array', items: { type: 'object' }, description: 'Fused boxes with score and readerIds' })
+  boxes!: Record<string, unknown>[];
+  @ApiProperty({ type: [String] })
+  globalLabels!: string[];
+  @ApiProperty({ example: 'wbf' })
+  method!: string;
+}
+
+export class ScanReadingDto {
+  @ApiProperty({ format: 'uuid' })
+  taskId!: string;
+  @ApiProperty()
+  readerId!: string;
+  @ApiProperty({ enum: TASK_ROLES })
+  role!: TaskRole;
+  @ApiProperty({ type: [BoxDto] })
+  boxes!: BoxDto[];
+  @ApiProperty({ type: [String] })
+  globalLabels!: string[];
+  @ApiProperty({ type: String, nullable: true })
+  comment!: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  decision!: string | null;
+  @ApiProperty({ format: 'date-time' })
+  submittedAt!: string;
+}
+
+export class ScanLabelsDto {
+  @ApiProperty()
+  scanId!: string;
+  @ApiProperty()
+  imageId!: string;
+  @ApiProperty({ type: FusedLabelSetDto })
+  fused!: FusedLabelSetDto;
+  @ApiProperty({ type: LabelSetDto, description: 'Released labels (fused, or the confirmed consensus review)' })
+  final!: LabelSetDto;
+  @ApiProperty({ type: [ScanReadingDto] })
+  readings!: ScanReadingDto[];
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  agreement!: Record<string, unknown>;
+  @ApiProperty({ format: 'date-time' })
+  releasedAt!: string;
+}

@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+import { stageIncoming } from '../../activities/ingest.activities';
+import type { Config } from '../../config/config';
+import type { ScanStage, StoredBox, StoredFusedBox, TaskRole, TaskStatus } from '../../db/entities';
+import { DEFAULT_POLICIES, policyWithDeadlines } from '../../domain';
+import type { PolicyName, ReadingPolicy } from '../../domain';
+import type { BlobStore } from '../../storage/blob-store';
+import { Principal } from '../auth/principal';
+import { decodeCursor, pageOf, tsKey } from '../common/cursor';
+import type { Page } from '../common/cursor';
+import { BLOB_STORE, CONFIG, DATA_SOURCE } from '../deps';
+import { ConflictError, NotFoundError, ValidationFailedError } from '../errors';
+import { MetricsService } from '../metrics/metrics.service';
+import { closedScan } from '../tasks/tasks.service';
+import { batchWorkflowId, ScanWorkflowsService } from '../workflows/scan-workflows.service';
+import {
+  BatchProgressDto,
+  CancelScanDto,
+  CreateBatchDto,
+  ListScansQuery,
+  ScanDetailDto,
+  ScanLabelsDto,
+  ScanStateDto,
+  ScanSummaryDto,
+  StartedBatchDto,
+  StartedScanDto,
+  UploadScanDto,
+} from './scans.dto';
+
+interface ScanRow {
+  id: string;
+  image_id: string | null;
+  split: string;
+  policy: string;
+  stage: ScanStage;
+  batch_id: string | null;
+  modality: string | null;
+  view_position: string | null;
+  rows: number | null;
+  columns: number | null;
+  pixel_spacing: number[] | null;
+  transfer_syntax: string | null;
+  quarantine_reason: string | null;
+  attention_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+  released_at: Date | null;
+  created_key: string;
+}
+
+const SCAN_COLUMNS = `id, image_id, split, policy, stage, batch_id, modality, view_position, rows, columns, pixel_spacing,
+  transfer_syntax, quarantine_reason, attention_reason, created_at, updated_at, released_at, ${tsKey('created_at')} AS created_key`;
+
+const iso = (d: Date | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+/** Scan ingest (upload, batches), the scan list and detail, manager updates and released labels. */
+@Injectable()
+export class ScansService {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+    private readonly workflows: ScanWorkflowsService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** The full policy a new scan runs with: the named default, deadlines from the config when set. */
+  policyFor(name: PolicyName | undefined): ReadingPolicy {
+    return policyWithDeadlines(DEFAULT_POLICIES[name ?? 'independent-3'], {
+      taskDeadlineMs: this.config.deadlines.taskMs,
+      reviewDeadlineMs: this.config.deadlines.reviewMs,
+    });
+  }
+
+  /**
+   * Stages the upload, then starts `scanLifecycle` with workflowId = scanId (`USE_EXISTING`). `created` is false
+   * when the scan already existed (same source file): nothing new is started.
+   */
+  async upload(
+    me: Principal,
+    file: { buffer: Buffer; originalname?: string } | undefined,
+    dto: UploadScanDto,
+  ): Promise<{ created: boolean; scan: StartedScanDto }> {
+    if (!file || file.buffer.length === 0) {
+      throw new ValidationFailedError([{ path: 'file', code: 'required', message: 'a non-empty multipart part "file" is required' }]);
+    }
+    const filename = file.originalname ? file.originalname.slice(0, 255) : undefined;
+    const staged = await stageIncoming(
+      { store: this.store, deidSecret: this.config.deidSecret ?? '', maxDicomBytes: this.config.maxDicomBytes },
+      file.buffer,
+      filename,
+    );
+    const { scanId } = staged;
+    const known: { stage: ScanStage }[] = await this.ds.query(`SELECT stage FROM scans WHERE id = $1`, [scanId]);
+    const existed = known.length > 0 || (await this.workflows.exists(scanId));
+    if (!existed) {
+      await this.workflows.startScan({
+        scanId,
+        sourceKey: staged.sourceKey,
+        ...(filename ? { filename } : {}),
+        split: dto.split,
+        policy: this.policyFor(dto.policy),
+        startedBy: me.readerId,
+      });
+    }
+    this.metrics.ingests.inc({ outcome: existed ? 'existing' : 'new' });
+    return {
+      created: !existed,
+      scan: { scanId, workflowId: scanId, stage: known[0]?.stage ?? 'ingesting', workflowUrl: this.workflows.uiUrl(scanId) },
+    };
+  }
+
+  async startBatch(me: Principal, dto: CreateBatchDto): Promise<StartedBatchDto> {
+    if ((dto.directory === undefined) === (dto.files === undefined)) {
+      throw new ValidationFailedError([
+        { path: dto.directory === undefined ? '' : 'files', code: 'one-of', message: 'give exactly one of directory or files' },
+      ]);
+    }
+    const batchId = randomUUID();
+    await this.workflows.startBatch({
+      batchId,
+      manifest: dto.directory !== undefined ? { kind: 'directory', directory: dto.directory } : { kind: 'files', files: dto.files ?? [] },
+      split: dto.split,
+      policy: this.policyFor(dto.policy),
+      startedBy: me.readerId,
+    });
+    this.metrics.ingests.inc({ outcome: 'batch' });
+    return { batchId, workflowId: batchWorkflowId(batchId), workflowUrl: this.workflows.uiUrl(batchWorkflowId(batchId)) };
+  }
+
+  async batchProgress(batchId: string): Promise<BatchProgressDto> {
+    if (!/^[0-9a-f-]{36}$/i.test(batchId)) throw new NotFoundError('batch');
+    const p = await this.workflows.batchProgress(batchId);
+    return { ...p, workflowUrl: this.workflows.uiUrl(batchWorkflowId(batchId)) };
+  }
+
+  /** Newest first; keyset over (created_at, id) on ix_scans_stage_created / ix_scans_split_created / ix_scans_created. */
+  async list(q: ListScansQuery): Promise<Page<ScanSummaryDto>> {
+    const limit = q.limit ?? 50;
+    const after = decodeCursor(q.cursor, 2);
+    const params: unknown[] = [limit + 1];
+    const where: string[] = [];
+    if (q.stage) where.push(`stage = $${params.push(q.stage)}`);
+    if (q.split) where.push(`split = $${params.push(q.split)}`);
+    if (after) where.push(`(created_at, id) < ($${params.push(after[0])}::timestamptz, $${params.push(after[1])})`);
+    const rows: ScanRow[] = await this.ds.query(
+      `SELECT ${SCAN_COLUMNS} FROM scans ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC, id DESC LIMIT $1`,
+      params,
+    );
+    return pageOf(rows, limit, (r) => [r.created_key, r.id], (r) => this.summary(r));
+  }
+
+  private summary(r: ScanRow): ScanSummaryDto {
+    return {
+      scanId: r.id,
+      imageId: r.image_id?.trim() ?? null,
+      stage: r.stage,
+      split: r.split,
+      policy: r.policy,
+      batchId: r.batch_id,
+      quarantineReason: r.quarantine_reason,
+      attentionReason: r.attention_reason,
+      createdAt: new Date(r.created_at).toISOString(),
+      updatedAt: new Date(r.updated_at).toISOString(),
+      releasedAt: iso(r.released_at),
+      workflowUrl: this.workflows.uiUrl(r.id),
+    };
+  }
+
+  async detail(scanId: string): Promise<ScanDetailDto> {
+    const rows: ScanRow[] = await this.ds.query(`SELECT ${SCAN_COLUMNS} FROM scans WHERE id = $1`, [scanId]);
+    const r = rows[0];
+    if (!r) throw new NotFoundError('scan');
+    const tasks: {
+      id: string;
+      reader_id: string;
+      role: TaskRole;
+      slot: number;
+      round: number;
+      status: TaskStatus;
+      assigned_at: Date;
+      due_at: Date;
+      submitted_at: Date | null;
+    }[] = await this.ds.query(
+      `SELECT id, reader_id, role, slot, round, status, assigned_at, due_at, submitted_at
+         FROM tasks WHERE scan_id = $1 ORDER BY role DESC, round, slot, assigned_at, id`,
+      [scanId],
+    );
+    const now = Date.now();
+    return {
+      ...this.summary(r),
+      image: {
+        rows: r.rows,
+        columns: r.columns,
+        pixelSpacing: r.pixel_spacing,
+        modality: r.modality,
+        viewPosition: r.view_position,
+        transferSyntax: r.transfer_syntax,
+      },
+      tasks: tasks.map((t) => ({
+        taskId: t.id,
+        readerId: t.reader_id,
+        role: t.role,
+        slot: t.slot,
+        round: t.round,
+        status: t.status,
+        assignedAt: new Date(t.assigned_at).toISOString(),
+        dueAt: new Date(t.due_at).toISOString(),
+        submittedAt: iso(t.submitted_at),
+        overdue: t.status === 'open' && new Date(t.due_at).getTime() < now,
+      })),
+    };
+  }
+
+  async cancel(me: Principal, scanId: string, dto: CancelScanDto): Promise<ScanStateDto> {
+    const s = await this.workflows
+      .cancelScan(scanId, { by: me.readerId, ...(dto.reason ? { reason: dto.reason } : {}) })
+      .catch((e: unknown) => {
+        throw this.closed(e, scanId);
+      });
+    return { scanId: s.scanId, stage: s.stage, ...(s.attentionReason ? { attentionReason: s.attentionReason } : {}) };
+  }
+
+  async resume(me: Principal, scanId: string): Promise<ScanStateDto> {
+    const s = await this.workflows.resumeScan(scanId, { by: me.readerId }).catch((e: unknown) => {
+      throw this.closed(e, scanId);
+    });
+    return { scanId: s.scanId, stage: s.stage, ...(s.attentionReason ? { attentionReason: s.attentionReason } : {}) };
+  }
+
+  /** An update to a finished workflow: 409 if we know the scan, 404 otherwise. */
+  private async closedOrMissing(e: unknown, scanId: string): Promise<unknown> {
+    const known: unknown[] = await this.ds.query(`SELECT 1 FROM scans WHERE id = $1`, [scanId]);
+    return known.length ? new ConflictError('invalid-state', 'The scan has finished; it cannot change.') : e;
+  }
+
+  private closed(e: unknown, scanId: string): Promise<unknown> {
+    const mapped = closedScan(e, 'x');
+    return mapped === e ? Promise.resolve(e) : this.closedOrMissing(e, scanId);
+  }
+
+  /** Fused and final labels, every reading and the agreement of a released scan. */
+  async labels(scanId: string): Promise<ScanLabelsDto> {
+    const scans: { stage: ScanStage; image_id: string | null }[] = await this.ds.query(`SELECT stage, image_id FROM scans WHERE id = $1`, [scanId]);
+    if (!scans[0]) throw new NotFoundError('scan');
+    const results: {
+      method: string;
+      fused_boxes: StoredFusedBox[];
+      fused_global_labels: string[];
+      final_boxes: StoredBox[];
+      final_global_labels: string[];
+      agreement: Record<string, unknown>;
+      released_at: Date;
+    }[] = await this.ds.query(`SELECT * FROM scan_results WHERE scan_id = $1`, [scanId]);
+    if (scans[0].stage !== 'released' || !results[0]) {
+      throw new ConflictError('not-released', `The scan is ${scans[0].stage}; labels are available once it is released.`);
+    }
+    const res = results[0];
+    const readings: {
+      task_id: string;
+      reader_id: string;
+      role: TaskRole;
+      boxes: StoredBox[];
+      global_labels: string[];
+      comment: string | null;
+      decision: string | null;
+      submitted_at: Date;
+    }[] = await this.ds.query(
+      `SELECT task_id, reader_id, role, boxes, global_labels, comment, decision, submitted_at
+         FROM readings WHERE scan_id = $1 ORDER BY role, submitted_at, task_id`,
+      [scanId],
+    );
+    return {
+      scanId,
+      imageId: scans[0].image_id?.trim() ?? '',
+      fused: { boxes: res.fused_boxes as unknown as Record<string, unknown>[], globalLabels: res.fused_global_labels, method: res.method },
+      final: { boxes: res.final_boxes, globalLabels: res.final_global_labels },
+      readings: readings.map((x) => ({
+        taskId: x.task_id,
+        readerId: x.reader_id,
+        role: x.role,
+        boxes: x.boxes,
+        globalLabels: x.global_labels,
+        comment: x.comment,
+        decision: x.decision,
+        submittedAt: new Date(x.submitted_at).toISOString(),
+      })),
+      agreement: res.agreement,
+      releasedAt: new Date(res.released_at).toISOString(),
+    };
+  }
+}
