@@ -112,8 +112,11 @@ function requiredUs(ds: DataSet, tag: string): number {
   return v;
 }
 
-/** Reads the attributes the acceptance rule and the readers need. Throws DicomInputError for missing required ones. */
-export function summarize(p: ParsedDicom, needImage: boolean): DicomSummary {
+/**
+ * Reads the attributes the acceptance rule needs (and the image metadata when `withImage` is 'require', or 'if-present'
+ * and the object has Rows or Pixel Data). Throws DicomInputError for missing required attributes.
+ */
+export function summarize(p: ParsedDicom, withImage: 'no' | 'if-present' | 'require' = 'no'): DicomSummary {
   const ds = p.dataSet;
   const sopInstanceUid = required(ds, T.sop);
   const studyInstanceUid = required(ds, T.study);
@@ -136,8 +139,15 @@ export function summarize(p: ParsedDicom, needImage: boolean): DicomSummary {
     numberOfFrames,
     transferSyntax: p.transferSyntax,
   };
+  if (withImage !== 'no') addImage(p, summary, withImage === 'require');
+  return summary;
+}
+
+/** Adds the image metadata to the summary (required: throws `missing-required-attribute:*` when it is incomplete). */
+export function addImage(p: ParsedDicom, summary: DicomSummary, required: boolean): DicomSummary {
+  const ds = p.dataSet;
   const hasImage = ds.elements[T.rows] !== undefined || ds.elements[PIXEL_DATA] !== undefined;
-  if (needImage || hasImage) summary.image = readImageMeta(p, modality, summary);
+  if (required || hasImage) summary.image = readImageMeta(p, summary.modality, summary);
   return summary;
 }
 
@@ -183,7 +193,7 @@ function readImageMeta(p: ParsedDicom, modality: string, s: Pick<DicomSummary, '
   return image;
 }
 
-/** Applies the acceptance rule; throws DicomInputError with the quarantine reason. */
+/** Applies the acceptance rule (before the image attributes are required); throws DicomInputError with the reason. */
 export function applyAcceptance(s: DicomSummary, rule: AcceptanceRule): void {
   const describe = `Modality ${s.modality}, BodyPartExamined ${s.bodyPartExamined ?? '(absent)'}, ViewPosition ${s.viewPosition ?? '(absent)'}`;
   if (rule.modalities && !rule.modalities.includes(s.modality)) throw new DicomInputError('not-chest-radiograph', describe);
@@ -198,5 +208,4 @@ export function applyAcceptance(s: DicomSummary, rule: AcceptanceRule): void {
   }
   if (s.numberOfFrames > 1 && !rule.allowMultiFrame) throw new DicomInputError('multi-frame', `NumberOfFrames ${s.numberOfFrames}`);
   if (s.burnedInAnnotation === 'YES') throw new DicomInputError('burned-in-annotation', 'BurnedInAnnotation (0028,0301) is YES; pixels are not cleaned');
-  if (!s.image) throw new DicomInputError(`missing-required-attribute:${formatTag('x00280010')}`, 'no image');
 }

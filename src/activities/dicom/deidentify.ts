@@ -1,6 +1,6 @@
 import { deflateRawSync } from 'node:zlib';
 
-import { applyAcceptance, DEFAULT_ACCEPTANCE, summarize } from './acceptance';
+import { addImage, applyAcceptance, DEFAULT_ACCEPTANCE, summarize } from './acceptance';
 import type { AcceptanceRule, DicomSummary } from './acceptance';
 import { toRefusal } from './inspect';
 import { parseDicomBytes } from './parse';
@@ -185,7 +185,7 @@ export function fileMeta(sopClassUid: string, sopInstanceUid: string, transferSy
  */
 export function deidentifyObject(buf: Uint8Array, opts: { secret: string; maxBytes?: number }): DeidentifiedObject {
   const p = parseDicomBytes(buf, { maxBytes: opts.maxBytes });
-  const summary = summarize(p, false);
+  const summary = summarize(p, 'if-present');
   if (summary.burnedInAnnotation === 'YES') {
     throw new DicomInputError('burned-in-annotation', 'BurnedInAnnotation (0028,0301) is YES; pixels are not cleaned');
   }
@@ -200,8 +200,9 @@ export function deidentifyDicom(buf: Uint8Array, opts: DeidentifyOptions): Deide
   if (!opts.secret) throw new Error('deidentifyDicom: a project secret is required');
   try {
     const p = parseDicomBytes(buf, { maxBytes: opts.maxBytes });
-    const summary = summarize(p, true);
+    const summary = summarize(p);
     applyAcceptance(summary, opts.acceptance ?? DEFAULT_ACCEPTANCE);
+    addImage(p, summary, true);
     const d = deidentifyParsed(p, summary, opts.secret);
     return { ok: true, output: d.output, imageId: d.imageId, image: summary.image!, uidMap: d.uidMap, sourceUids: d.sourceUids };
   } catch (e) {

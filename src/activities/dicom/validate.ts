@@ -1,4 +1,4 @@
-import { applyAcceptance, DEFAULT_ACCEPTANCE, summarize } from './acceptance';
+import { addImage, applyAcceptance, DEFAULT_ACCEPTANCE, summarize } from './acceptance';
 import type { AcceptanceRule, DicomSummary } from './acceptance';
 import { toRefusal } from './inspect';
 import { parseDicomBytes } from './parse';
@@ -10,8 +10,9 @@ export type ValidateResult = { ok: true; summary: DicomSummary } | Refusal;
 export function validateDicom(buf: Uint8Array, opts: { acceptance?: AcceptanceRule; maxBytes?: number } = {}): ValidateResult {
   try {
     const p = parseDicomBytes(buf, { maxBytes: opts.maxBytes });
-    const summary = summarize(p, true);
+    const summary = summarize(p);
     applyAcceptance(summary, opts.acceptance ?? DEFAULT_ACCEPTANCE);
+    addImage(p, summary, true);
     return { ok: true, summary };
   } catch (e) {
     return toRefusal(e);
