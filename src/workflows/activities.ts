@@ -9,24 +9,13 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 
+import type { createIngestActivities } from '../activities/ingest.activities';
 import type { ScanActivities } from '../activities/scan.activities';
-import type { ScanImage } from './scan-lifecycle.messages';
 
-/** Ingest activity contract (src/activities/ingest.activities.ts, see docs/architecture.md). */
-export interface IngestActivityContract {
-  validateScan(input: { scanId: string; sourceKey: string; filename?: string }): Promise<{
-    sopInstanceUidHash: string;
-    transferSyntax: string;
-    sizeBytes: number;
-  }>;
-  deidentifyScan(input: { scanId: string; sourceKey: string }): Promise<{
-    imageId: string;
-    deidentifiedKey: string;
-    image: ScanImage;
-  }>;
-}
+/** Ingest activities (src/activities/ingest.activities.ts, see docs/architecture.md). */
+export type IngestActivityContract = Pick<ReturnType<typeof createIngestActivities>, 'validateScan' | 'deidentifyScan'>;
 
-/** `ApplicationFailure` type thrown by the ingest activities for refused input. */
+/** `ApplicationFailure` type thrown by the ingest activities for refused input (same value as the activities' constant). */
 export const QUARANTINED_INPUT = 'QuarantinedInput';
 
 /** Parse/validate and de-identify: CPU and file I/O bound, a few attempts. */

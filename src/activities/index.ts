@@ -1,0 +1,34 @@
+/**
+ * All ReadFlow activities, built from their dependencies: ingest (validate, de-identify), the scan
+ * projection (roster, Postgres writes) and batch ingest (manifest listing, staging). Every activity is
+ * idempotent; see docs/architecture.md for the names the workflows use.
+ */
+import type { DataSource } from 'typeorm';
+
+import type { Logger } from '../logger';
+import type { BlobStore } from '../storage/blob-store';
+import { createBatchActivities } from './batch.activities';
+import { createIngestActivities } from './ingest.activities';
+import { createScanActivities } from './scan.activities';
+
+/** What the activities need. */
+export interface ActivityDeps {
+  dataSource: DataSource;
+  store: BlobStore;
+  /** Secret of the HMACs behind scan ids, image ids and de-identified UIDs. */
+  deidSecret: string;
+  maxDicomBytes: number;
+  logger?: Logger;
+}
+
+/** Builds every activity the ReadFlow worker registers. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createIngestActivities(deps),
+    ...createScanActivities(deps),
+    ...createBatchActivities(deps),
+  };
+}
+
+/** The activity object registered with the worker. */
+export type ReadflowActivities = ReturnType<typeof createActivities>;

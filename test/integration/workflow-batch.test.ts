@@ -1,0 +1,112 @@
+/**
+ * ingestBatch on the real dev server: a directory manifest with distinct scans, a duplicate and a refused file,
+ * small runs to force continue-as-new, bounded concurrency, progress through the query.
+ */
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DataSource } from 'typeorm';
+
+import { DEFAULT_POLICIES } from '../../src/domain';
+import type { BatchProgress, IngestBatchInput } from '../../src/workflows/ingest-batch.messages';
+import { progressQuery } from '../../src/workflows/ingest-batch.messages';
+import { cancelScanUpdate } from '../../src/workflows/scan-lifecycle.messages';
+import { connectTemporal, openTestDataSource, testServices } from '../support/services';
+import {
+  bundleWorkflows,
+  createScanRig,
+  dicomVariant,
+  NIH_CXR,
+  readFixture,
+  realActivities,
+  seedTestRoster,
+  startWorker,
+  uniqueTag,
+} from '../support/workflow-harness';
+import type { ScanRig } from '../support/workflow-harness';
+import { recordHistory } from '../support/workflow-histories';
+
+describe('ingestBatch', () => {
+  let ds: DataSource;
+  let temporal: Awaited<ReturnType<typeof connectTemporal>>;
+  let bundle: WorkflowBundleWithSourceMap;
+  let rig: ScanRig;
+  let worker: { stop: () => Promise<void> };
+  let dir: string;
+
+  beforeAll(async () => {
+    ds = await openTestDataSource();
+    temporal = await connectTemporal();
+    await seedTestRoster(ds);
+    bundle = await bundleWorkflows();
+    rig = await createScanRig(temporal.client);
+    worker = await startWorker({
+      rig,
+      nativeConnection: temporal.nativeConnection,
+      namespace: testServices().namespace,
+      activities: realActivities(ds, rig.store),
+      workflowBundle: bundle,
+    });
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'readflow-batch-'));
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await ds?.destroy();
+    await temporal?.close();
+    if (rig) await fsp.rm(rig.storeDir, { recursive: true, force: true });
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts one scan per distinct file, counts duplicates and quarantines, and continues as new', async () => {
+    const nih = readFixture(NIH_CXR);
+    const tag = uniqueTag();
+    await fsp.mkdir(path.join(dir, 'sub'));
+    for (let i = 0; i < 11; i++) await fsp.writeFile(path.join(dir, i % 2 ? 'sub' : '', `cxr-${String(i).padStart(2, '0')}.dcm`), dicomVariant(nih, tag, i));
+    // The same source scan again under another name, and a refused file.
+    await fsp.writeFile(path.join(dir, 'zz-copy-of-03.dcm'), dicomVariant(nih, tag, 3));
+    await fsp.copyFile(path.resolve(NIH_CXR, '../../malformed/crayons.icc'), path.join(dir, 'broken.dcm'));
+
+    const batchId = `b${tag}`;
+    const input: IngestBatchInput = {
+      batchId,
+      manifest: { kind: 'directory', directory: dir },
+      split: 'train',
+      policy: DEFAULT_POLICIES['independent-3'],
+      concurrency: 3,
+      filesPerRun: 5,
+      pageSize: 4,
+    };
+    const handle = await temporal.client.workflow.start('ingestBatch', { taskQueue: rig.taskQueue, workflowId: `batch-${batchId}`, args: [input] });
+    const result: BatchProgress = await handle.result();
+
+    expect(result.counts).toEqual({ listed: 13, started: 12, duplicate: 1, accepted: 11, quarantined: 1, failed: 0 });
+    expect(result.state).toBe('done');
+    expect(result.inFlight).toBe(0);
+    expect(result.runs).toBe(3); // 13 files, 5 per run
+    expect(await handle.query(progressQuery)).toEqual(result);
+
+    // Accepted scans go on to assignment on their own: wait until all wait for their readers.
+    let scans: { id: string; stage: string }[] = [];
+    for (let i = 0; i < 100; i++) {
+      scans = await ds.query(`SELECT id, stage FROM scans WHERE batch_id = $1`, [batchId]);
+      if (scans.filter((s) => s.stage === 'reading').length === 11) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(scans).toHaveLength(12);
+    expect(scans.filter((s) => s.stage === 'quarantined')).toHaveLength(1);
+    expect(scans.filter((s) => s.stage === 'reading')).toHaveLength(11);
+
+    // Clean up: cancel the scans waiting for readers.
+    for (const s of scans.filter((x) => x.stage === 'reading')) {
+      const h = temporal.client.workflow.getHandle(s.id);
+      await h.executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
+    }
+    const cancelled = temporal.client.workflow.getHandle(scans.find((x) => x.stage === 'reading')!.id);
+    await cancelled.result();
+    await recordHistory(handle, 'ingest-batch-final-run');
+    await recordHistory(cancelled, 'independent-3-batch-child-cancelled');
+  });
+});

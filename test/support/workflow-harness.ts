@@ -1,0 +1,233 @@
+/**
+ * Helpers for the workflow integration tests: roster seeding, DICOM variants (distinct SOP Instance UIDs from
+ * the real chest radiographs), a worker on the real dev server, simulated readers, and polling helpers.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { DataSource } from 'typeorm';
+
+import { createActivities } from '../../src/activities';
+import { stageIncoming } from '../../src/activities/ingest.activities';
+import { DEFAULT_ROSTER, seedRoster } from '../../src/db/seed';
+import type { Reading, ReadingPolicy } from '../../src/domain';
+import { LocalBlobStore } from '../../src/storage/blob-store';
+import { createReadflowWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
+import type { ScanLifecycleInput, ScanLifecycleResult, ScanSplit, ScanStatus, TaskView } from '../../src/workflows/scan-lifecycle.messages';
+import { statusQuery, submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
+import { testConfig } from './services';
+
+export const DEID_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+export const CXR_DIR = process.env.READFLOW_SHARED_DICOM_DIR ?? path.resolve(__dirname, '../../../shared/dicom/cxr');
+/** NIH ChestX-ray14 frontal DX (implicit VR little endian, 1024×1024). */
+export const NIH_CXR = path.join(CXR_DIR, 'dicom_00000001_000.dcm');
+
+/**
+ * Makes sure the 17 radiologists (rad01…rad17, rad01–03 senior) and the manager exist. Uses `seedRoster`
+ * (which seeds an empty table with tokens) and then adds any missing default reader, since other test files
+ * of the same run may have created readers first.
+ */
+export async function seedTestRoster(ds: DataSource): Promise<void> {
+  await seedRoster(ds, { seed: true });
+  for (const r of DEFAULT_ROSTER) {
+    await ds.query(
+      `INSERT INTO readers (id, display_name, role, senior, active, open_task_cap) VALUES ($1, $2, $3, $4, true, 50)
+       ON CONFLICT (id) DO NOTHING`,
+      [r.id, r.displayName, r.role, r.senior],
+    );
+  }
+}
+
+/** Bundles the workflows once (per test file); pass the result to every worker. */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
+}
+
+/** A unique numeric tag for this test file's scans (digits only, no leading zero). */
+export function uniqueTag(): string {
+  return `9${BigInt(`0x${randomBytes(6).toString('hex')}`).toString().padStart(15, '0')}`;
+}
+
+/**
+ * A copy of a real DICOM file with another SOP Instance UID (same length, both in the file meta and the data
+ * set), so that each copy is a distinct source scan. `n` and `tag` make the UID unique.
+ */
+export function dicomVariant(bytes: Buffer, tag: string, n: number): Buffer {
+  const text = bytes.toString('latin1');
+  const m = /1\.3\.6\.1\.4\.1\.11129\.5\.5\.(\d{30,})/.exec(text);
+  if (!m) throw new Error('no SOP Instance UID found to vary');
+  const uid = m[0];
+  const lastLen = m[1].length;
+  const suffix = `${tag}${String(n).padStart(8, '0')}`;
+  const replacement = uid.slice(0, uid.length - lastLen) + suffix.padEnd(lastLen, '1').slice(0, lastLen);
+  return Buffer.from(text.split(uid).join(replacement), 'latin1');
+}
+
+/** Everything a test needs to run scans on the real services. */
+export interface ScanRig {
+  client: Client;
+  taskQueue: string;
+  storeDir: string;
+  store: LocalBlobStore;
+  /** Stages a DICOM buffer (like the API upload does) and returns the scan workflow input. */
+  stage(bytes: Buffer, opts: { split?: ScanSplit; policy: ReadingPolicy; filename?: string; batchId?: string }): Promise<ScanLifecycleInput>;
+}
+
+export async function createScanRig(client: Client): Promise<ScanRig> {
+  const config = testConfig();
+  const storeDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'readflow-wf-'));
+  const store = new LocalBlobStore(storeDir);
+  return {
+    client,
+    taskQueue: config.temporal.taskQueue,
+    storeDir,
+    store,
+    async stage(bytes, opts) {
+      const staged = await stageIncoming({ store, deidSecret: DEID_SECRET, maxDicomBytes: 64 * 1024 * 1024 }, bytes, opts.filename);
+      const input: ScanLifecycleInput = {
+        scanId: staged.scanId,
+        sourceKey: staged.sourceKey,
+        split: opts.split ?? 'train',
+        policy: opts.policy,
+        startedBy: 'test',
+      };
+      if (opts.filename) input.filename = opts.filename;
+      if (opts.batchId) input.batchId = opts.batchId;
+      return input;
+    },
+  };
+}
+
+/** The real activities (ingest + scan projection + batch) over the test database and a temp store. */
+export function realActivities(ds: DataSource, store: LocalBlobStore): object {
+  return createActivities({ dataSource: ds, store, deidSecret: DEID_SECRET, maxDicomBytes: 64 * 1024 * 1024 });
+}
+
+export async function startWorker(opts: {
+  rig: ScanRig;
+  nativeConnection: Parameters<typeof createReadflowWorker>[0]['connection'];
+  namespace: string;
+  activities: object;
+  workflowBundle: WorkflowBundleWithSourceMap;
+}): Promise<{ stop: () => Promise<void> }> {
+  const worker = await createReadflowWorker({
+    connection: opts.nativeConnection,
+    namespace: opts.namespace,
+    taskQueue: opts.rig.taskQueue,
+    activities: opts.activities,
+    workflowBundle: opts.workflowBundle,
+  });
+  const running = worker.run();
+  return {
+    stop: async () => {
+      worker.shutdown();
+      await running;
+    },
+  };
+}
+
+/** Starts a scan the way the API does: id = scanId, USE_EXISTING while running, REJECT_DUPLICATE once closed. */
+export async function startScan(
+  client: Client,
+  taskQueue: string,
+  input: ScanLifecycleInput,
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  return client.workflow.start('scanLifecycle', {
+    taskQueue,
+    workflowId: input.scanId,
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+  });
+}
+
+/**
+ * The simulated reading of a slot: readers draw Cardiomegaly with a small per-slot jitter (fused by WBF),
+ * slot 2 also draws a nodule nobody else sees (dropped by the quorum), and slots 0/1 report Pneumonia.
+ */
+export function simulatedReading(slot: number): Reading {
+  const j = slot * 6;
+  const boxes = [{ label: 'Cardiomegaly', x_min: 300 + j, y_min: 500 + j, x_max: 700 + j, y_max: 800 - j }];
+  if (slot === 2) boxes.push({ label: 'Nodule/Mass', x_min: 100, y_min: 100, x_max: 140, y_max: 150 });
+  return { boxes, globalLabels: slot < 2 ? ['Pneumonia'] : ['Other diseases'] };
+}
+
+export async function status(handle: WorkflowHandle): Promise<ScanStatus> {
+  return handle.query(statusQuery);
+}
+
+/** Polls `status` until `pred` holds (or throws after `timeoutMs`). */
+export async function waitForStatus(handle: WorkflowHandle, pred: (s: ScanStatus) => boolean, timeoutMs = 60_000): Promise<ScanStatus> {
+  const until = Date.now() + timeoutMs;
+  let last: ScanStatus | undefined;
+  for (;;) {
+    try {
+      last = await status(handle);
+      if (pred(last)) return last;
+    } catch (err) {
+      // The first workflow task may not have run yet.
+      if (Date.now() > until) throw err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting; last status: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+export const openTasks = (s: ScanStatus, role: 'reader' | 'reviewer' = 'reader'): TaskView[] =>
+  s.tasks.filter((t) => t.status === 'open' && t.role === role);
+
+/** Submits the simulated reading for every open reader task of the scan. */
+export async function submitAllOpenReadings(handle: WorkflowHandle, s: ScanStatus): Promise<void> {
+  for (const t of openTasks(s)) {
+    await handle.executeUpdate(submitReadingUpdate, {
+      args: [{ taskId: t.taskId, readerId: t.readerId, reading: simulatedReading(t.slot) }],
+    });
+  }
+}
+
+/** Drives a scan to release like its readers (and reviewers) would. */
+export async function readScanToRelease(handle: WorkflowHandle): Promise<ScanLifecycleResult> {
+  let s = await waitForStatus(handle, (x) => x.stage === 'reading' && openTasks(x).length > 0);
+  await submitAllOpenReadings(handle, s);
+  if (s.policy === 'consensus-5') {
+    for (;;) {
+      s = await waitForStatus(handle, (x) => x.stage === 'released' || openTasks(x, 'reviewer').length > 0);
+      if (s.stage === 'released') break;
+      const t = openTasks(s, 'reviewer')[0];
+      if (t.slot === 0) {
+        const ctx = await handle.query<{ fused: { boxes: Reading['boxes']; globalLabels: string[] } }, [string]>('reviewContext', t.taskId);
+        const reading: Reading = {
+          boxes: ctx.fused.boxes.map(({ label, x_min, y_min, x_max, y_max }) => ({ label, x_min, y_min, x_max, y_max })),
+          globalLabels: ctx.fused.globalLabels,
+        };
+        await handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.taskId, readerId: t.readerId, reading, decision: 'submit' }] });
+      } else {
+        await handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.taskId, readerId: t.readerId, decision: 'confirm' }] });
+      }
+    }
+  }
+  return handle.result();
+}
+
+/** The `ApplicationFailure` behind a rejected update (validator or handler). */
+export async function updateFailure(p: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await p;
+  } catch (err) {
+    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
+    if (cause instanceof ApplicationFailure) return cause;
+    throw err;
+  }
+  throw new Error('expected the update to be rejected');
+}
+
+export function readFixture(file: string): Buffer {
+  return readFileSync(file);
+}
