@@ -1,19 +1,85 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 import type { INestApplication } from '@nestjs/common';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import pino from 'pino';
+import request from 'supertest';
 import type { DataSource } from 'typeorm';
+
+import { createActivities } from '../../src/activities';
 
 import type { ApiDeps } from '../../src/api/bootstrap';
 import { createApiApp } from '../../src/api/bootstrap';
 import type { Config } from '../../src/config/config';
 import type { ReaderRole } from '../../src/db/entities';
 import { hashToken, newToken } from '../../src/db/tokens';
+import { DEFAULT_ROSTER } from '../../src/db/seed';
 import { LocalBlobStore } from '../../src/storage/blob-store';
+import { createReadflowWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { connectTemporal, openTestDataSource, testConfig } from './services';
+
+/** NIH ChestX-ray14 frontal DX, implicit VR little endian, 1024×1024 (test/fixtures/dicom/SOURCES.tsv). */
+export const NIH_CXR = path.resolve(__dirname, '../fixtures/dicom/cxr/dicom_00000001_000.dcm');
+
+/**
+ * A copy of a real DICOM file with another SOP Instance UID of the same length (file meta and data set), so each
+ * copy is a distinct source scan (the run's database and Temporal namespace are shared by every test file).
+ */
+export function dicomVariant(bytes: Buffer): Buffer {
+  const text = bytes.toString('latin1');
+  const m = /1\.3\.6\.1\.4\.1\.11129\.5\.5\.(\d{30,})/.exec(text);
+  if (!m) throw new Error('no SOP Instance UID found to vary');
+  const digits = BigInt(`0x${randomBytes(16).toString('hex')}`).toString().padStart(m[1].length, '7');
+  const replacement = m[0].slice(0, m[0].length - m[1].length) + `8${digits}`.slice(0, m[1].length);
+  return Buffer.from(text.split(m[0]).join(replacement), 'latin1');
+}
+
+/** A fresh variant of the NIH chest film. */
+export function freshCxr(): Buffer {
+  return dicomVariant(readFileSync(NIH_CXR));
+}
+
+/** Polls `fn` until it returns a value (not undefined), or throws after `timeoutMs`. */
+export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflows bundled once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
+  });
+  return bundle;
+}
+
+/** Makes sure the default roster (rad01…rad17, rad01–03 senior) exists and is active, as the workflow tests do. */
+export async function ensureDefaultRoster(ds: DataSource): Promise<void> {
+  for (const r of DEFAULT_ROSTER) {
+    if (r.role !== 'radiologist') continue;
+    await ds.query(
+      `INSERT INTO readers (id, display_name, role, senior, active, open_task_cap) VALUES ($1, $2, $3, $4, true, 50)
+       ON CONFLICT (id) DO NOTHING`,
+      [r.id, r.displayName, r.role, r.senior],
+    );
+  }
+}
 
 export interface ApiHarness {
   app: INestApplication;
@@ -30,6 +96,8 @@ export interface ApiHarness {
   addReader(id: string, role: ReaderRole, opts?: { senior?: boolean; active?: boolean; openTaskCap?: number }): Promise<string>;
   /** Issues an extra token for an existing reader (e.g. one a workflow assigned), bypassing the API. */
   tokenFor(readerId: string): Promise<string>;
+  /** supertest on the app. */
+  http(): ReturnType<typeof request>;
   /** `{ Authorization: 'Bearer …' }` */
   bearer(token: string): { Authorization: string };
   close(): Promise<void>;
@@ -38,8 +106,9 @@ export interface ApiHarness {
 export interface ApiHarnessOptions {
   /** Config overrides (environment variable names). */
   env?: Record<string, string>;
-  /** Builds extra things (e.g. a worker) once the deps exist; its result's `close` runs before the app closes. */
   deps?: Partial<ApiDeps>;
+  /** Also run a real ReadFlow worker (real activities, bundled workflows) on the app's task queue. */
+  worker?: boolean;
 }
 
 /** A real API app (createApiApp) on the run's Postgres and Temporal dev server, with a temp blob store. */
@@ -59,6 +128,27 @@ export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<Api
     ...opts.deps,
   });
   const prefix = `t${randomUUID().slice(0, 6)}`;
+  let stopWorker: (() => Promise<void>) | undefined;
+  if (opts.worker) {
+    const worker = await createReadflowWorker({
+      connection: temporal.nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities: createActivities({
+        dataSource: ds,
+        store,
+        deidSecret: config.deidSecret ?? '',
+        maxDicomBytes: config.maxDicomBytes,
+        logger,
+      }),
+      workflowBundle: await workflowBundle(),
+    });
+    const running = worker.run();
+    stopWorker = async () => {
+      worker.shutdown();
+      await running;
+    };
+  }
 
   const tokenFor = async (readerId: string): Promise<string> => {
     const token = newToken();
@@ -84,7 +174,9 @@ export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<Api
     },
     tokenFor,
     bearer: (token) => ({ Authorization: `Bearer ${token}` }),
+    http: () => request(app.getHttpServer()),
     async close() {
+      await stopWorker?.();
       await app.close();
       await ds.destroy();
       await temporal.close();

@@ -96,16 +96,16 @@ export class ScansService {
     );
     const { scanId } = staged;
     const known: { stage: ScanStage }[] = await this.ds.query(`SELECT stage FROM scans WHERE id = $1`, [scanId]);
-    const existed = known.length > 0 || (await this.workflows.exists(scanId));
+    let existed = known.length > 0 || (await this.workflows.exists(scanId));
     if (!existed) {
-      await this.workflows.startScan({
+      existed = !(await this.workflows.startScan({
         scanId,
         sourceKey: staged.sourceKey,
         ...(filename ? { filename } : {}),
         split: dto.split,
         policy: this.policyFor(dto.policy),
         startedBy: me.readerId,
-      });
+      }));
     }
     this.metrics.ingests.inc({ outcome: existed ? 'existing' : 'new' });
     return {

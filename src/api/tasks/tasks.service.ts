@@ -8,7 +8,7 @@ import { isManager, Principal } from '../auth/principal';
 import { decodeCursor, pageOf, tsKey } from '../common/cursor';
 import type { Page } from '../common/cursor';
 import { CONFIG, DATA_SOURCE } from '../deps';
-import { ConflictError, NotFoundError } from '../errors';
+import { ConflictError, FieldProblem, InvalidSubmissionError, NotFoundError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { ScanWorkflowsService } from '../workflows/scan-workflows.service';
 import {
@@ -267,6 +267,7 @@ export class TasksService {
           ...(body.reason !== undefined ? { reason: body.reason } : {}),
         })
         .catch((e: unknown) => {
+          if (e instanceof InvalidSubmissionError) throw new InvalidSubmissionError(e.errors.map(bodyPath), e.message);
           throw closedScan(e, 'The scan is no longer in reading; this task is closed.');
         });
       this.metrics.submissions.inc({ outcome: res.duplicate ? 'duplicate' : 'accepted' });
@@ -316,6 +317,12 @@ export class TasksService {
       overdue: view.overdue,
     };
   }
+}
+
+/** The workflow reports paths in its update input (`reading.boxes[0].label`); the HTTP body is the reading itself. */
+function bodyPath(p: FieldProblem): FieldProblem {
+  const path = p.path === 'reading' ? '' : p.path.startsWith('reading.') ? p.path.slice('reading.'.length) : p.path;
+  return { ...p, path };
 }
 
 function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {

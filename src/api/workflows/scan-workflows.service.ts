@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Client, WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowHandle } from '@temporalio/client';
 
 import type { Config } from '../../config/config';
 import type { BatchProgress, IngestBatchInput } from '../../workflows/ingest-batch.messages';
@@ -74,14 +74,24 @@ export class ScanWorkflowsService {
     }
   }
 
-  /** Starts the scan (or returns the existing one: `USE_EXISTING`). */
-  async startScan(input: ScanLifecycleInput): Promise<void> {
-    await this.client.workflow.start('scanLifecycle', {
-      workflowId: input.scanId,
-      taskQueue: this.config.temporal.taskQueue,
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      args: [input],
-    });
+  /**
+   * Starts the scan: `USE_EXISTING` while one runs, `REJECT_DUPLICATE` once it closed (a source file is read once).
+   * Returns false when the scan already existed.
+   */
+  async startScan(input: ScanLifecycleInput): Promise<boolean> {
+    try {
+      await this.client.workflow.start('scanLifecycle', {
+        workflowId: input.scanId,
+        taskQueue: this.config.temporal.taskQueue,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [input],
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw e;
+    }
   }
 
   async startBatch(input: IngestBatchInput): Promise<void> {
