@@ -32,7 +32,8 @@ export const ingest = proxyActivities<IngestActivityContract>({
 
 /** Postgres projection writes and the roster read: short, idempotent, retried patiently. */
 export const projection = proxyActivities<ScanActivities>({
-  startToCloseTimeout: '30 seconds',
+  // A write takes milliseconds; a short timeout gets a write lost with a dead worker retried quickly.
+  startToCloseTimeout: '10 seconds',
   retry: {
     initialInterval: '500 milliseconds',
     backoffCoefficient: 2,

@@ -2,6 +2,7 @@
  * Helpers for the workflow integration tests: roster seeding, DICOM variants (distinct SOP Instance UIDs from
  * the real chest radiographs), a worker on the real dev server, simulated readers, and polling helpers.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -21,8 +22,9 @@ import type { Reading, ReadingPolicy } from '../../src/domain';
 import { LocalBlobStore } from '../../src/storage/blob-store';
 import { createReadflowWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { ScanLifecycleInput, ScanLifecycleResult, ScanSplit, ScanStatus, TaskView } from '../../src/workflows/scan-lifecycle.messages';
-import { statusQuery, submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
+import { reviewContextQuery, statusQuery, submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
 import { testConfig } from './services';
+import type { ChildWorkerConfig } from './worker-child-main';
 
 export const DEID_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 export const CXR_DIR = process.env.READFLOW_SHARED_DICOM_DIR ?? path.resolve(__dirname, '../../../shared/dicom/cxr');
@@ -192,26 +194,34 @@ export async function submitAllOpenReadings(handle: WorkflowHandle, s: ScanStatu
   }
 }
 
-/** Drives a scan to release like its readers (and reviewers) would. */
-export async function readScanToRelease(handle: WorkflowHandle): Promise<ScanLifecycleResult> {
-  let s = await waitForStatus(handle, (x) => x.stage === 'reading' && openTasks(x).length > 0);
+/** Answers every open task of the scan once, like its readers and reviewers would (reviewers accept the fused proposal). */
+export async function answerOpenTasks(handle: WorkflowHandle, s: ScanStatus): Promise<void> {
   await submitAllOpenReadings(handle, s);
-  if (s.policy === 'consensus-5') {
-    for (;;) {
-      s = await waitForStatus(handle, (x) => x.stage === 'released' || openTasks(x, 'reviewer').length > 0);
-      if (s.stage === 'released') break;
-      const t = openTasks(s, 'reviewer')[0];
-      if (t.slot === 0) {
-        const ctx = await handle.query<{ fused: { boxes: Reading['boxes']; globalLabels: string[] } }, [string]>('reviewContext', t.taskId);
-        const reading: Reading = {
-          boxes: ctx.fused.boxes.map(({ label, x_min, y_min, x_max, y_max }) => ({ label, x_min, y_min, x_max, y_max })),
-          globalLabels: ctx.fused.globalLabels,
-        };
-        await handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.taskId, readerId: t.readerId, reading, decision: 'submit' }] });
-      } else {
-        await handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.taskId, readerId: t.readerId, decision: 'confirm' }] });
-      }
+  for (const t of openTasks(s, 'reviewer')) {
+    if (t.slot === 0) {
+      const ctx = await handle.query(reviewContextQuery, t.taskId);
+      const reading: Reading = {
+        boxes: ctx.fused.boxes.map(({ label, x_min, y_min, x_max, y_max }) => ({ label, x_min, y_min, x_max, y_max })),
+        globalLabels: ctx.fused.globalLabels,
+      };
+      await handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.taskId, readerId: t.readerId, reading, decision: 'submit' }] });
+    } else {
+      await handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.taskId, readerId: t.readerId, decision: 'confirm' }] });
     }
+  }
+}
+
+/** Drives a scan to release like its readers (and reviewers) would, from wherever it stands. */
+export async function readScanToRelease(handle: WorkflowHandle, timeoutMs = 60_000): Promise<ScanLifecycleResult> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await waitForStatus(
+      handle,
+      (x) => x.stage === 'released' || ((x.stage === 'reading' || x.stage === 'reviewing') && x.tasks.some((t) => t.status === 'open')),
+      Math.max(1000, until - Date.now()),
+    );
+    if (s.stage === 'released') break;
+    await answerOpenTasks(handle, s);
   }
   return handle.result();
 }
@@ -230,4 +240,46 @@ export async function updateFailure(p: Promise<unknown>): Promise<ApplicationFai
 
 export function readFixture(file: string): Buffer {
   return readFileSync(file);
+}
+
+/** A worker in a child process (crash-recovery test): kill it with SIGKILL, start another. */
+export interface ChildWorker {
+  pid: number;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function writeBundle(bundle: WorkflowBundleWithSourceMap, dir: string): Promise<string> {
+  const file = path.join(dir, 'workflow-bundle.js');
+  await fsp.writeFile(file, bundle.code);
+  return file;
+}
+
+export async function spawnChildWorker(cfg: ChildWorkerConfig): Promise<ChildWorker> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'worker-child.js')], {
+    env: { ...process.env, READFLOW_CHILD_WORKER: JSON.stringify(cfg) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`child worker not ready after 60 s: ${stderr}`)), 60_000);
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child worker exited (${code}) before ready: ${stderr}`));
+    });
+  });
+  return {
+    pid: child.pid!,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
 }

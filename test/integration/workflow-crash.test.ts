@@ -1,0 +1,153 @@
+/**
+ * Crash recovery: the worker runs in a child process and is killed with SIGKILL while scans are mid-reading
+ * (some with a submission accepted but not yet persisted or fused); a new worker process takes over and
+ * every scan completes exactly once, with the fused result the readings determine.
+ */
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateStage } from '@temporalio/client';
+import type { DataSource } from 'typeorm';
+
+import type { PolicyName } from '../../src/domain';
+import { DEFAULT_POLICIES, fuseReadings, VINDR_CXR_TAXONOMY } from '../../src/domain';
+import type { ScanLifecycleResult } from '../../src/workflows/scan-lifecycle.messages';
+import { submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
+import { connectTemporal, openTestDataSource, testServices } from '../support/services';
+import {
+  bundleWorkflows,
+  createScanRig,
+  DEID_SECRET,
+  dicomVariant,
+  NIH_CXR,
+  openTasks,
+  readFixture,
+  readScanToRelease,
+  seedTestRoster,
+  simulatedReading,
+  spawnChildWorker,
+  startScan,
+  status,
+  uniqueTag,
+  waitForStatus,
+  writeBundle,
+} from '../support/workflow-harness';
+import type { ChildWorker, ScanRig } from '../support/workflow-harness';
+import { recordHistory } from '../support/workflow-histories';
+
+const POLICIES: PolicyName[] = ['independent-3', 'consensus-5', 'independent-5', 'independent-3', 'consensus-5', 'independent-5'];
+
+describe('crash recovery', () => {
+  let ds: DataSource;
+  let temporal: Awaited<ReturnType<typeof connectTemporal>>;
+  let rig: ScanRig;
+  let tmp: string;
+  let bundlePath: string;
+  const workers: ChildWorker[] = [];
+
+  beforeAll(async () => {
+    ds = await openTestDataSource();
+    temporal = await connectTemporal();
+    await seedTestRoster(ds);
+    rig = await createScanRig(temporal.client);
+    tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'readflow-crash-'));
+    bundlePath = await writeBundle(await bundleWorkflows(), tmp);
+  });
+
+  afterAll(async () => {
+    for (const w of workers) await w.kill('SIGKILL');
+    await ds?.destroy();
+    await temporal?.close();
+    if (rig) await fsp.rm(rig.storeDir, { recursive: true, force: true });
+    if (tmp) await fsp.rm(tmp, { recursive: true, force: true });
+  });
+
+  const spawnWorker = async (): Promise<ChildWorker> => {
+    const s = testServices();
+    const w = await spawnChildWorker({
+      address: s.temporalAddress,
+      namespace: s.namespace,
+      taskQueue: rig.taskQueue,
+      databaseUrl: s.databaseUrl,
+      storeDir: rig.storeDir,
+      deidSecret: DEID_SECRET,
+      bundlePath,
+    });
+    workers.push(w);
+    return w;
+  };
+
+  it('completes every scan exactly once after the worker process is SIGKILLed mid-reading', async () => {
+    const first = await spawnWorker();
+    const nih = readFixture(NIH_CXR);
+    const tag = uniqueTag();
+    const handles: WorkflowHandle[] = [];
+    for (const [i, name] of POLICIES.entries()) {
+      const input = await rig.stage(dicomVariant(nih, tag, i), { policy: DEFAULT_POLICIES[name], split: name === 'consensus-5' ? 'test' : 'train' });
+      handles.push(await startScan(temporal.client, rig.taskQueue, input));
+    }
+    // Every scan reaches reading; all but one reader of each answers.
+    for (const h of handles) {
+      const s = await waitForStatus(h, (x) => x.stage === 'reading' && openTasks(x).length > 0);
+      for (const t of openTasks(s).slice(1)) {
+        await h.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.taskId, readerId: t.readerId, reading: simulatedReading(t.slot) }] });
+      }
+    }
+    // The last readers of half the scans submit; the updates are accepted into history, then the worker dies
+    // before (or while) their readings are written and the scans fused.
+    const inFlight = [];
+    for (const h of handles.slice(0, 3)) {
+      const t = openTasks(await status(h))[0];
+      inFlight.push(
+        await h.startUpdate(submitReadingUpdate, {
+          args: [{ taskId: t.taskId, readerId: t.readerId, reading: simulatedReading(t.slot) }],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        }),
+      );
+    }
+    await first.kill('SIGKILL');
+
+    await spawnWorker();
+    for (const u of inFlight) expect(await u.result()).toMatchObject({ status: 'accepted', duplicate: false });
+    const results: ScanLifecycleResult[] = [];
+    for (const h of handles) results.push(await readScanToRelease(h, 90_000));
+
+    for (const [i, h] of handles.entries()) {
+      const result = results[i];
+      const policy = DEFAULT_POLICIES[POLICIES[i]];
+      const s = await status(h);
+      expect(result.stage).toBe('released');
+      // The same fused result as a run without the crash: the fusion of the readings that were submitted.
+      const readerTasks = s.tasks.filter((t) => t.role === 'reader');
+      expect(readerTasks.every((t) => t.status === 'submitted')).toBe(true);
+      const expected = fuseReadings(
+        readerTasks.map((t) => ({ readerId: t.readerId, reading: simulatedReading(t.slot) })),
+        policy.fusion,
+        { rows: 1024, columns: 1024 },
+        VINDR_CXR_TAXONOMY,
+      );
+      expect(result.fused).toEqual(expected);
+
+      // Exactly once in Postgres: one task row per task, one reading per task, one result, one release.
+      const tasks = await ds.query(`SELECT id, status FROM tasks WHERE scan_id = $1`, [s.scanId]);
+      expect(tasks).toHaveLength(policy.readers + policy.reviewers);
+      expect(tasks.every((t: { status: string }) => t.status === 'submitted')).toBe(true);
+      const [{ readings }] = await ds.query(`SELECT count(*)::int AS readings FROM readings WHERE scan_id = $1`, [s.scanId]);
+      expect(readings).toBe(policy.readers + policy.reviewers);
+      const [result_] = await ds.query(`SELECT final_boxes FROM scan_results WHERE scan_id = $1`, [s.scanId]);
+      expect(result_.final_boxes).toEqual(result.final!.boxes);
+      const stages = (await ds.query(`SELECT action FROM audit_events WHERE scan_id = $1 AND action LIKE 'stage:%' ORDER BY id`, [s.scanId])).map(
+        (r: { action: string }) => r.action,
+      );
+      expect(stages.filter((a: string) => a === 'stage:released')).toHaveLength(1);
+      expect(new Set(stages).size).toBe(stages.length);
+      // One run per scan: the workflow completed once.
+      const history = await h.fetchHistory();
+      expect(history.events?.filter((e) => e.workflowExecutionCompletedEventAttributes)).toHaveLength(1);
+    }
+    await recordHistory(handles[0], 'independent-3-worker-crash');
+    await recordHistory(handles[1], 'consensus-5-worker-crash');
+  }, 180_000);
+});
