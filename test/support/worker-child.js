@@ -1,4 +1,5 @@
 /* global require, __dirname, module */
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS launcher by design */
 /**
  * Launches a ReadFlow worker in a child process (crash-recovery test): registers an in-process TypeScript
  * loader built on @swc/core (already a dev dependency, same .swcrc as Jest) and runs worker-child-main.ts.
