@@ -16,7 +16,9 @@ const CODES: Record<string, string> = {
   nestedValidation: 'invalid-type',
   isIn: 'invalid-value',
   isEnum: 'invalid-value',
-  isISO8601: 'invalid-format',
+  isIso8601: 'invalid-format',
+  isDateString: 'invalid-format',
+  arrayNotEmpty: 'too-few',
   isUUID: 'invalid-format',
   matches: 'invalid-format',
   min: 'out-of-range',
@@ -43,7 +45,7 @@ export function flattenValidationErrors(errors: ValidationError[], base = ''): F
       continue;
     }
     for (const [constraint, message] of Object.entries(e.constraints ?? {})) {
-      out.push({ path, code: CODES[constraint] ?? constraint, message: message.replace(/^property /, '') });
+      out.push({ path, code: CODES[constraint] ?? kebab(constraint), message: message.replace(/^property /, '') });
     }
     if (e.children?.length) out.push(...flattenValidationErrors(e.children, path));
   }
@@ -60,4 +62,8 @@ export function createValidationPipe(): ValidationPipe {
     validationError: { target: false, value: true },
     exceptionFactory: (errors) => new ValidationFailedError(flattenValidationErrors(errors)),
   });
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

@@ -218,30 +218,26 @@ export class ScansService {
   }
 
   async cancel(me: Principal, scanId: string, dto: CancelScanDto): Promise<ScanStateDto> {
-    const s = await this.workflows
-      .cancelScan(scanId, { by: me.readerId, ...(dto.reason ? { reason: dto.reason } : {}) })
-      .catch((e: unknown) => {
-        throw this.closed(e, scanId);
-      });
+    const s = await this.orClosed(scanId, () => this.workflows.cancelScan(scanId, { by: me.readerId, ...(dto.reason ? { reason: dto.reason } : {}) }));
     return { scanId: s.scanId, stage: s.stage, ...(s.attentionReason ? { attentionReason: s.attentionReason } : {}) };
   }
 
   async resume(me: Principal, scanId: string): Promise<ScanStateDto> {
-    const s = await this.workflows.resumeScan(scanId, { by: me.readerId }).catch((e: unknown) => {
-      throw this.closed(e, scanId);
-    });
+    const s = await this.orClosed(scanId, () => this.workflows.resumeScan(scanId, { by: me.readerId }));
     return { scanId: s.scanId, stage: s.stage, ...(s.attentionReason ? { attentionReason: s.attentionReason } : {}) };
   }
 
-  /** An update to a finished workflow: 409 if we know the scan, 404 otherwise. */
-  private async closedOrMissing(e: unknown, scanId: string): Promise<unknown> {
-    const known: unknown[] = await this.ds.query(`SELECT 1 FROM scans WHERE id = $1`, [scanId]);
-    return known.length ? new ConflictError('invalid-state', 'The scan has finished; it cannot change.') : e;
-  }
-
-  private closed(e: unknown, scanId: string): Promise<unknown> {
-    const mapped = closedScan(e, 'x');
-    return mapped === e ? Promise.resolve(e) : this.closedOrMissing(e, scanId);
+  /** An update to a finished workflow answers "not found": a 409 if the scan is known, a 404 otherwise. */
+  private async orClosed<T>(scanId: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      if (closedScan(e, '') !== e) {
+        const known: unknown[] = await this.ds.query(`SELECT 1 FROM scans WHERE id = $1`, [scanId]);
+        if (known.length) throw new ConflictError('invalid-state', 'The scan has finished; it cannot change.');
+      }
+      throw e;
+    }
   }
 
   /** Fused and final labels, every reading and the agreement of a released scan. */
