@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream as fsCreateReadStream, promises as fsp } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 
@@ -183,7 +185,7 @@ export class LocalBlobStore implements BlobStore {
     if (keep === undefined) return 0;
     let removed = 0;
     const walk = async (dir: string): Promise<void> => {
-      let entries: import('node:fs').Dirent[];
+      let entries: Dirent[];
       try {
         entries = await fsp.readdir(dir, { withFileTypes: true });
       } catch (e) {
@@ -228,7 +230,7 @@ export class LocalBlobStore implements BlobStore {
 }
 
 async function fsyncDir(dir: string): Promise<void> {
-  let fh: import('node:fs/promises').FileHandle | undefined;
+  let fh: FileHandle | undefined;
   try {
     fh = await fsp.open(dir, 'r');
     await fh.sync();

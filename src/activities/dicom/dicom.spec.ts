@@ -1,3 +1,5 @@
+import type { DataSet } from 'dicom-parser';
+
 import { parseDicomBytes, PIXEL_DATA } from './parse';
 import {
   CHEST_FILES,
@@ -41,7 +43,7 @@ function str(buf: Uint8Array, tag: string): string | undefined {
 /** All tags at any depth. */
 function allTags(buf: Uint8Array): string[] {
   const out: string[] = [];
-  const walk = (ds: import('dicom-parser').DataSet): void => {
+  const walk = (ds: DataSet): void => {
     for (const [tag, el] of Object.entries(ds.elements)) {
       out.push(tag);
       for (const it of el.items ?? []) if (it.dataSet) walk(it.dataSet);

@@ -1,0 +1,167 @@
+/**
+ * Ingest activities against a real Postgres (the run's migrated database) and a LocalBlobStore in a temp dir:
+ * staging, validation, de-identification, quarantine rows and files, idempotency, failures Temporal will not retry.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { DataSource } from 'typeorm';
+
+import { PERMISSIVE_ACCEPTANCE, scanIdFor } from '../../src/activities/dicom';
+import { parseDicomBytes } from '../../src/activities/dicom/parse';
+import { createIngestActivities, mappingKey, QUARANTINED_INPUT, stageIncoming } from '../../src/activities/ingest.activities';
+import type { IngestDeps } from '../../src/activities/ingest.activities';
+import { QuarantinedInputEntity } from '../../src/db/entities';
+import { LocalBlobStore } from '../../src/storage/blob-store';
+import { fixture, mutate, rng, syntheticChest, tinyPng } from '../fixtures/dicom/corpus';
+import { openTestDataSource, testConfig } from '../support/services';
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+async function expectQuarantined(p: Promise<unknown>, reason: string): Promise<ApplicationFailure> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected a QuarantinedInput failure');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  const f = err as ApplicationFailure;
+  expect(f.type).toBe(QUARANTINED_INPUT);
+  expect(f.nonRetryable).toBe(true);
+  expect(f.details?.[0]).toMatchObject({ reason });
+  return f;
+}
+
+describe('ingest activities (Postgres + local blob store)', () => {
+  let ds: DataSource;
+  let root: string;
+  let deps: IngestDeps;
+  let act: ReturnType<typeof createIngestActivities>;
+
+  beforeAll(async () => {
+    ds = await openTestDataSource();
+    root = mkdtempSync(path.join(tmpdir(), 'ingest-'));
+    const cfg = testConfig();
+    deps = { store: new LocalBlobStore(root), dataSource: ds, deidSecret: cfg.deidSecret!, maxDicomBytes: cfg.maxDicomBytes };
+    act = createIngestActivities(deps);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const rows = (sha256: string) => ds.getRepository(QuarantinedInputEntity).findBy({ sha256 });
+
+  it('stages, validates and de-identifies a chest radiograph; retries give the same keys and files', async () => {
+    const data = fixture('cxr/RG1_J2KI.dcm');
+    const staged = await stageIncoming(deps, data, 'RG1_J2KI.dcm');
+    expect(staged.sourceKey).toBe(sha(data));
+    expect(staged.sopInstanceUid).toBe('1.3.6.1.4.1.5962.1.1.9.1.3.20040826185059.5457');
+    expect(staged.scanId).toBe(scanIdFor({ sopInstanceUid: staged.sopInstanceUid, sha256: staged.sha256 }, deps.deidSecret));
+    expect(await stageIncoming(deps, data)).toEqual(staged);
+
+    const env = new MockActivityEnvironment();
+    const v = await env.run(act.validateScan, { scanId: staged.scanId, sourceKey: staged.sourceKey, filename: 'RG1_J2KI.dcm' });
+    expect(v).toEqual({ sopInstanceUidHash: expect.stringMatching(/^[0-9a-f]{64}$/), transferSyntax: '1.2.840.10008.1.2.4.91', sizeBytes: data.length });
+    expect(JSON.stringify(v)).not.toContain(staged.sopInstanceUid);
+    expect((await deps.store.get('originals', staged.sha256)).equals(data)).toBe(true);
+
+    const d1: Awaited<ReturnType<typeof act.deidentifyScan>> = await env.run(act.deidentifyScan, { scanId: staged.scanId, sourceKey: staged.sourceKey });
+    const d2 = await act.deidentifyScan({ scanId: staged.scanId, sourceKey: staged.sourceKey });
+    expect(d2).toEqual(d1);
+    expect(d1.imageId).toMatch(/^[0-9a-f]{32}$/);
+    expect(d1.deidentifiedKey).toBe(`${d1.imageId}.dcm`);
+    expect(d1.image).toMatchObject({ rows: 1955, columns: 1841, modality: 'CR', viewPosition: 'PA', photometricInterpretation: 'MONOCHROME1' });
+    expect(readdirSync(path.join(root, 'deidentified'))).toEqual([d1.deidentifiedKey]);
+
+    const out = await deps.store.get('deidentified', d1.deidentifiedKey);
+    const text = out.toString('latin1');
+    for (const v of ['CompressedSamples^RG1', staged.sopInstanceUid!]) expect(text).not.toContain(v);
+    const mapping = JSON.parse((await deps.store.get('originals', mappingKey(staged.scanId))).toString('utf8'));
+    expect(mapping).toMatchObject({ scanId: staged.scanId, imageId: d1.imageId, deidentifiedKey: d1.deidentifiedKey, sourceUids: { sop: staged.sopInstanceUid } });
+    expect(parseDicomBytes(out).dataSet.string('x00080018')).toBe(mapping.newUids.sop);
+  });
+
+  it('the same SOP Instance UID with different bytes yields the same scan id', async () => {
+    const a = syntheticChest([], { sop: '1.2.826.0.1.99.1' });
+    const b = Buffer.concat([a, Buffer.alloc(0)]);
+    b.write('Roe^Jane', b.indexOf('Doe^Jane'), 'latin1');
+    const sa = await stageIncoming(deps, a);
+    const sb = await stageIncoming(deps, b);
+    expect(sa.sha256).not.toBe(sb.sha256);
+    expect(sb.scanId).toBe(sa.scanId);
+  });
+
+  it('quarantines non-DICOM input once, keeps its bytes, and fails without retry', async () => {
+    const png = tinyPng();
+    const staged = await stageIncoming(deps, png, 'scan.dcm');
+    expect(staged.sopInstanceUid).toBeUndefined();
+    expect(staged.scanId).toBe(scanIdFor({ sha256: sha(png) }, deps.deidSecret));
+    const input = { scanId: staged.scanId, sourceKey: staged.sourceKey, filename: 'scan.dcm' };
+    await expectQuarantined(act.validateScan(input), 'not-dicom');
+    await expectQuarantined(act.validateScan(input), 'not-dicom');
+    await expectQuarantined(act.deidentifyScan(input), 'not-dicom');
+    const r = await rows(sha(png));
+    expect(r).toHaveLength(1);
+    expect(r[0]).toMatchObject({ scanId: staged.scanId, filename: 'scan.dcm', reason: 'not-dicom', sizeBytes: String(png.length) });
+    expect((await deps.store.get('quarantine', sha(png))).equals(png)).toBe(true);
+  });
+
+  it('quarantines by acceptance rule with a machine-readable reason', async () => {
+    const cases: [string, Buffer, string][] = [
+      ['dx_image.dcm', fixture('valid/dx_image.dcm'), 'not-chest-radiograph'],
+      ['MR_truncated.dcm', fixture('malformed/MR_truncated.dcm'), 'truncated'],
+      ['meta_missing_tsyntax.dcm', fixture('malformed/meta_missing_tsyntax.dcm'), 'missing-required-attribute:(0002,0010)'],
+    ];
+    for (const [name, data, reason] of cases) {
+      const s = await stageIncoming(deps, data, name);
+      await expectQuarantined(act.validateScan({ scanId: s.scanId, sourceKey: s.sourceKey, filename: name }), reason);
+      expect(await rows(s.sha256)).toEqual([expect.objectContaining({ reason, filename: name })]);
+    }
+  });
+
+  it('refuses files over the size cap before reading them', async () => {
+    const small = createIngestActivities({ ...deps, maxDicomBytes: 4096 });
+    const data = fixture('cxr/dicom_00000001_000.dcm');
+    const s = await stageIncoming(deps, data);
+    await expectQuarantined(small.validateScan({ scanId: s.scanId, sourceKey: s.sourceKey }), 'too-large');
+    expect(await rows(s.sha256)).toEqual([expect.objectContaining({ reason: 'too-large', sizeBytes: String(data.length) })]);
+  });
+
+  it('reports a missing source as a non-retryable SourceMissing failure', async () => {
+    await expect(act.validateScan({ scanId: 'scan-000000000000000000000000', sourceKey: 'f'.repeat(64) })).rejects.toMatchObject({
+      type: 'SourceMissing',
+      nonRetryable: true,
+    });
+  });
+
+  it('fuzz: 300 mutated inputs each end de-identified or quarantined (never another error)', async () => {
+    const permissive = createIngestActivities({ ...deps, acceptance: PERMISSIVE_ACCEPTANCE });
+    const sources = [fixture('valid/CT_small.dcm'), fixture('valid/MR_small_implicit.dcm'), fixture('valid/image_dfl.dcm'), syntheticChest()];
+    const r = rng(99);
+    const outcomes: Record<string, number> = {};
+    for (let i = 0; i < 300; i++) {
+      const m = mutate(sources[i % sources.length], r);
+      const s = await stageIncoming(deps, m.data);
+      let outcome: string;
+      try {
+        await permissive.validateScan({ scanId: s.scanId, sourceKey: s.sourceKey });
+        const d = await permissive.deidentifyScan({ scanId: s.scanId, sourceKey: s.sourceKey });
+        expect(await deps.store.stat('deidentified', d.deidentifiedKey)).not.toBeNull();
+        outcome = 'deidentified';
+      } catch (e) {
+        if (!(e instanceof ApplicationFailure) || e.type !== QUARANTINED_INPUT) throw new Error(`${m.how}: ${String(e)}`);
+        expect(await rows(s.sha256)).toHaveLength(1);
+        outcome = 'quarantined';
+      }
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    }
+    expect(outcomes.deidentified).toBeGreaterThan(10);
+    expect(outcomes.quarantined).toBeGreaterThan(10);
+  });
+});
