@@ -1,0 +1,116 @@
+/**
+ * De-identification throughput: ReadFlow (`deidentifyObject`: parse, PS3.15 basic profile, byte-preserving write,
+ * read + write of the files) against GDCM's `gdcmanon` (basic profile, `-e -c cert`) on the same files, same run.
+ *
+ * Corpus: test/fixtures/dicom/{cxr,valid}, the files both tools can de-identify, replicated COPIES times.
+ * gdcmanon runs once over the whole input directory (one process, no per-file start-up) and, for reference, once
+ * per file. ReadFlow runs single-threaded in this process. Best of ROUNDS for each.
+ *
+ * Run: `npm run bench:deidentify` (builds, then `node dist/bench/deidentify.js`). Needs libgdcm-tools and openssl.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { deidentifyObject } from '../src/activities/dicom';
+
+const COPIES = Number(process.env.BENCH_COPIES ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECRET = 'bench-secret-bench-secret-bench-secret-0001';
+
+function repoRoot(): string {
+  let d = __dirname;
+  while (!existsSync(path.join(d, 'package.json'))) {
+    const up = path.dirname(d);
+    if (up === d) throw new Error('package.json not found');
+    d = up;
+  }
+  return d;
+}
+
+function listDir(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => !f.startsWith('.'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+function main(): void {
+  const fixtures = path.join(repoRoot(), 'test/fixtures/dicom');
+  const work = mkdtempSync(path.join(tmpdir(), 'bench-deid-'));
+  try {
+    const cert = path.join(work, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(work, 'key.pem'), '-out', cert, '-days', '1', '-subj', '/CN=readflow-bench'], {
+      stdio: 'ignore',
+    });
+
+    // Files both tools de-identify.
+    const probe = path.join(work, 'probe.dcm');
+    const corpus = [...listDir(path.join(fixtures, 'cxr')), ...listDir(path.join(fixtures, 'valid'))].filter((f) => {
+      try {
+        deidentifyObject(readFileSync(f), { secret: SECRET });
+      } catch {
+        return false;
+      }
+      return spawnSync('gdcmanon', ['-e', '-c', cert, f, probe], { stdio: 'ignore' }).status === 0;
+    });
+    const input = path.join(work, 'in');
+    mkdirSync(input);
+    for (let c = 0; c < COPIES; c++) for (const f of corpus) writeFileSync(path.join(input, `${c}-${path.basename(f)}`), readFileSync(f));
+    const files = listDir(input);
+    const totalBytes = files.reduce((s, f) => s + statSync(f).size, 0);
+    const mb = totalBytes / 1e6;
+
+    const readflowOnce = (): number => {
+      const out = path.join(work, 'out-readflow');
+      rmSync(out, { recursive: true, force: true });
+      mkdirSync(out);
+      const t0 = performance.now();
+      for (const f of files) {
+        const d = deidentifyObject(readFileSync(f), { secret: SECRET });
+        writeFileSync(path.join(out, path.basename(f)), d.output);
+      }
+      return (performance.now() - t0) / 1000;
+    };
+    const gdcmDirOnce = (): number => {
+      const out = path.join(work, 'out-gdcm');
+      rmSync(out, { recursive: true, force: true });
+      mkdirSync(out);
+      const t0 = performance.now();
+      const r = spawnSync('gdcmanon', ['-e', '-c', cert, '-i', input, '-o', out], { stdio: 'ignore' });
+      const s = (performance.now() - t0) / 1000;
+      if (r.status !== 0) throw new Error(`gdcmanon exited with ${r.status}`);
+      if (readdirSync(out).length !== files.length) throw new Error('gdcmanon did not write every file');
+      return s;
+    };
+    const gdcmPerFileOnce = (): number => {
+      const out = path.join(work, 'out-gdcm-1');
+      rmSync(out, { recursive: true, force: true });
+      mkdirSync(out);
+      const t0 = performance.now();
+      for (const f of files) spawnSync('gdcmanon', ['-e', '-c', cert, f, path.join(out, path.basename(f))], { stdio: 'ignore' });
+      return (performance.now() - t0) / 1000;
+    };
+
+    readflowOnce(); // warm-up (JIT)
+    const best = (fn: () => number, rounds: number): number => Math.min(...Array.from({ length: rounds }, fn));
+    const rf = best(readflowOnce, ROUNDS);
+    const gd = best(gdcmDirOnce, ROUNDS);
+    const gd1 = best(gdcmPerFileOnce, 1);
+
+    const row = (name: string, s: number): string =>
+      `${name.padEnd(34)} ${s.toFixed(3).padStart(8)} s ${(mb / s).toFixed(1).padStart(9)} MB/s ${(files.length / s).toFixed(1).padStart(9)} files/s`;
+    console.log(`corpus: ${corpus.length} distinct files × ${COPIES} copies = ${files.length} files, ${mb.toFixed(1)} MB; best of ${ROUNDS}`);
+    console.log(row('ReadFlow deidentifyObject', rf));
+    console.log(row('gdcmanon -e (one process, dir)', gd));
+    console.log(row('gdcmanon -e (one process per file)', gd1));
+    console.log(`ratio ReadFlow / gdcmanon (dir):      ${(gd / rf).toFixed(2)}× (target ≥ 0.5×)`);
+    console.log(`ratio ReadFlow / gdcmanon (per file): ${(gd1 / rf).toFixed(2)}×`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main();
