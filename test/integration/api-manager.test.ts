@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -161,6 +161,20 @@ describe('API manager operations (real worker)', () => {
     expect(entry).toMatchObject({ filename: 'junk.dcm', reason: s.quarantineReason, sizeBytes: junk.length });
     const quarantined = await h.http().get('/api/v1/scans').query({ stage: 'quarantined' }).set(h.bearer(manager)).expect(200);
     expect(quarantined.body.items.map((x: { scanId: string }) => x.scanId)).toContain(scanId);
+  });
+
+  it('a compressed (JPEG 2000) film is served as DICOM, and its PNG preview is a 415 with a clear message', async () => {
+    const bytes = readFileSync(path.resolve(__dirname, '../fixtures/dicom/cxr/RG1_J2KI.dcm'));
+    // Another test file of the run may have uploaded the same sample: 202 or 200, either way the same scan.
+    const res = await h.http().post('/api/v1/scans').set(h.bearer(manager)).field('split', 'train').attach('file', bytes, 'RG1_J2KI.dcm');
+    expect([200, 202]).toContain(res.status);
+    const task = await eventually(async () => (await scan(res.body.scanId)).tasks[0], 60_000, 'a task on the J2K scan');
+    const png = await h.http().get(`/api/v1/tasks/${task.taskId}/image?format=png`).set(h.bearer(manager)).expect(415);
+    expect(png.body.type).toBe('https://readflow.dev/problems/unsupported-media-type');
+    expect(png.body.detail).toContain('JPEG 2000');
+    const dicom = await h.http().get(`/api/v1/tasks/${task.taskId}/image`).set(h.bearer(manager)).set('Range', 'bytes=128-131').expect(206);
+    expect(dicom.headers['content-type']).toBe('application/dicom');
+    if (res.status === 202) await h.http().post(`/api/v1/scans/${res.body.scanId}/cancel`).set(h.bearer(manager)).send({});
   });
 
   it('refuses uploads without a file or split (422) and unknown policies (422)', async () => {

@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 
+import { renderPreview8 } from '../../activities/dicom/preview';
 import { transferSyntaxInfo } from '../../activities/dicom/transfer-syntax';
 import type { BlobStore } from '../../storage/blob-store';
 import { BLOB_STORE } from '../deps';
 import { NotFoundError, RangeNotSatisfiableError, UnsupportedMediaError } from '../errors';
+import { encodeGrayPng } from './png';
 import type { TaskRecord } from './tasks.service';
 
 /** Parses a single `bytes=` range (RFC 9110 §14.1.2). Multiple ranges → undefined (the full body is sent). */
@@ -117,7 +119,13 @@ export class ImageService {
   }
 }
 
-/** Renders the 8-bit windowed preview (dicom: `renderPreview8`). */
-async function renderPng(_bytes: Buffer): Promise<Buffer> {
-  throw new UnsupportedMediaError('PNG previews are not available in this build.');
+/** Renders the 8-bit windowed preview (dicom `renderPreview8`) as a grayscale PNG. */
+async function renderPng(bytes: Buffer): Promise<Buffer> {
+  const preview = renderPreview8(bytes);
+  if (!preview.ok) {
+    throw new UnsupportedMediaError(
+      `No PNG preview for this image (${preview.reason}${preview.detail ? `: ${preview.detail}` : ''}); fetch the DICOM instead.`,
+    );
+  }
+  return encodeGrayPng(preview.width, preview.height, preview.pixels);
 }
