@@ -146,6 +146,15 @@ describe('API platform (real Postgres, real Temporal dev server)', () => {
       await request(h.server).get('/api/v1/me/tasks').set(h.bearer(created.body.token)).expect(401);
       await request(h.server).get('/api/v1/me/tasks').set(h.bearer(rotated.body.token)).expect(200);
       await request(h.server).post(`/api/v1/readers/${h.prefix}-ghost/token`).set(h.bearer(admin)).expect(404);
+      const trail: { actor: string; action: string }[] = await h.ds.query(
+        `SELECT actor, action FROM audit_events WHERE detail->>'readerId' = $1 ORDER BY id`,
+        [id],
+      );
+      expect(trail).toEqual([
+        { actor: `${h.prefix}-mgr`, action: 'reader:created' },
+        { actor: `${h.prefix}-mgr`, action: 'reader:updated' },
+        { actor: `${h.prefix}-admin`, action: 'reader:token-rotated' },
+      ]);
     });
 
     it('paginates the roster by cursor without gaps or repeats', async () => {

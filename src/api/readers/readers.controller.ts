@@ -46,8 +46,8 @@ export class ReadersController {
   @Patch(':readerId')
   @ApiOkResponse({ type: ReaderDto })
   @ApiNotFoundResponse()
-  update(@Param('readerId') id: string, @Body() dto: UpdateReaderDto): Promise<ReaderDto> {
-    return this.readers.update(id, dto);
+  update(@CurrentPrincipal() me: Principal, @Param('readerId') id: string, @Body() dto: UpdateReaderDto): Promise<ReaderDto> {
+    return this.readers.update(me, id, dto);
   }
 
   /** Issues a new token and revokes the reader's previous ones (admin). */
@@ -56,7 +56,7 @@ export class ReadersController {
   @Roles('admin')
   @ApiCreatedResponse({ type: IssuedTokenDto })
   @ApiNotFoundResponse()
-  rotateToken(@Param('readerId') id: string): Promise<IssuedTokenDto> {
-    return this.readers.rotateToken(id);
+  rotateToken(@CurrentPrincipal() me: Principal, @Param('readerId') id: string): Promise<IssuedTokenDto> {
+    return this.readers.rotateToken(me, id);
   }
 }

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
+
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 import { ApiTokenEntity, ReaderEntity } from '../../db/entities';
 import type { ReaderRole, StoredBox, StoredFusedBox } from '../../db/entities';
@@ -79,31 +81,36 @@ export class ReadersService {
       );
       if (inserted.length === 0) throw new ConflictError('already-exists', `A reader with id "${dto.id}" already exists.`);
       await em.insert(ApiTokenEntity, { readerId: dto.id, tokenHash: hashToken(token) });
+      await audit(em, by.readerId, 'reader:created', { readerId: dto.id, role, senior: dto.senior ?? false });
     });
     return { ...(await this.get(dto.id)), token };
   }
 
-  async update(id: string, dto: UpdateReaderDto): Promise<ReaderDto> {
+  async update(by: Principal, id: string, dto: UpdateReaderDto): Promise<ReaderDto> {
     const patch: Partial<ReaderEntity> = {};
     if (dto.displayName !== undefined) patch.displayName = dto.displayName;
     if (dto.senior !== undefined) patch.senior = dto.senior;
     if (dto.active !== undefined) patch.active = dto.active;
     if (dto.openTaskCap !== undefined) patch.openTaskCap = dto.openTaskCap;
     if (Object.keys(patch).length > 0) {
-      const res = await this.ds.getRepository(ReaderEntity).update({ id }, patch);
-      if (!res.affected) throw new NotFoundError('reader');
+      await this.ds.transaction(async (em) => {
+        const res = await em.getRepository(ReaderEntity).update({ id }, patch);
+        if (!res.affected) throw new NotFoundError('reader');
+        await audit(em, by.readerId, 'reader:updated', { readerId: id, ...patch });
+      });
     }
     return this.get(id);
   }
 
   /** Revokes every live token of the reader and issues a new one (shown once). */
-  async rotateToken(id: string): Promise<IssuedTokenDto> {
+  async rotateToken(by: Principal, id: string): Promise<IssuedTokenDto> {
     const token = newToken();
     await this.ds.transaction(async (em) => {
       const found: unknown[] = await em.query(`SELECT 1 FROM readers WHERE id = $1 FOR UPDATE`, [id]);
       if (found.length === 0) throw new NotFoundError('reader');
       await em.query(`UPDATE api_tokens SET revoked_at = now() WHERE reader_id = $1 AND revoked_at IS NULL`, [id]);
       await em.insert(ApiTokenEntity, { readerId: id, tokenHash: hashToken(token) });
+      await audit(em, by.readerId, 'reader:token-rotated', { readerId: id });
     });
     this.auth.evictReader(id);
     return { readerId: id, token };
@@ -136,6 +143,16 @@ export class ReadersService {
     }
     return out;
   }
+}
+
+/** Roster changes join the append-only audit trail (no scan), keyed uniquely. */
+async function audit(em: EntityManager, actor: string, action: string, detail: Record<string, unknown>): Promise<void> {
+  await em.query(`INSERT INTO audit_events (event_key, actor, action, detail, at) VALUES ($1, $2, $3, $4, now())`, [
+    `api:${randomUUID()}`,
+    actor,
+    action,
+    detail,
+  ]);
 }
 
 function round(x: number): number {
