@@ -19,7 +19,9 @@ export function pickReaders(
   count: number,
   preferredReaderId?: string,
 ): AssignmentResult {
-  const excluded = s.everInvolved();
+  // Never someone who had this scan; for reviewers also not the other review slot's holder, who may not
+  // have a task yet (slot 1 is created once slot 0 has submitted).
+  const excluded = role === 'reviewer' ? [...new Set([...s.everInvolved(), ...s.reviewers])] : s.everInvolved();
   const choose = (extra: string[]): AssignmentResult =>
     count === 1
       ? chooseReplacement({ roster, scanId: s.scanId, role, excludedReaderIds: [...excluded, ...extra], preferredReaderId })

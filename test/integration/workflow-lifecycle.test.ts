@@ -45,7 +45,8 @@ import {
 import type { ScanRig } from '../support/workflow-harness';
 import { recordHistory } from '../support/workflow-histories';
 
-const SHORT = 2500;
+/** A short deadline: long enough for the test to answer the other tasks on a loaded 2-core machine. */
+const SHORT = 4000;
 
 describe('scanLifecycle on the real dev server and Postgres', () => {
   let ds: DataSource;
@@ -299,6 +300,28 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     expect(rows.scan.attention_reason).toBeNull();
     expect(rows.audit.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['stage:needs-attention', 'stage:reading', 'stage:released']));
     await recordHistory(handle, 'independent-3-needs-attention-resumed');
+  });
+
+  it('replaces a silent reviewer with the remaining senior, never with the other review slot', async () => {
+    const policy = policyWithDeadlines(DEFAULT_POLICIES['consensus-5'], { reviewDeadlineMs: SHORT });
+    const handle = await newScan(policy, 'test');
+    let s = await waitForStatus(handle, (x) => x.stage === 'reading' && openTasks(x).length === 3);
+    await submitAllOpenReadings(handle, s);
+    s = await waitForStatus(handle, (x) => openTasks(x, 'reviewer').length === 1);
+    const silent = openTasks(s, 'reviewer')[0];
+    s = await waitForStatus(handle, (x) => x.tasks.some((t) => t.taskId === silent.taskId && t.status === 'expired'), 20_000);
+    const replacement = openTasks(s, 'reviewer')[0];
+    expect(replacement).toMatchObject({ slot: 0, round: 1, replaces: silent.taskId });
+    const result = await readScanToRelease(handle);
+    expect(result.stage).toBe('released');
+    const reviewers = (await status(handle)).tasks.filter((t) => t.role === 'reviewer');
+    expect(reviewers.map((t) => [t.slot, t.status])).toEqual([
+      [0, 'expired'],
+      [0, 'submitted'],
+      [1, 'submitted'],
+    ]);
+    expect(new Set(reviewers.map((t) => t.readerId)).size).toBe(3);
+    await recordHistory(handle, 'consensus-5-reviewer-replaced');
   });
 
   it('lets a manager reassign (to a named reader or the next eligible), extend a deadline, and cancel', async () => {

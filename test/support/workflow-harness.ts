@@ -27,7 +27,8 @@ import { testConfig } from './services';
 import type { ChildWorkerConfig } from './worker-child-main';
 
 export const DEID_SECRET = 'test-secret-test-secret-test-secret-0123456789';
-export const CXR_DIR = process.env.READFLOW_SHARED_DICOM_DIR ?? path.resolve(__dirname, '../../../shared/dicom/cxr');
+/** Real chest radiographs checked in with their sources (test/fixtures/dicom/SOURCES.tsv). */
+export const CXR_DIR = path.resolve(__dirname, '../fixtures/dicom/cxr');
 /** NIH ChestX-ray14 frontal DX (implicit VR little endian, 1024×1024). */
 export const NIH_CXR = path.join(CXR_DIR, 'dicom_00000001_000.dcm');
 
