@@ -25,6 +25,7 @@ module.exports = {
       setupFiles: ['<rootDir>/test/support/setup-runtime.ts'],
     },
   ],
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   maxWorkers: 2,
   testTimeout: 120000,
 };
