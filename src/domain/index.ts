@@ -10,4 +10,5 @@ export * from './assignment';
 export { boxArea, clampToImage, compareBoxes, sameBox } from './geometry';
 export * from './fusion';
 export * from './agreement';
+export * from './stages';
 export * from './exports';

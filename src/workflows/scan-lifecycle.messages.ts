@@ -9,20 +9,10 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 
-import type { FusedResult, Problem, Reading, ReadingPolicy, ScanAgreement } from '../domain';
+import type { FusedResult, Problem, Reading, ReadingPolicy, ScanAgreement, ScanStage } from '../domain';
 
 /** Lifecycle stages (also the `Stage` search attribute and `scans.stage`). */
-export type ScanStage =
-  | 'ingesting'
-  | 'deidentifying'
-  | 'assigning'
-  | 'reading'
-  | 'reviewing'
-  | 'fusing'
-  | 'released'
-  | 'quarantined'
-  | 'needs-attention'
-  | 'cancelled';
+export type { ScanStage };
 
 /** Dataset split of a scan. */
 export type ScanSplit = 'train' | 'test';

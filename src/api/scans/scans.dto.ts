@@ -4,23 +4,13 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString,
 
 import type { ScanStage } from '../../db/entities';
 import type { PolicyName } from '../../domain';
+import { SCAN_STAGES } from '../../domain';
 import { TASK_ROLES, TASK_STATUSES, BoxDto } from '../tasks/tasks.dto';
 import type { TaskRole, TaskStatus } from '../../db/entities';
 
 export const SPLITS = ['train', 'test'] as const;
 export const POLICY_NAMES: readonly PolicyName[] = ['independent-3', 'consensus-5', 'independent-5'];
-export const STAGES: readonly ScanStage[] = [
-  'ingesting',
-  'deidentifying',
-  'assigning',
-  'reading',
-  'reviewing',
-  'fusing',
-  'released',
-  'quarantined',
-  'needs-attention',
-  'cancelled',
-];
+export const STAGES: readonly ScanStage[] = SCAN_STAGES;
 
 /** Multipart fields of a scan upload (the file part is `file`). */
 export class UploadScanDto {

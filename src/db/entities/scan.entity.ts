@@ -1,16 +1,8 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, Unique, UpdateDateColumn } from 'typeorm';
 
-export type ScanStage =
-  | 'ingesting'
-  | 'deidentifying'
-  | 'assigning'
-  | 'reading'
-  | 'reviewing'
-  | 'fusing'
-  | 'released'
-  | 'quarantined'
-  | 'needs-attention'
-  | 'cancelled';
+import type { ScanStage } from '../../domain/stages';
+
+export type { ScanStage };
 
 /**
  * The queryable projection of a scan. Temporal's workflow is the source of truth for its stage;

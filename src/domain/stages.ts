@@ -1,0 +1,21 @@
+/**
+ * Lifecycle stages of a scan, in order of the happy path, then the side exits. The one list used by the
+ * workflow (`Stage` search attribute, `status` query), the `scans.stage` column and the API's filters.
+ */
+export const SCAN_STAGES = [
+  'ingesting',
+  'deidentifying',
+  'assigning',
+  'reading',
+  'reviewing',
+  'fusing',
+  'released',
+  'quarantined',
+  'needs-attention',
+  'cancelled',
+] as const;
+
+export type ScanStage = (typeof SCAN_STAGES)[number];
+
+/** Stages a scan never leaves. */
+export const FINAL_STAGES: readonly ScanStage[] = ['released', 'quarantined', 'cancelled'];
