@@ -9,6 +9,7 @@ import { TokenThrottlerGuard } from './auth/token-throttler.guard';
 import type { ApiDeps } from './bootstrap';
 import { BLOB_STORE, CONFIG, DATA_SOURCE, LOGGER, TEMPORAL_CLIENT } from './deps';
 import { HealthController } from './health/health.controller';
+import { ProfileController } from './me/me.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ProblemFilter } from './problem.filter';
@@ -29,7 +30,7 @@ export class AppModule {
           throttlers: [{ name: 'per-token', ttl: 60_000, limit: deps.config.http.rateLimitPerMinute }],
         }),
       ],
-      controllers: [HealthController, MetricsController, ...API_CONTROLLERS],
+      controllers: [HealthController, MetricsController, ProfileController, ...API_CONTROLLERS],
       providers: [
         { provide: CONFIG, useValue: deps.config },
         { provide: DATA_SOURCE, useValue: deps.dataSource },
