@@ -13,6 +13,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The web page is served from the sources (tsc does not copy it); src/web/serve.ts finds it next to package.json.
+COPY --from=build /app/src/web/public ./src/web/public
 COPY package.json ./
 USER node
 EXPOSE 3000

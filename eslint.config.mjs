@@ -25,6 +25,18 @@ export default tseslint.config(
     },
   },
   {
+    // The web page (src/web/public): plain ES2020 modules run by the browser as they are (no build step).
+    files: ['src/web/public/**/*.js'],
+    languageOptions: {
+      ecmaVersion: 2020,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'sessionStorage', 'fetch', 'URL', 'URLSearchParams', 'AbortController', 'ResizeObserver', 'Intl', 'Node'].map((g) => [g, 'readonly']),
+      ),
+    },
+    rules: { 'no-unused-vars': ['error', { argsIgnorePattern: '^_' }], '@typescript-eslint/no-unused-vars': 'off' },
+  },
+  {
     // NestJS relies on runtime class references for DI: type-only imports would erase them.
     files: ['src/api/**/*.ts', 'src/db/**/*.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },

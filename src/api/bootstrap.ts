@@ -13,6 +13,7 @@ import { DataSource } from 'typeorm';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger';
 import type { BlobStore } from '../storage/blob-store';
+import { mountWebApp } from '../web/serve';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
 import { PayloadTooLargeError, ValidationFailedError } from './errors';
@@ -91,11 +92,13 @@ export async function createApiApp(deps: ApiDeps): Promise<INestApplication> {
   app.use(httpMetrics(app.get(MetricsService)));
   app.use(
     helmet({
-      // Swagger UI needs inline styles; the JSON API itself serves no HTML.
-      contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:'] } },
+      // Swagger UI needs inline styles; the web page (src/web/public) shows task images through blob: URLs.
+      contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'blob:', 'data:'] } },
       crossOriginResourcePolicy: { policy: 'same-site' },
     }),
   );
+  // The web page: `/` and `/app/*` (static files, outside `/api/v1`).
+  if (!mountWebApp(app)) deps.logger.warn('src/web/public not found: the web page is not served');
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
   app.use(bodyParserErrors);

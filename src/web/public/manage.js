@@ -1,0 +1,370 @@
+// Managers: overdue tasks (reassign, extend), scans by stage with their Temporal UI links, quarantined inputs.
+import { api, ApiError } from './api.js';
+import { announce, dueBadge, el, formatBytes, formatDateTime, replace, shortId, viewHeading } from './dom.js';
+
+const TABS = [
+  ['overdue', 'Overdue tasks'],
+  ['scans', 'Scans'],
+  ['quarantine', 'Quarantine'],
+];
+
+const STAGES = [
+  'ingesting',
+  'deidentifying',
+  'assigning',
+  'reading',
+  'reviewing',
+  'fusing',
+  'released',
+  'quarantined',
+  'needs-attention',
+  'cancelled',
+];
+const SPLITS = ['train', 'test'];
+
+function th(text) {
+  return el('th', { scope: 'col' }, text);
+}
+
+function problemText(e) {
+  if (!(e instanceof ApiError)) return e.message;
+  const errors = e.errors.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+  return [e.problem.detail || e.message, ...errors].join(' ');
+}
+
+/** A paged list: `fetchPage(cursor)` → { items, nextCursor }; `row(item)` → <tr>. */
+function pagedTable({ caption, columns, fetchPage, row, empty, signal }) {
+  const tbody = el('tbody');
+  const table = el(
+    'table',
+    { class: 'list' },
+    el('caption', { class: 'visually-hidden' }, caption),
+    el('thead', null, el('tr', null, columns.map(th))),
+    tbody,
+  );
+  const status = el('p', { class: 'list-status', role: 'status' }, 'Loading…');
+  const more = el('button', { type: 'button', class: 'button-quiet', hidden: true }, 'Load more');
+  let cursor = null;
+  let count = 0;
+  async function load() {
+    more.disabled = true;
+    try {
+      const page = await fetchPage(cursor, signal);
+      for (const item of page.items) tbody.append(row(item));
+      count += page.items.length;
+      cursor = page.nextCursor;
+      more.hidden = !cursor;
+      status.textContent = count === 0 ? empty : `${count} shown${cursor ? '; more available' : ''}.`;
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      status.textContent = `Could not load: ${problemText(e)}`;
+      status.classList.add('error');
+    } finally {
+      more.disabled = false;
+    }
+  }
+  more.addEventListener('click', () => void load());
+  return { node: el('div', { class: 'table-wrap' }, table, status, more), load, tbody, status };
+}
+
+export async function renderManage(ctx, tab) {
+  if (!TABS.some(([t]) => t === tab)) tab = 'overdue';
+  const title = TABS.find(([t]) => t === tab)[1];
+  document.title = `${title} · ReadFlow`;
+  const abort = new AbortController();
+  ctx.onCleanup(() => abort.abort());
+
+  const heading = viewHeading(title);
+  const tabs = el(
+    'nav',
+    { class: 'tabs', 'aria-label': 'Manager views' },
+    TABS.map(([t, label]) =>
+      el('a', { href: `#/manage/${t}`, 'aria-current': t === tab ? 'page' : undefined }, label),
+    ),
+  );
+  const refresh = el(
+    'button',
+    { type: 'button', class: 'button-quiet', onclick: () => ctx.navigate(window.location.hash) },
+    'Refresh',
+  );
+  const body = el('div');
+  replace(
+    ctx.main,
+    el('section', { class: 'view' }, el('div', { class: 'view-head' }, heading, refresh), tabs, body),
+  );
+  heading.focus();
+  if (tab === 'overdue') await overdue(body, abort.signal);
+  else if (tab === 'scans') await scans(body, ctx, abort.signal);
+  else await quarantine(body, abort.signal);
+}
+
+// ---- overdue tasks ------------------------------------------------------------------------------------------
+async function overdue(body, signal) {
+  const notice = el('p', { class: 'notice', role: 'status' });
+  const readersList = el('datalist', { id: 'readers-list' });
+  const now = Date.now();
+  const table = pagedTable({
+    caption: 'Open tasks past their deadline, oldest deadline first',
+    columns: ['Task', 'Scan', 'Reader', 'Kind', 'Due', 'Actions'],
+    empty: 'No overdue tasks.',
+    signal,
+    fetchPage: (cursor) => api('/tasks', { query: { overdue: true, limit: 50, cursor }, signal }),
+    row: (t) => {
+      const tr = el(
+        'tr',
+        { dataset: { taskId: t.taskId } },
+        el('td', null, shortId(t.taskId)),
+        el('td', null, el('code', { class: 'id' }, t.scanId)),
+        el('td', null, t.readerId),
+        el('td', null, t.role === 'reviewer' ? `Review (round ${t.round})` : `Reading (slot ${t.slot})`),
+        el('td', null, dueBadge(t.dueAt, t.status, now)),
+        el(
+          'td',
+          { class: 'row-actions' },
+          el(
+            'button',
+            {
+              type: 'button',
+              class: 'button-quiet',
+              'aria-label': `Reassign task ${t.taskId.slice(0, 8)}`,
+              onclick: () => openAction(tr, t, 'reassign'),
+            },
+            'Reassign',
+          ),
+          el(
+            'button',
+            {
+              type: 'button',
+              class: 'button-quiet',
+              'aria-label': `Extend the deadline of task ${t.taskId.slice(0, 8)}`,
+              onclick: () => openAction(tr, t, 'extend'),
+            },
+            'Extend',
+          ),
+        ),
+      );
+      return tr;
+    },
+  });
+  replace(
+    body,
+    el(
+      'p',
+      { class: 'hint' },
+      'Reassign gives the task to another reader (the next eligible one when left blank); Extend moves its deadline.',
+    ),
+    notice,
+    readersList,
+    table.node,
+  );
+  void api('/readers', { query: { role: 'radiologist', limit: 200 }, signal })
+    .then((page) =>
+      replace(
+        readersList,
+        ...page.items.filter((r) => r.active).map((r) => el('option', { value: r.id }, r.displayName)),
+      ),
+    )
+    .catch(() => undefined);
+
+  function openAction(tr, t, kind) {
+    const previous = tr.nextElementSibling;
+    if (previous && previous.classList.contains('action-row')) previous.remove();
+    const short = t.taskId.slice(0, 8);
+    const error = el('p', { class: 'field-error', role: 'alert' });
+    let input;
+    if (kind === 'reassign') {
+      input = el('input', {
+        id: `reassign-${t.taskId}`,
+        list: 'readers-list',
+        autocomplete: 'off',
+        placeholder: 'next eligible reader',
+        size: 18,
+      });
+    } else {
+      const due = new Date(Date.now() + 24 * 3600000);
+      due.setSeconds(0, 0);
+      const local = new Date(due.getTime() - due.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+      input = el('input', { id: `extend-${t.taskId}`, type: 'datetime-local', required: true, value: local });
+    }
+    const label = kind === 'reassign' ? `Reassign task ${short} to` : `New deadline of task ${short}`;
+    const go = el(
+      'button',
+      { type: 'submit', class: 'primary' },
+      kind === 'reassign' ? 'Reassign' : 'Extend',
+    );
+    const cancel = el('button', { type: 'button', class: 'button-quiet' }, 'Cancel');
+    const form = el(
+      'form',
+      { class: 'inline-form', novalidate: true },
+      el('label', { for: input.id }, label),
+      input,
+      go,
+      cancel,
+      error,
+    );
+    const actionRow = el('tr', { class: 'action-row' }, el('td', { colspan: '6' }, form));
+    tr.after(actionRow);
+    input.focus();
+    cancel.addEventListener('click', () => {
+      actionRow.remove();
+      tr.querySelector('button')?.focus();
+    });
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      error.textContent = '';
+      go.disabled = true;
+      try {
+        if (kind === 'reassign') {
+          const to = input.value.trim();
+          const res = await api(`/tasks/${t.taskId}/reassign`, {
+            method: 'POST',
+            body: to ? { toReaderId: to } : {},
+            signal,
+          });
+          notice.textContent = `Task ${short} reassigned to ${res.readerId} (new task ${res.newTaskId.slice(0, 8)}, due ${formatDateTime(res.dueAt)}).`;
+        } else {
+          if (!input.value) throw new Error('Choose the new deadline.');
+          const res = await api(`/tasks/${t.taskId}/extend`, {
+            method: 'POST',
+            body: { dueAt: new Date(input.value).toISOString() },
+            signal,
+          });
+          notice.textContent = `Task ${short} is now due ${formatDateTime(res.dueAt)}.`;
+        }
+        notice.className = 'notice ok';
+        announce(notice.textContent);
+        actionRow.remove();
+        tr.remove();
+        notice.tabIndex = -1;
+        notice.focus();
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        error.textContent = problemText(e);
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+      } finally {
+        go.disabled = false;
+      }
+    });
+  }
+
+  await table.load();
+}
+
+// ---- scans ------------------------------------------------------------------------------------------------
+async function scans(body, ctx, signal) {
+  const stage = ctx.params.get('stage') || '';
+  const split = ctx.params.get('split') || '';
+  const stageSelect = el(
+    'select',
+    { id: 'scan-stage', value: STAGES.includes(stage) ? stage : '' },
+    el('option', { value: '' }, 'All stages'),
+    STAGES.map((s) => el('option', { value: s }, s)),
+  );
+  const splitSelect = el(
+    'select',
+    { id: 'scan-split', value: SPLITS.includes(split) ? split : '' },
+    el('option', { value: '' }, 'Both splits'),
+    SPLITS.map((s) => el('option', { value: s }, s)),
+  );
+  const apply = () => {
+    const q = new URLSearchParams();
+    if (stageSelect.value) q.set('stage', stageSelect.value);
+    if (splitSelect.value) q.set('split', splitSelect.value);
+    const qs = q.toString();
+    ctx.navigate(`#/manage/scans${qs ? `?${qs}` : ''}`);
+  };
+  stageSelect.addEventListener('change', apply);
+  splitSelect.addEventListener('change', apply);
+  const filters = el(
+    'form',
+    {
+      class: 'filters',
+      role: 'search',
+      'aria-label': 'Filter scans',
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        apply();
+      },
+    },
+    el('div', { class: 'field-inline' }, el('label', { for: 'scan-stage' }, 'Stage'), stageSelect),
+    el('div', { class: 'field-inline' }, el('label', { for: 'scan-split' }, 'Split'), splitSelect),
+  );
+  const table = pagedTable({
+    caption: 'Scans, newest first',
+    columns: ['Scan', 'Stage', 'Split', 'Policy', 'Updated', 'Note', 'Workflow'],
+    empty: stageSelect.value ? `No scans in stage ${stageSelect.value}.` : 'No scans yet.',
+    signal,
+    fetchPage: (cursor) =>
+      api('/scans', {
+        query: { stage: stageSelect.value, split: splitSelect.value, limit: 50, cursor },
+        signal,
+      }),
+    row: (s) =>
+      el(
+        'tr',
+        { dataset: { scanId: s.scanId } },
+        el('td', null, el('code', { class: 'id' }, s.scanId)),
+        el('td', null, el('span', { class: `badge badge-stage badge-stage-${s.stage}` }, s.stage)),
+        el('td', null, s.split),
+        el('td', null, s.policy),
+        el('td', null, formatDateTime(s.updatedAt)),
+        el('td', { class: 'note' }, s.quarantineReason || s.attentionReason || ''),
+        el(
+          'td',
+          null,
+          el(
+            'a',
+            {
+              href: s.workflowUrl,
+              target: '_blank',
+              rel: 'noopener noreferrer',
+              class: 'external',
+              'aria-label': `Workflow of ${s.scanId} in the Temporal UI (opens a new tab)`,
+            },
+            'Temporal UI',
+          ),
+        ),
+      ),
+  });
+  replace(body, filters, table.node);
+  await table.load();
+}
+
+// ---- quarantine ---------------------------------------------------------------------------------------------
+async function quarantine(body, signal) {
+  const table = pagedTable({
+    caption: 'Inputs refused at ingest, newest first',
+    columns: ['Received', 'File', 'Reason', 'Detail', 'Size', 'Scan'],
+    empty: 'Nothing is quarantined.',
+    signal,
+    fetchPage: (cursor) => api('/quarantine', { query: { limit: 50, cursor }, signal }),
+    row: (q) =>
+      el(
+        'tr',
+        { dataset: { quarantineId: q.id } },
+        el('td', null, formatDateTime(q.createdAt)),
+        el(
+          'td',
+          null,
+          q.filename || el('span', { class: 'muted' }, '(no name)'),
+          ' ',
+          el('code', { class: 'id', title: `SHA-256 ${q.sha256}` }, q.sha256.slice(0, 12)),
+        ),
+        el('td', null, el('span', { class: 'badge badge-overdue' }, q.reason)),
+        el('td', { class: 'note' }, q.detail),
+        el('td', null, formatBytes(q.sizeBytes)),
+        el('td', null, q.scanId ? el('code', { class: 'id' }, q.scanId) : '—'),
+      ),
+  });
+  replace(
+    body,
+    el(
+      'p',
+      { class: 'hint' },
+      'Refused files stay in the quarantine store under their SHA-256; fix the source and upload again.',
+    ),
+    table.node,
+  );
+  await table.load();
+}

@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Express, Request, Response } from 'express';
+
+/** URL prefix of the web page's assets (never collides with `/api/v1`, `/docs`, `/healthz`, `/readyz`, `/metrics`). */
+export const WEB_ASSETS_PREFIX = '/app/';
+
+/** The page's folder inside the package (tsc does not copy it: it is served from the sources, also in the image). */
+const PUBLIC_DIR = path.join('src', 'web', 'public');
+
+/**
+ * The folder holding the web page: the nearest ancestor of `from` with a `package.json` and `src/web/public/index.html`.
+ * The same answer from `src/web` (ts) and `dist/src/web` (built); undefined when the files are not shipped.
+ */
+export function findWebRoot(from: string = __dirname): string | undefined {
+  let dir = path.resolve(from);
+  for (;;) {
+    const candidate = path.join(dir, PUBLIC_DIR);
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(candidate, 'index.html')))
+      return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/**
+ * Serves ReadFlow's web page from the API app: `GET /` is `index.html`, assets are under `/app/`. Plain files, no
+ * build step; revalidated on every load (`no-cache` + Last-Modified/ETag) so a deployment is picked up at once.
+ * Returns the folder served, or undefined when there is none (the API works without it).
+ */
+export function mountWebApp(
+  app: NestExpressApplication,
+  root: string | undefined = findWebRoot(),
+): string | undefined {
+  if (!root) return undefined;
+  const index = path.join(root, 'index.html');
+  app.useStaticAssets(root, {
+    prefix: WEB_ASSETS_PREFIX,
+    index: false,
+    redirect: false,
+    fallthrough: true,
+    dotfiles: 'ignore',
+    setHeaders: (res: Response) => res.setHeader('Cache-Control', 'no-cache'),
+  });
+  (app.getHttpAdapter().getInstance() as Express).get('/', (_req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(index);
+  });
+  return root;
+}
