@@ -1,3 +1,4 @@
+/* global process, module */
 /**
  * Prints one plain closing line after everything Jest prints, e.g. `Tests: 279 passed, 0 failed, 0 skipped`,
  * so CI logs end with the count of tests that ran, whatever reads them.
