@@ -50,6 +50,7 @@ const shape = z.object({
     .optional(),
   READFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   READFLOW_SEED_ROSTER: bool.default(true),
+  READFLOW_TOKEN: z.string().min(1).optional(),
 });
 
 /** Every environment variable ReadFlow reads (documented in .env.example). */
@@ -87,6 +88,8 @@ export interface Config {
   maxDicomBytes: number;
   deadlines: { taskMs?: number; reviewMs?: number };
   seedRoster: boolean;
+  /** Bearer token used by the command-line clients (`npm run ingest`). */
+  cliToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -148,5 +151,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       reviewMs: v.READFLOW_REVIEW_DEADLINE ? parseDuration(v.READFLOW_REVIEW_DEADLINE) : undefined,
     },
     seedRoster: v.READFLOW_SEED_ROSTER,
+    cliToken: v.READFLOW_TOKEN,
   };
 }
