@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync, execSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, execSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +121,27 @@ describe('npm start: the whole service on embedded defaults', () => {
     const inbox = await fetch(`${api}/api/v1/me/tasks`, { headers: { authorization: `Bearer ${token}` } });
     expect(inbox.status).toBe(200);
     expect(existsSync(join(dataDir, 'temporal.sqlite'))).toBe(true);
+
+    // A manager ingests a directory from the command line: one chest film, one file that is not DICOM.
+    const batchDir = join(dataDir, 'incoming-batch');
+    mkdirSync(batchDir);
+    copyFileSync(join(root, 'test/fixtures/dicom/cxr/dicom_00000001_000.dcm'), join(batchDir, 'film.dcm'));
+    writeFileSync(join(batchDir, 'notes.txt'), 'not a scan');
+    const managerToken = /manager\s+(rf_[A-Za-z0-9_-]+)/.exec(first.output())?.[1];
+    const ingest = spawnSync(process.execPath, [join(root, 'dist/src/cli/ingest.js'), batchDir, '--split', 'train'], {
+      env: { ...env, READFLOW_TOKEN: managerToken },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(ingest.stderr).toBe('');
+    expect(ingest.status).toBe(0);
+    expect(ingest.stdout).toMatch(/Done: 2 files, 1 accepted for reading, 0 duplicates, 1 quarantined, 0 failed/);
+    const noToken = spawnSync(process.execPath, [join(root, 'dist/src/cli/ingest.js'), batchDir, '--split', 'train'], {
+      env,
+      encoding: 'utf8',
+    });
+    expect(noToken.status).toBe(1);
+    expect(noToken.stderr).toMatch(/No token/);
     expect(existsSync(join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
 
     const code = await ctrlC(first);
