@@ -1,7 +1,9 @@
 /**
  * Recorded workflow histories for the replay test (test/integration/workflow-replay.test.ts).
- * Set READFLOW_RECORD_HISTORIES=1 to (re)write test/histories/<name>.history.pb from a test run; commit them,
- * so that a change breaking determinism for running scans fails the build.
+ * Set READFLOW_RECORD_HISTORIES=1 to write test/histories/<name>.history.pb from a test run; commit them,
+ * so that a change breaking determinism for running scans fails the build. An existing file is never
+ * overwritten: histories recorded from older code are exactly what must keep replaying (delete one on purpose
+ * only when no scan of that shape can still be running).
  *
  * Stored as binary protobuf (`temporal.api.history.v1.History`) rather than proto3 JSON: in this install
  * `@temporalio/common` and `@temporalio/proto` each get their own copy of protobufjs, and the SDK's
@@ -20,11 +22,23 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
   if (process.env.READFLOW_RECORD_HISTORIES !== '1') return;
   const history = await handle.fetchHistory();
   await fsp.mkdir(HISTORIES_DIR, { recursive: true });
-  await fsp.writeFile(path.join(HISTORIES_DIR, `${name}${HISTORY_SUFFIX}`), temporal.api.history.v1.History.encode(history).finish());
+  try {
+    await fsp.writeFile(
+      path.join(HISTORIES_DIR, `${name}${HISTORY_SUFFIX}`),
+      temporal.api.history.v1.History.encode(history).finish(),
+      {
+        flag: 'wx',
+      },
+    );
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 /** Every recorded history, for `Worker.runReplayHistories`. */
-export async function loadHistories(): Promise<{ workflowId: string; history: temporal.api.history.v1.History }[]> {
+export async function loadHistories(): Promise<
+  { workflowId: string; history: temporal.api.history.v1.History }[]
+> {
   const files = (await fsp.readdir(HISTORIES_DIR)).filter((f) => f.endsWith(HISTORY_SUFFIX)).sort();
   return Promise.all(
     files.map(async (f) => ({
