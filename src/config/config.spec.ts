@@ -51,6 +51,13 @@ describe('loadConfig', () => {
     ).toBe('production');
   });
 
+  it('requires host:port for the Temporal address', () => {
+    expect(() => loadConfig({ TEMPORAL_ADDRESS: 'nohost' })).toThrow(/TEMPORAL_ADDRESS: must be host:port/);
+    expect(() => loadConfig({ TEMPORAL_ADDRESS: 'temporal:port' })).toThrow(/TEMPORAL_ADDRESS/);
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233' }).temporal.address).toBe('temporal.internal:7233');
+    expect(loadConfig({ TEMPORAL_ADDRESS: '[::1]:7233' }).temporal.address).toBe('[::1]:7233');
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).http.port).toBe(3000);
   });

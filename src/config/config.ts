@@ -21,7 +21,10 @@ const shape = z.object({
   DATABASE_URL: z.string().url().optional(),
   READFLOW_EMBEDDED_PG: z.enum(['auto', 'always', 'never']).default('auto'),
   READFLOW_EMBEDDED_PG_PORT: port.default(54329),
-  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s[\]]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233')
+    .default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('readflow'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('readflow'),
   TEMPORAL_UI_PORT: port.default(8233),
