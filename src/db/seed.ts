@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 import { ApiTokenEntity, ReaderEntity } from './entities';
 import { hashToken, newToken } from './tokens';
@@ -23,8 +23,14 @@ export interface SeedResult {
  * Seeds the default roster on first start (an empty `readers` table) and issues one token each.
  * Independently, when `adminToken` is given, makes sure an `admin` exists whose token it is.
  * Safe to call on every start.
+ *
+ * Changing READFLOW_ADMIN_TOKEN rotates the admin's credential: a token seen for the first time revokes the
+ * admin's other live tokens. A token revoked since (e.g. rotated through the API) is not revived.
  */
-export async function seedRoster(ds: DataSource, opts: { seed: boolean; adminToken?: string }): Promise<SeedResult> {
+export async function seedRoster(
+  ds: DataSource,
+  opts: { seed: boolean; adminToken?: string; adminId?: string },
+): Promise<SeedResult> {
   return ds.transaction(async (em) => {
     const tokens: Record<string, string> = {};
     let created = false;
@@ -39,22 +45,35 @@ export async function seedRoster(ds: DataSource, opts: { seed: boolean; adminTok
         tokens[r.id] = token;
       }
     }
-    if (opts.adminToken) {
-      await em
-        .createQueryBuilder()
-        .insert()
-        .into(ReaderEntity)
-        .values({ id: 'admin', displayName: 'Administrator', role: 'admin', senior: false, active: true, openTaskCap: 0 })
-        .orIgnore()
-        .execute();
-      await em
-        .createQueryBuilder()
-        .insert()
-        .into(ApiTokenEntity)
-        .values({ readerId: 'admin', tokenHash: hashToken(opts.adminToken) })
-        .orIgnore()
-        .execute();
-    }
+    if (opts.adminToken) await provisionAdmin(em, opts.adminId ?? 'admin', opts.adminToken);
     return { created, tokens };
   });
+}
+
+async function provisionAdmin(em: EntityManager, adminId: string, token: string): Promise<void> {
+  await em
+    .createQueryBuilder()
+    .insert()
+    .into(ReaderEntity)
+    .values({
+      id: adminId,
+      displayName: 'Administrator',
+      role: 'admin',
+      senior: false,
+      active: true,
+      openTaskCap: 0,
+    })
+    .orIgnore()
+    .execute();
+  const hash = hashToken(token);
+  const inserted: unknown[] = await em.query(
+    `INSERT INTO api_tokens (reader_id, token_hash) VALUES ($1, $2) ON CONFLICT ON CONSTRAINT uq_api_tokens_token_hash DO NOTHING RETURNING id`,
+    [adminId, hash],
+  );
+  if (inserted.length > 0) {
+    await em.query(
+      `UPDATE api_tokens SET revoked_at = now() WHERE reader_id = $1 AND token_hash <> $2 AND revoked_at IS NULL`,
+      [adminId, hash],
+    );
+  }
 }
