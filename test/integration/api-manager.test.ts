@@ -41,7 +41,7 @@ describe('API manager operations (real worker)', () => {
     h = await startApiHarness({ worker: true, env: { READFLOW_TASK_DEADLINE: '1h', READFLOW_REVIEW_DEADLINE: '1h' } });
     await ensureDefaultRoster(h.ds);
     manager = await h.addReader(`${h.prefix}-mgr`, 'manager');
-    rad = await h.addReader(`${h.prefix}-rad`, 'radiologist', { active: false });
+    rad = await h.addReader(`${h.prefix}-rad`, 'radiologist', { openTaskCap: 0 });
   });
   afterAll(async () => {
     await h?.close();

@@ -14,8 +14,8 @@ describe('API platform (real Postgres, real Temporal dev server)', () => {
     h = await startApiHarness();
     admin = await h.addReader(`${h.prefix}-admin`, 'admin');
     manager = await h.addReader(`${h.prefix}-mgr`, 'manager');
-    // Inactive: the workflows of other test files running against the same database never assign to it.
-    rad = await h.addReader(`${h.prefix}-rad`, 'radiologist', { active: false });
+    // No capacity: the workflows of other test files running against the same database never assign to it.
+    rad = await h.addReader(`${h.prefix}-rad`, 'radiologist', { openTaskCap: 0 });
   });
   afterAll(async () => {
     await h?.close();
@@ -105,8 +105,8 @@ describe('API platform (real Postgres, real Temporal dev server)', () => {
     it('rate limits per token with a 429 problem', async () => {
       const limited = await startApiHarness({ env: { READFLOW_RATE_LIMIT_PER_MINUTE: '3' } });
       try {
-        const t1 = await limited.addReader(`${limited.prefix}-r1`, 'radiologist', { active: false });
-        const t2 = await limited.addReader(`${limited.prefix}-r2`, 'radiologist', { active: false });
+        const t1 = await limited.addReader(`${limited.prefix}-r1`, 'radiologist', { openTaskCap: 0 });
+        const t2 = await limited.addReader(`${limited.prefix}-r2`, 'radiologist', { openTaskCap: 0 });
         for (let i = 0; i < 3; i++) await request(limited.server).get('/api/v1/me/tasks').set(limited.bearer(t1)).expect(200);
         const res = await request(limited.server).get('/api/v1/me/tasks').set(limited.bearer(t1)).expect(429);
         expect(res.body.type).toBe('https://readflow.dev/problems/rate-limited');
@@ -131,14 +131,18 @@ describe('API platform (real Postgres, real Temporal dev server)', () => {
       const stored: { token_hash: string }[] = await h.ds.query(`SELECT token_hash FROM api_tokens WHERE reader_id = $1`, [id]);
       expect(stored[0].token_hash).not.toContain(created.body.token);
 
-      await request(h.server).get('/api/v1/me/tasks').set(h.bearer(created.body.token)).expect(200);
+      // Inactive: the token is refused until the reader is activated.
+      const inactive = await request(h.server).get('/api/v1/me/tasks').set(h.bearer(created.body.token)).expect(401);
+      expect(inactive.body.detail).toMatch(/deactivated/);
       await request(h.server).post('/api/v1/readers').set(h.bearer(manager)).send({ id, displayName: 'Again' }).expect(409);
       await request(h.server).post('/api/v1/readers').set(h.bearer(manager)).send({ id: `${h.prefix}-m2`, displayName: 'M', role: 'manager' }).expect(403);
 
       const got = await request(h.server).get(`/api/v1/readers/${id}`).set(h.bearer(manager)).expect(200);
       expect(got.body).not.toHaveProperty('token');
-      const patched = await request(h.server).patch(`/api/v1/readers/${id}`).set(h.bearer(manager)).send({ openTaskCap: 9, displayName: 'Renamed' }).expect(200);
-      expect(patched.body).toMatchObject({ openTaskCap: 9, displayName: 'Renamed' });
+      // Active without capacity (other test files' workflows never assign to it).
+      const patched = await request(h.server).patch(`/api/v1/readers/${id}`).set(h.bearer(manager)).send({ openTaskCap: 0, displayName: 'Renamed', active: true }).expect(200);
+      expect(patched.body).toMatchObject({ openTaskCap: 0, displayName: 'Renamed', active: true });
+      await request(h.server).get('/api/v1/me/tasks').set(h.bearer(created.body.token)).expect(200);
       await request(h.server).patch(`/api/v1/readers/${h.prefix}-ghost`).set(h.bearer(manager)).send({ openTaskCap: 1 }).expect(404);
 
       const rotated = await request(h.server).post(`/api/v1/readers/${id}/token`).set(h.bearer(admin)).expect(201);

@@ -117,7 +117,7 @@ describe('API queries: OpenAPI coverage, inbox and overdue plans, keyset paginat
 
   it('pages the inbox and the overdue list by cursor, in deadline order, without gaps or repeats', async () => {
     const id = `${h.prefix}-pager`;
-    const token = await h.addReader(id, 'radiologist', { active: false });
+    const token = await h.addReader(id, 'radiologist', { openTaskCap: 0 });
     const scanIds: string[] = [];
     for (let i = 0; i < 7; i++) {
       const scanId = `scan-${h.prefix}p${i}`;

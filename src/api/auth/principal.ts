@@ -46,3 +46,15 @@ export function tokenHashOf(req: AuthedRequest): string | undefined {
   }
   return req.tokenHash || undefined;
 }
+
+/**
+ * Why a request carries no usable token: no `Authorization` header, another scheme, or a bearer token that cannot
+ * be one this API issued (it is then reported like an unknown token). Undefined when {@link tokenHashOf} has one.
+ */
+export function missingTokenReason(req: AuthedRequest): string | undefined {
+  if (tokenHashOf(req)) return undefined;
+  const header = req.headers.authorization;
+  if (typeof header !== 'string' || header.trim() === '') return 'A bearer token is required (Authorization: Bearer <token>).';
+  if (!/^Bearer(\s|$)/i.test(header.trim())) return 'The Authorization header must use the Bearer scheme (Authorization: Bearer <token>).';
+  return 'The token is unknown or revoked.';
+}

@@ -43,8 +43,14 @@ export class ReadersController {
     return this.readers.create(me, dto);
   }
 
+  /**
+   * Changes a reader. Managers change radiologists; only an admin changes managers and admins. A deactivated
+   * reader's tokens are refused at once (401). Nobody deactivates their own account or the last active admin (409).
+   */
   @Patch(':readerId')
   @ApiOkResponse({ type: ReaderDto })
+  @ApiForbiddenResponse({ description: 'Not a manager or admin, or a manager changing a manager or admin' })
+  @ApiConflictResponse({ description: 'Deactivating your own account or the last active admin' })
   @ApiNotFoundResponse()
   update(@CurrentPrincipal() me: Principal, @Param('readerId') id: string, @Body() dto: UpdateReaderDto): Promise<ReaderDto> {
     return this.readers.update(me, id, dto);
@@ -54,6 +60,7 @@ export class ReadersController {
   @Post(':readerId/token')
   @HttpCode(201)
   @Roles('admin')
+  @ApiForbiddenResponse({ description: 'Not an admin' })
   @ApiCreatedResponse({ type: IssuedTokenDto })
   @ApiNotFoundResponse()
   rotateToken(@CurrentPrincipal() me: Principal, @Param('readerId') id: string): Promise<IssuedTokenDto> {

@@ -86,19 +86,37 @@ export class ReadersService {
     return { ...(await this.get(dto.id)), token };
   }
 
+  /**
+   * Changes a reader. Managers change radiologists only (403 for managers and admins: an admin's job). An admin
+   * cannot deactivate their own account, and the last active admin is never deactivated (409). Cached tokens of the
+   * reader are evicted, so a deactivation takes effect on the next request (401 "deactivated").
+   */
   async update(by: Principal, id: string, dto: UpdateReaderDto): Promise<ReaderDto> {
     const patch: Partial<ReaderEntity> = {};
     if (dto.displayName !== undefined) patch.displayName = dto.displayName;
     if (dto.senior !== undefined) patch.senior = dto.senior;
     if (dto.active !== undefined) patch.active = dto.active;
     if (dto.openTaskCap !== undefined) patch.openTaskCap = dto.openTaskCap;
-    if (Object.keys(patch).length > 0) {
-      await this.ds.transaction(async (em) => {
-        const res = await em.getRepository(ReaderEntity).update({ id }, patch);
-        if (!res.affected) throw new NotFoundError('reader');
-        await audit(em, by.readerId, 'reader:updated', { readerId: id, ...patch });
-      });
-    }
+    await this.ds.transaction(async (em) => {
+      const found: { role: ReaderRole; active: boolean }[] = await em.query(`SELECT role, active FROM readers WHERE id = $1 FOR UPDATE`, [id]);
+      if (found.length === 0) throw new NotFoundError('reader');
+      const target = found[0];
+      if (target.role !== 'radiologist' && by.role !== 'admin') {
+        throw new ForbiddenError(`Only an admin changes a ${target.role}'s account.`);
+      }
+      if (Object.keys(patch).length === 0) return;
+      if (patch.active === false && target.active) {
+        if (id === by.readerId) throw new ConflictError('invalid-state', 'You cannot deactivate your own account; ask another admin.');
+        if (target.role === 'admin') {
+          // Lock every active admin row so two concurrent deactivations cannot both pass the check.
+          const admins: unknown[] = await em.query(`SELECT id FROM readers WHERE role = 'admin' AND active AND id <> $1 FOR UPDATE`, [id]);
+          if (admins.length === 0) throw new ConflictError('invalid-state', `${id} is the last active admin; it cannot be deactivated.`);
+        }
+      }
+      await em.getRepository(ReaderEntity).update({ id }, patch);
+      await audit(em, by.readerId, 'reader:updated', { readerId: id, ...patch });
+    });
+    this.auth.evictReader(id);
     return this.get(id);
   }
 
