@@ -69,34 +69,64 @@ export async function stageIncoming(
   return { sourceKey: key, sha256, scanId: scanIdFor({ sopInstanceUid, sha256 }, deps.deidSecret), ...(sopInstanceUid ? { sopInstanceUid } : {}) };
 }
 
-async function sha256OfStream(stream: NodeJS.ReadableStream): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of stream as AsyncIterable<Buffer>) h.update(chunk);
-  return h.digest('hex');
-}
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/**
+ * The ingest activities. Where the source bytes of a scan live (`sourceKey` = the SHA-256 of the staged bytes):
+ * - `incoming/<sourceKey>` from staging until they are stored elsewhere: `validateScan` copies accepted bytes to
+ *   the restricted `originals/<sha256>` and refused bytes to `quarantine/<sha256>`, then deletes the incoming blob
+ *   (`incoming/` is a transit area: identified bytes never stay there once an ingest activity handled them);
+ * - `deidentifyScan` reads `originals/<sourceKey>` (falling back to `incoming/` for a scan staged but never validated).
+ * Every step is safe to retry after a crash at any point: the copy is written (atomically) before the incoming blob is
+ * deleted, and a retry that finds no incoming blob uses `originals/` (accepted), or the recorded quarantine (refused).
+ * Only when neither exists does an activity fail with the non-retryable `SourceMissing`.
+ */
 export function createIngestActivities(deps: IngestDeps) {
   const { store, dataSource, deidSecret, maxDicomBytes } = deps;
   if (!deidSecret) throw new Error('createIngestActivities: deidSecret is required');
 
-  /** Reads the incoming file after checking its size; quarantines (and throws) when it is over the cap. */
-  async function readSource(scanId: string, sourceKey: string, filename?: string): Promise<Buffer> {
-    const st = await store.stat('incoming', sourceKey);
-    if (!st) throw ApplicationFailure.nonRetryable(`incoming/${sourceKey} does not exist`, SOURCE_MISSING, { sourceKey });
-    if (st.size > maxDicomBytes) {
-      const sha256 = /^[0-9a-f]{64}$/.test(sourceKey) ? sourceKey : await sha256OfStream(store.createReadStream('incoming', sourceKey));
-      // Too large to hold in memory: recorded, but the bytes stay in incoming/ rather than being copied.
-      await recordQuarantine({
-        sha256,
-        scanId,
-        filename,
-        size: st.size,
-        reason: 'too-large',
-        detail: `${st.size} bytes exceeds the cap of ${maxDicomBytes} (bytes left in incoming/${sourceKey})`,
-      });
-      throw quarantineFailure('too-large', `${st.size} bytes exceeds the cap of ${maxDicomBytes}`);
+  /**
+   * The incoming bytes after checking their size. Over the cap, they are streamed (never held in memory) into
+   * `quarantine/`, recorded, deleted from `incoming/`, and a `QuarantinedInput` failure is thrown.
+   */
+  async function readIncoming(scanId: string, sourceKey: string, size: number, filename?: string): Promise<Buffer> {
+    if (size > maxDicomBytes) {
+      const detail = `${size} bytes exceeds the cap of ${maxDicomBytes}`;
+      const moved = await store.putStream('quarantine', store.createReadStream('incoming', sourceKey));
+      await recordQuarantine({ sha256: moved.sha256, scanId, filename, size: moved.size, reason: 'too-large', detail });
+      await store.delete('incoming', sourceKey);
+      throw quarantineFailure('too-large', detail);
     }
     return store.get('incoming', sourceKey);
+  }
+
+  /** The quarantine recorded for these bytes, if any (a retry after the incoming blob was deleted). */
+  async function recordedQuarantine(sha256: string): Promise<QuarantineDetails | undefined> {
+    const rows = (await dataSource.query(`SELECT reason, detail FROM quarantined_inputs WHERE sha256 = $1`, [sha256])) as QuarantineDetails[];
+    return rows[0];
+  }
+
+  /**
+   * Neither `incoming/` nor `originals/` holds the source: a retry after a quarantine, or a source that never
+   * existed. Re-throws the recorded quarantine; re-records bytes left in `quarantine/` without a record (a crash
+   * between the two writes); otherwise fails with the non-retryable `SourceMissing`.
+   */
+  async function sourceGone(input: { scanId: string; sourceKey: string }, filename?: string): Promise<never> {
+    const { scanId, sourceKey } = input;
+    if (SHA256_HEX.test(sourceKey)) {
+      const recorded = await recordedQuarantine(sourceKey);
+      if (recorded) throw quarantineFailure(recorded.reason, recorded.detail);
+      if (await store.stat('quarantine', sourceKey)) {
+        const data = await store.get('quarantine', sourceKey);
+        const v = validateDicom(data, { acceptance: deps.acceptance, maxBytes: maxDicomBytes });
+        if (!v.ok) return quarantine(input, data, v.reason, v.detail, filename);
+      }
+    }
+    throw ApplicationFailure.nonRetryable(
+      `the source of ${scanId} is gone: neither incoming/${sourceKey} nor originals/${sourceKey} exists`,
+      SOURCE_MISSING,
+      { sourceKey, ...(filename ? { filename } : {}) },
+    );
   }
 
   async function recordQuarantine(q: {
@@ -126,36 +156,64 @@ export function createIngestActivities(deps: IngestDeps) {
     return ApplicationFailure.nonRetryable(`input quarantined: ${reason}`, QUARANTINED_INPUT, details);
   }
 
-  async function quarantine(scanId: string, data: Buffer, reason: string, detail: string, filename?: string): Promise<never> {
+  /** Stores refused bytes in `quarantine/`, records them, deletes the incoming copy, and throws `QuarantinedInput`. */
+  async function quarantine(input: { scanId: string; sourceKey: string }, data: Buffer, reason: string, detail: string, filename?: string): Promise<never> {
     const sha256 = createHash('sha256').update(data).digest('hex');
-    await recordQuarantine({ sha256, scanId, filename, size: data.length, reason, detail, data });
+    await recordQuarantine({ sha256, scanId: input.scanId, filename, size: data.length, reason, detail, data });
+    await store.delete('incoming', input.sourceKey);
     throw quarantineFailure(reason, detail);
   }
 
   /** Parses, checks the size cap and the acceptance rule, and keeps the original in the restricted `originals/`. */
   async function validateScan(input: ValidateScanInput): Promise<ValidateScanResult> {
-    const data = await readSource(input.scanId, input.sourceKey, input.filename);
-    const v = validateDicom(data, { acceptance: deps.acceptance, maxBytes: maxDicomBytes });
-    if (!v.ok) return quarantine(input.scanId, data, v.reason, v.detail, input.filename);
-    await store.put('originals', data);
-    return {
-      sopInstanceUidHash: sopInstanceUidHash(v.summary.sopInstanceUid, deidSecret),
-      transferSyntax: v.summary.transferSyntax,
-      sizeBytes: data.length,
+    const { scanId, sourceKey, filename } = input;
+    const check = (data: Buffer): ValidateScanResult | Promise<never> => {
+      const v = validateDicom(data, { acceptance: deps.acceptance, maxBytes: maxDicomBytes });
+      if (!v.ok) return quarantine(input, data, v.reason, v.detail, filename);
+      return {
+        sopInstanceUidHash: sopInstanceUidHash(v.summary.sopInstanceUid, deidSecret),
+        transferSyntax: v.summary.transferSyntax,
+        sizeBytes: data.length,
+      };
     };
+    const incoming = await store.stat('incoming', sourceKey);
+    if (incoming) {
+      const data = await readIncoming(scanId, sourceKey, incoming.size, filename);
+      const result = await check(data);
+      await store.put('originals', data); // durable (atomic, fsynced) before the incoming copy goes
+      await store.delete('incoming', sourceKey);
+      return result;
+    }
+    // A retry after an attempt that kept the original and deleted the incoming copy.
+    if (SHA256_HEX.test(sourceKey) && (await store.stat('originals', sourceKey))) return check(await store.get('originals', sourceKey));
+    return sourceGone(input, filename);
   }
 
-  /** De-identifies (PS3.15 basic profile) into `deidentified/<imageId>.dcm` and writes the restricted UID mapping. */
+  /**
+   * De-identifies (PS3.15 basic profile) the original kept by `validateScan` into `deidentified/<imageId>.dcm`
+   * and writes the restricted UID mapping.
+   */
   async function deidentifyScan(input: DeidentifyScanInput): Promise<DeidentifyScanResult> {
-    const data = await readSource(input.scanId, input.sourceKey);
+    const { scanId, sourceKey } = input;
+    let data: Buffer;
+    let fromIncoming = false;
+    if (SHA256_HEX.test(sourceKey) && (await store.stat('originals', sourceKey))) {
+      data = await store.get('originals', sourceKey);
+    } else {
+      // Staged but not validated (validateScan keeps the original): take the incoming copy, and keep it as the original.
+      const incoming = await store.stat('incoming', sourceKey);
+      if (!incoming) return sourceGone(input);
+      data = await readIncoming(scanId, sourceKey, incoming.size);
+      fromIncoming = true;
+    }
     const r = deidentifyDicom(data, { secret: deidSecret, acceptance: deps.acceptance, maxBytes: maxDicomBytes });
-    if (!r.ok) return quarantine(input.scanId, data, r.reason, r.detail);
+    if (!r.ok) return quarantine(input, data, r.reason, r.detail);
     const deidentifiedKey = `${r.imageId}.dcm`;
     const stored = await store.put('deidentified', r.output, { key: deidentifiedKey });
     const sourceSha256 = createHash('sha256').update(data).digest('hex');
-    await store.put('originals', data);
-    await store.putJson('originals', mappingKey(input.scanId), {
-      scanId: input.scanId,
+    if (fromIncoming) await store.put('originals', data);
+    await store.putJson('originals', mappingKey(scanId), {
+      scanId,
       imageId: r.imageId,
       sourceKey: sourceSha256,
       deidentifiedKey,
@@ -165,6 +223,7 @@ export function createIngestActivities(deps: IngestDeps) {
       uidMap: r.uidMap,
       profile: 'DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile (ReadFlow)',
     });
+    await store.delete('incoming', sourceKey);
     return { imageId: r.imageId, deidentifiedKey, image: r.image };
   }
 

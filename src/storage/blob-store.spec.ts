@@ -60,6 +60,20 @@ describe('LocalBlobStore', () => {
     expect(await store.stat('originals', 'scan-1/mapping.json')).toBeNull();
   });
 
+  it('stores a stream atomically without buffering it, content-addressed or under a key', async () => {
+    const data = Buffer.alloc(300_000, 7);
+    await store.put('incoming', data);
+    const sha = createHash('sha256').update(data).digest('hex');
+    expect(await store.putStream('quarantine', store.createReadStream('incoming', sha))).toEqual({ key: sha, sha256: sha, size: data.length });
+    expect((await store.get('quarantine', sha)).equals(data)).toBe(true);
+    const keyed = await store.putStream('deidentified', store.createReadStream('incoming', sha), { key: 'sub/x.dcm' });
+    expect(keyed).toEqual({ key: 'sub/x.dcm', sha256: sha, size: data.length });
+    // A failing source stores nothing and leaves no temp file.
+    await expect(store.putStream('quarantine', store.createReadStream('incoming', 'missing'))).rejects.toBeInstanceOf(BlobNotFoundError);
+    expect(readdirSync(path.join(root, 'quarantine'))).toEqual([sha]);
+    await expect(store.putStream('quarantine', store.createReadStream('incoming', sha), { key: '../x' })).rejects.toBeInstanceOf(InvalidBlobKeyError);
+  });
+
   it.each(['', '..', '../x', 'a/../../b', '/etc/passwd', '.hidden', 'a\\b', 'a//b', 'a/./b', 'x'.repeat(600), 'a\0b'])(
     'rejects the key %j',
     async (key) => {

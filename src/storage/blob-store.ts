@@ -28,6 +28,11 @@ export interface PutResult {
 export interface BlobStore {
   /** Stores bytes atomically. `key` defaults to the SHA-256 hex of the bytes (content addressing). */
   put(area: StoreArea, data: Buffer, opts?: { key?: string }): Promise<PutResult>;
+  /**
+   * Stores a stream atomically without holding it in memory (e.g. a copy between areas of a file too large to
+   * read). `key` defaults to the SHA-256 hex of the streamed bytes. Rejects (and stores nothing) if the stream errors.
+   */
+  putStream(area: StoreArea, source: NodeJS.ReadableStream, opts?: { key?: string }): Promise<PutResult>;
   /** Reads a whole blob; rejects with a `BlobNotFoundError` (code `ENOENT`) when missing. */
   get(area: StoreArea, key: string): Promise<Buffer>;
   stat(area: StoreArea, key: string): Promise<{ size: number; mtime: Date } | null>;
@@ -120,6 +125,53 @@ export class LocalBlobStore implements BlobStore {
     }
     await this.atomicWrite(target, data);
     return { key, sha256, size: data.length };
+  }
+
+  async putStream(area: StoreArea, source: NodeJS.ReadableStream, opts: { key?: string } = {}): Promise<PutResult> {
+    // Errors the source emits before it is consumed (e.g. a missing blob) must not go unhandled.
+    let sourceError: Error | undefined;
+    source.on('error', (e: Error) => (sourceError ??= e));
+    const abandon = (): void => {
+      const d = (source as Partial<{ destroy: () => void }>).destroy;
+      if (typeof d === 'function') d.call(source);
+    };
+    let dir: string;
+    try {
+      assertArea(area);
+      // Validate an explicit key before reading anything; a content-addressed blob goes at the area's top level.
+      dir = opts.key === undefined ? this.dirs[area] : path.dirname(this.pathOf(area, opts.key));
+      await fsp.mkdir(dir, { recursive: true });
+    } catch (e) {
+      abandon();
+      throw e;
+    }
+    const tmp = path.join(dir, `.tmp-${process.pid}-${randomBytes(8).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      if (sourceError) throw sourceError;
+      const fh = await fsp.open(tmp, 'wx', 0o640);
+      try {
+        for await (const chunk of source as AsyncIterable<Buffer | string>) {
+          const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+          hash.update(b);
+          size += b.length;
+          await fh.write(b);
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const sha256 = hash.digest('hex');
+      const key = opts.key ?? sha256;
+      await fsp.rename(tmp, this.pathOf(area, key));
+      await fsyncDir(dir);
+      return { key, sha256, size };
+    } catch (e) {
+      abandon();
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
   }
 
   async get(area: StoreArea, key: string): Promise<Buffer> {

@@ -2,7 +2,7 @@
  * Ingest activities against a real Postgres (the run's migrated database) and a LocalBlobStore in a temp dir:
  * staging, validation, de-identification, quarantine rows and files, idempotency, failures Temporal will not retry.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +17,7 @@ import { createIngestActivities, mappingKey, QUARANTINED_INPUT, stageIncoming } 
 import type { IngestDeps } from '../../src/activities/ingest.activities';
 import { QuarantinedInputEntity } from '../../src/db/entities';
 import { LocalBlobStore } from '../../src/storage/blob-store';
+import type { StoreArea } from '../../src/storage/blob-store';
 import { fixture, mutate, rng, syntheticChest, tinyPng } from '../fixtures/dicom/corpus';
 import { openTestDataSource, testConfig } from '../support/services';
 
@@ -70,6 +71,7 @@ describe('ingest activities (Postgres + local blob store)', () => {
     expect(v).toEqual({ sopInstanceUidHash: expect.stringMatching(/^[0-9a-f]{64}$/), transferSyntax: '1.2.840.10008.1.2.4.91', sizeBytes: data.length });
     expect(JSON.stringify(v)).not.toContain(staged.sopInstanceUid);
     expect((await deps.store.get('originals', staged.sha256)).equals(data)).toBe(true);
+    expect(await deps.store.stat('incoming', staged.sourceKey)).toBeNull();
 
     const d1: Awaited<ReturnType<typeof act.deidentifyScan>> = await env.run(act.deidentifyScan, { scanId: staged.scanId, sourceKey: staged.sourceKey });
     const d2 = await act.deidentifyScan({ scanId: staged.scanId, sourceKey: staged.sourceKey });
@@ -110,6 +112,7 @@ describe('ingest activities (Postgres + local blob store)', () => {
     expect(r).toHaveLength(1);
     expect(r[0]).toMatchObject({ scanId: staged.scanId, filename: 'scan.dcm', reason: 'not-dicom', sizeBytes: String(png.length) });
     expect((await deps.store.get('quarantine', sha(png))).equals(png)).toBe(true);
+    expect(await deps.store.stat('incoming', staged.sourceKey)).toBeNull();
   });
 
   it('quarantines by acceptance rule with a machine-readable reason', async () => {
@@ -125,19 +128,104 @@ describe('ingest activities (Postgres + local blob store)', () => {
     }
   });
 
-  it('refuses files over the size cap before reading them', async () => {
+  it('refuses files over the size cap before reading them, moving their bytes to quarantine', async () => {
     const small = createIngestActivities({ ...deps, maxDicomBytes: 4096 });
     const data = fixture('cxr/dicom_00000001_000.dcm');
     const s = await stageIncoming(deps, data);
+    const getSpy = jest.spyOn(deps.store, 'get');
     await expectQuarantined(small.validateScan({ scanId: s.scanId, sourceKey: s.sourceKey }), 'too-large');
-    expect(await rows(s.sha256)).toEqual([expect.objectContaining({ reason: 'too-large', sizeBytes: String(data.length) })]);
+    expect(getSpy).not.toHaveBeenCalledWith('incoming', s.sourceKey); // streamed, never read whole
+    getSpy.mockRestore();
+    expect(await rows(s.sha256)).toEqual([expect.objectContaining({ reason: 'too-large', sizeBytes: String(data.length), detail: `${data.length} bytes exceeds the cap of 4096` })]);
+    expect((await deps.store.get('quarantine', s.sha256)).equals(data)).toBe(true);
+    expect(await deps.store.stat('incoming', s.sourceKey)).toBeNull();
+    // A retry (or the de-identification) after the move reports the same quarantine.
+    await expectQuarantined(small.validateScan({ scanId: s.scanId, sourceKey: s.sourceKey }), 'too-large');
+    await expectQuarantined(small.deidentifyScan({ scanId: s.scanId, sourceKey: s.sourceKey }), 'too-large');
+  });
+
+  describe('incoming/ is a transit area (retries at every step)', () => {
+    const unique = (): Buffer => syntheticChest([], { sop: `1.2.826.0.1.77.${BigInt(`0x${randomBytes(8).toString('hex')}`)}` });
+    const stat = (area: StoreArea, key: string) => deps.store.stat(area, key);
+
+    it('validateScan moves the bytes to originals/; retries of both activities work without the incoming copy', async () => {
+      const data = unique();
+      const s = await stageIncoming(deps, data, 'chest.dcm');
+      const input = { scanId: s.scanId, sourceKey: s.sourceKey, filename: 'chest.dcm' };
+      const v1 = await act.validateScan(input);
+      expect(await stat('incoming', s.sourceKey)).toBeNull();
+      expect((await deps.store.get('originals', s.sha256)).equals(data)).toBe(true);
+      // A retry of validateScan (its first attempt completed but the result was lost) and of deidentifyScan.
+      expect(await act.validateScan(input)).toEqual(v1);
+      const d1 = await act.deidentifyScan({ scanId: s.scanId, sourceKey: s.sourceKey });
+      expect(await act.deidentifyScan({ scanId: s.scanId, sourceKey: s.sourceKey })).toEqual(d1);
+      expect(await stat('incoming', s.sourceKey)).toBeNull();
+      expect(await stat('deidentified', d1.deidentifiedKey)).not.toBeNull();
+    });
+
+    it('a crash between keeping the original and deleting the incoming copy: the retry finishes the move', async () => {
+      const data = unique();
+      const s = await stageIncoming(deps, data);
+      await deps.store.put('originals', data); // what the crashed attempt did
+      await act.validateScan({ scanId: s.scanId, sourceKey: s.sourceKey });
+      expect(await stat('incoming', s.sourceKey)).toBeNull();
+      expect((await deps.store.get('originals', s.sha256)).equals(data)).toBe(true);
+    });
+
+    it('deidentifyScan reads originals/ by the sha256 (the incoming copy is not needed) and tidies a stale one', async () => {
+      const data = unique();
+      const s = await stageIncoming(deps, data);
+      await act.validateScan({ scanId: s.scanId, sourceKey: s.sourceKey });
+      const getSpy = jest.spyOn(deps.store, 'get');
+      const d = await act.deidentifyScan({ scanId: s.scanId, sourceKey: s.sourceKey });
+      expect(getSpy.mock.calls.filter(([area]) => area !== 'originals')).toEqual([]);
+      getSpy.mockRestore();
+      expect(d.imageId).toMatch(/^[0-9a-f]{32}$/);
+      // Staged, not validated: de-identification takes the incoming copy and keeps it as the original.
+      const other = unique();
+      const t = await stageIncoming(deps, other);
+      await act.deidentifyScan({ scanId: t.scanId, sourceKey: t.sourceKey });
+      expect(await stat('incoming', t.sourceKey)).toBeNull();
+      expect((await deps.store.get('originals', t.sha256)).equals(other)).toBe(true);
+    });
+
+    it('refused input: bytes in quarantine/ only; a crash before the quarantine record is repaired by the retry', async () => {
+      const junk = Buffer.concat([Buffer.from('not a scan '), randomBytes(64)]);
+      const s = await stageIncoming(deps, junk, 'junk.dcm');
+      const input = { scanId: s.scanId, sourceKey: s.sourceKey, filename: 'junk.dcm' };
+      await expectQuarantined(act.validateScan(input), 'not-dicom');
+      expect(await stat('incoming', s.sourceKey)).toBeNull();
+      expect(await stat('originals', s.sha256)).toBeNull();
+      expect((await deps.store.get('quarantine', s.sha256)).equals(junk)).toBe(true);
+
+      // The crashed attempt stored the bytes in quarantine/ and deleted incoming/ but wrote no record.
+      const other = Buffer.concat([Buffer.from('not a scan either '), randomBytes(64)]);
+      const t = await stageIncoming(deps, other);
+      await deps.store.put('quarantine', other, { key: t.sha256 });
+      await deps.store.delete('incoming', t.sourceKey);
+      await expectQuarantined(act.validateScan({ scanId: t.scanId, sourceKey: t.sourceKey, filename: 'x.dcm' }), 'not-dicom');
+      expect(await rows(t.sha256)).toEqual([expect.objectContaining({ reason: 'not-dicom', filename: 'x.dcm' })]);
+    });
+
+    it('a refusal by deidentifyScan also leaves no incoming copy', async () => {
+      // Accepted by a permissive validation, refused by the default de-identification rule.
+      const data = fixture('valid/CT_small.dcm');
+      const s = await stageIncoming(deps, data);
+      await createIngestActivities({ ...deps, acceptance: PERMISSIVE_ACCEPTANCE }).validateScan({ scanId: s.scanId, sourceKey: s.sourceKey });
+      await deps.store.put('incoming', data); // as left behind by an older worker
+      await expectQuarantined(act.deidentifyScan({ scanId: s.scanId, sourceKey: s.sourceKey }), 'not-chest-radiograph');
+      expect(await stat('incoming', s.sourceKey)).toBeNull();
+      expect(await stat('quarantine', s.sha256)).not.toBeNull();
+    });
   });
 
   it('reports a missing source as a non-retryable SourceMissing failure', async () => {
-    await expect(act.validateScan({ scanId: 'scan-000000000000000000000000', sourceKey: 'f'.repeat(64) })).rejects.toMatchObject({
-      type: 'SourceMissing',
-      nonRetryable: true,
-    });
+    for (const run of [act.validateScan, act.deidentifyScan]) {
+      await expect(run({ scanId: 'scan-000000000000000000000000', sourceKey: 'f'.repeat(64) })).rejects.toMatchObject({
+        type: 'SourceMissing',
+        nonRetryable: true,
+      });
+    }
   });
 
   it('fuzz: 300 mutated inputs each end de-identified or quarantined (never another error)', async () => {
