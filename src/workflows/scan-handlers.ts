@@ -3,11 +3,13 @@
  * delivered with the first workflow task is lost. Queries are read-only and synchronous; every update
  * has a synchronous validator that rejects (typed `ApplicationFailure`) before anything enters history.
  */
-import { setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
+
+import type { AssignmentResult } from '../domain';
 
 import { rejections } from './failures';
 import { replaceTask } from './scan-assignment';
-import type { ReviewContext, SubmitReadingResult } from './scan-lifecycle.messages';
+import type { ReviewContext, ScanStatus, SubmitReadingResult } from './scan-lifecycle.messages';
 import {
   cancelScanUpdate,
   extendDeadlineUpdate,
@@ -19,6 +21,12 @@ import {
 } from './scan-lifecycle.messages';
 import type { ScanState, TaskState } from './scan-state';
 import { checkSubmission } from './scan-submission';
+
+/**
+ * `patched()` ids: each guards a change of the commands a workflow issues, so histories recorded before it
+ * (scans that may still be running) replay unchanged. Never rename or reuse one.
+ */
+export const RESUME_REASSIGNS_ALL_OVERDUE = 'resume-reassigns-all-overdue';
 
 function requireActor(by: unknown): void {
   if (typeof by !== 'string' || by.length === 0) throw rejections.invalidState('`by` (the manager id) is required');
@@ -180,6 +188,9 @@ export function installScanHandlers(s: ScanState): void {
   setHandler(
     resumeScanUpdate,
     async (input) => {
+      if (patched(RESUME_REASSIGNS_ALL_OVERDUE)) return resumeReassigningOverdue(s, input.by);
+      // Scans that were resumed before RESUME_REASSIGNS_ALL_OVERDUE: only escalated tasks got a fresh
+      // allowance, and the main loop reassigned them after the update had answered.
       const reason = s.attentionReason;
       s.attentionReason = undefined;
       for (const t of s.openTasks()) {
@@ -200,4 +211,48 @@ export function installScanHandlers(s: ScanState): void {
       },
     },
   );
+}
+
+/**
+ * `resumeScan` (since {@link RESUME_REASSIGNS_ALL_OVERDUE}): every open task that is escalated or past its
+ * deadline gets a fresh reassignment allowance and, when overdue, is reassigned at once, before the update
+ * answers. When nobody is eligible for one of them, it stays open and overdue and the scan goes back to
+ * `needs-attention` (`no-eligible-readers` / `no-eligible-reviewers`); the returned status says so.
+ */
+async function resumeReassigningOverdue(s: ScanState, by: string): Promise<ScanStatus> {
+  return s.lock.run(async () => {
+    if (s.stage !== 'needs-attention' || s.cancelled) return s.status();
+    const reason = s.attentionReason;
+    s.attentionReason = undefined;
+    const now = s.now();
+    const stuck = s.openTasks().filter((t) => t.escalated || t.dueAt <= now);
+    for (const t of stuck) {
+      t.escalated = false;
+      t.expiries = 0;
+      // Also a task whose deadline passed while the scan waited for the manager.
+      if (t.dueAt <= now) t.overdue = true;
+    }
+    s.resumes += 1;
+    s.wake = true;
+    await s.setStage(s.workingStage, { actor: by, detail: { resumedFrom: reason ?? null }, scan: { attentionReason: null } });
+    const unassigned: { task: TaskState; result: AssignmentResult }[] = [];
+    for (const t of stuck) {
+      if (t.status !== 'open' || s.terminal) continue;
+      const out = await replaceTask(s, t, { cause: 'expired', actor: 'workflow' });
+      if (!out.ok && !out.notOpen) {
+        // Stays open and overdue, handed back to the manager.
+        t.escalated = true;
+        unassigned.push({ task: t, result: out.result });
+      }
+    }
+    if (unassigned.length > 0 && !s.terminal && s.cancelled === undefined) {
+      s.syncSearchAttributes();
+      const role = unassigned.some((u) => u.task.role === 'reader') ? 'reader' : 'reviewer';
+      await s.escalate(role === 'reader' ? 'no-eligible-readers' : 'no-eligible-reviewers', {
+        ...unassigned[0].result,
+        taskIds: unassigned.map((u) => u.task.id),
+      });
+    }
+    return s.status();
+  });
 }

@@ -113,6 +113,20 @@ export function realActivities(ds: DataSource, store: LocalBlobStore): object {
   return createActivities({ dataSource: ds, store, deidSecret: DEID_SECRET, maxDicomBytes: 64 * 1024 * 1024 });
 }
 
+/**
+ * The same activities, but `loadRoster` only sees the readers `keep` accepts: a scan on a worker with these
+ * activities can run out of eligible readers without touching the shared roster other test files use.
+ */
+export function withRosterFilter(activities: object, keep: (readerId: string) => boolean): object {
+  const a = activities as { loadRoster: () => Promise<{ readerId: string }[]> };
+  return {
+    ...activities,
+    async loadRoster() {
+      return (await a.loadRoster()).filter((e) => keep(e.readerId));
+    },
+  };
+}
+
 export async function startWorker(opts: {
   rig: ScanRig;
   nativeConnection: Parameters<typeof createReadflowWorker>[0]['connection'];

@@ -1,0 +1,156 @@
+/**
+ * `resumeScan` on a scan stuck with several overdue tasks: one resume reassigns every overdue task at once
+ * (fresh allowance for each), and its result says where the scan really is (needs-attention again when
+ * nobody is eligible, not `reading`). Real dev server, real Postgres, real ingest on a chest radiograph.
+ */
+import { promises as fsp } from 'node:fs';
+
+import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DataSource } from 'typeorm';
+
+import type { ReadingPolicy } from '../../src/domain';
+import { DEFAULT_POLICIES, policyWithDeadlines } from '../../src/domain';
+import { cancelScanUpdate, extendDeadlineUpdate, resumeScanUpdate } from '../../src/workflows/scan-lifecycle.messages';
+import { connectTemporal, openTestDataSource, testServices } from '../support/services';
+import {
+  bundleWorkflows,
+  createScanRig,
+  dicomVariant,
+  NIH_CXR,
+  openTasks,
+  readFixture,
+  realActivities,
+  seedTestRoster,
+  startScan,
+  startWorker,
+  status,
+  uniqueTag,
+  waitForStatus,
+  withRosterFilter,
+} from '../support/workflow-harness';
+import type { ScanRig } from '../support/workflow-harness';
+import { recordHistory } from '../support/workflow-histories';
+
+/** A short deadline: long enough for the test to act on a loaded 2-core machine. */
+const SHORT = 4000;
+
+describe('resumeScan with several overdue tasks', () => {
+  let ds: DataSource;
+  let temporal: Awaited<ReturnType<typeof connectTemporal>>;
+  let bundle: WorkflowBundleWithSourceMap;
+  /** The whole roster. */
+  let rig: ScanRig;
+  /** Only five non-senior readers in the roster this worker sees: three read, two can replace. */
+  let smallRig: ScanRig;
+  const workers: { stop: () => Promise<void> }[] = [];
+  let nih: Buffer;
+  const tag = uniqueTag();
+  let n = 0;
+  const SMALL_ROSTER = new Set(['rad04', 'rad05', 'rad06', 'rad07', 'rad08']);
+
+  async function newScan(r: ScanRig, policy: ReadingPolicy): Promise<WorkflowHandle> {
+    const input = await r.stage(dicomVariant(nih, tag, ++n), { policy, filename: `cxr-${n}.dcm` });
+    return startScan(temporal.client, r.taskQueue, input);
+  }
+
+  async function auditActions(scanId: string): Promise<string[]> {
+    const rows: { action: string }[] = await ds.query(`SELECT action FROM audit_events WHERE scan_id = $1 ORDER BY id`, [scanId]);
+    return rows.map((r) => r.action);
+  }
+
+  beforeAll(async () => {
+    ds = await openTestDataSource();
+    temporal = await connectTemporal();
+    await seedTestRoster(ds);
+    nih = readFixture(NIH_CXR);
+    bundle = await bundleWorkflows();
+    rig = await createScanRig(temporal.client);
+    smallRig = await createScanRig(temporal.client);
+    const common = { nativeConnection: temporal.nativeConnection, namespace: testServices().namespace, workflowBundle: bundle };
+    workers.push(await startWorker({ ...common, rig, activities: realActivities(ds, rig.store) }));
+    workers.push(
+      await startWorker({
+        ...common,
+        rig: smallRig,
+        activities: withRosterFilter(realActivities(ds, smallRig.store), (id) => SMALL_ROSTER.has(id)),
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    for (const w of workers) await w.stop();
+    await ds?.destroy();
+    await temporal?.close();
+    for (const r of [rig, smallRig]) if (r) await fsp.rm(r.storeDir, { recursive: true, force: true });
+  });
+
+  it('one resume reassigns every overdue task, including one that went overdue while the scan waited', async () => {
+    // As reported: each slot used its reassignments, then the scan went to needs-attention (task-overdue).
+    const policy = { ...policyWithDeadlines(DEFAULT_POLICIES['consensus-5'], { taskDeadlineMs: SHORT }), maxReassignmentsPerTask: 1 };
+    const handle = await newScan(rig, policy);
+    let s = await waitForStatus(handle, (x) => x.stage === 'reading' && openTasks(x).length === 3);
+    // One slot's deadlines fall later: its last task passes its deadline while the scan already waits for a manager.
+    const later = openTasks(s)[2];
+    await handle.executeUpdate(extendDeadlineUpdate, {
+      args: [{ taskId: later.taskId, dueAt: new Date(Date.parse(later.dueAt) + 1500).toISOString(), by: 'manager' }],
+    });
+    s = await waitForStatus(handle, (x) => x.stage === 'needs-attention', 30_000);
+    expect(s.attentionReason).toBe('task-overdue');
+    expect(s.tasks.filter((t) => t.status === 'expired')).toHaveLength(3);
+    const stuck = openTasks(s);
+    expect(stuck).toHaveLength(3);
+    const lastDue = Math.max(...stuck.map((t) => Date.parse(t.dueAt)));
+    while (Date.now() < lastDue + 500) await new Promise((r) => setTimeout(r, 100));
+
+    const resumed = await handle.executeUpdate(resumeScanUpdate, { args: [{ by: 'manager' }] });
+    // The result already shows where the scan stands: every overdue task replaced, none left behind.
+    expect(resumed.stage).toBe('reading');
+    expect(resumed.attentionReason).toBeUndefined();
+    for (const t of stuck) expect(resumed.tasks.find((x) => x.taskId === t.taskId)?.status).toBe('expired');
+    const fresh = openTasks(resumed);
+    expect(fresh).toHaveLength(3);
+    expect(fresh.map((t) => t.replaces).sort()).toEqual(stuck.map((t) => t.taskId).sort());
+    expect(fresh.every((t) => !t.overdue)).toBe(true);
+    expect(resumed.overdue).toBe(false);
+    // …and the scan stays there: no second escalation for a task that was already overdue.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await status(handle)).stage).toBe('reading');
+    const actions = await auditActions(s.scanId);
+    const resumedAt = actions.lastIndexOf('stage:reading');
+    expect(actions.slice(resumedAt)).not.toContain('stage:needs-attention');
+    expect(actions.slice(resumedAt).filter((a) => a === 'task:expired')).toHaveLength(3);
+
+    await handle.executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
+    expect((await handle.result()).stage).toBe('cancelled');
+    await recordHistory(handle, 'consensus-5-resume-all-overdue');
+  });
+
+  it('says so in its result when a resume must escalate again because nobody is eligible', async () => {
+    const policy = { ...policyWithDeadlines(DEFAULT_POLICIES['independent-3'], { taskDeadlineMs: SHORT }), maxReassignmentsPerTask: 0 };
+    const handle = await newScan(smallRig, policy);
+    let s = await waitForStatus(handle, (x) => x.stage === 'reading' && openTasks(x).length === 3);
+    const original = openTasks(s);
+    s = await waitForStatus(handle, (x) => x.stage === 'needs-attention' && x.tasks.every((t) => t.status !== 'open' || t.overdue), 30_000);
+    expect(s.attentionReason).toBe('task-overdue');
+
+    // Two readers of the five are left: two tasks move, the third stays open and overdue.
+    const resumed = await handle.executeUpdate(resumeScanUpdate, { args: [{ by: 'manager' }] });
+    expect(resumed.stage).toBe('needs-attention');
+    expect(resumed.attentionReason).toBe('no-eligible-readers');
+    const open = openTasks(resumed);
+    expect(open).toHaveLength(3);
+    expect(open.filter((t) => t.replaces !== undefined)).toHaveLength(2);
+    const stuck = open.filter((t) => t.replaces === undefined);
+    expect(stuck).toHaveLength(1);
+    expect(stuck[0]).toMatchObject({ overdue: true });
+    expect(original.map((t) => t.taskId)).toContain(stuck[0].taskId);
+    expect(new Set(resumed.tasks.map((t) => t.readerId))).toEqual(SMALL_ROSTER);
+    const [row] = await ds.query(`SELECT stage, attention_reason FROM scans WHERE id = $1`, [s.scanId]);
+    expect(row).toEqual({ stage: 'needs-attention', attention_reason: 'no-eligible-readers' });
+
+    await handle.executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
+    expect((await handle.result()).stage).toBe('cancelled');
+    await recordHistory(handle, 'independent-3-resume-no-eligible');
+  });
+});
