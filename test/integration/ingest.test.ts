@@ -126,6 +126,9 @@ describe('ingest activities (Postgres + local blob store)', () => {
       await expectQuarantined(act.validateScan({ scanId: s.scanId, sourceKey: s.sourceKey, filename: name }), reason);
       expect(await rows(s.sha256)).toEqual([expect.objectContaining({ reason, filename: name })]);
     }
+    // The quarantine detail names the failing check: the dog's lateral thorax film is refused for its view.
+    const dx = await rows(sha(fixture('valid/dx_image.dcm')));
+    expect(dx[0].detail).toMatch(/^view LATERAL \(ViewPosition absent; AcquisitionDeviceProcessingDescription \(0018,1400\) is "CANINE LATERAL THORAX 0-15cm"\) is not one of PA, AP$/);
   });
 
   it('refuses files over the size cap before reading them, moving their bytes to quarantine', async () => {

@@ -15,10 +15,13 @@ export interface AcceptanceRule {
   allowMultiFrame: boolean;
 }
 
-/** The project default: a single-frame chest radiograph (CR/DX, body part CHEST or absent, view PA/AP or absent). */
+/**
+ * The project default: a single-frame frontal chest radiograph (CR/DX, body part CHEST — or its synonym THORAX, which
+ * many devices write — or absent, view PA/AP or absent).
+ */
 export const DEFAULT_ACCEPTANCE: AcceptanceRule = Object.freeze({
   modalities: ['CR', 'DX'],
-  bodyParts: ['CHEST'],
+  bodyParts: ['CHEST', 'THORAX'],
   allowMissingBodyPart: true,
   viewPositions: ['PA', 'AP'],
   allowMissingViewPosition: true,
@@ -43,11 +46,56 @@ export interface DicomSummary {
   modality: string;
   bodyPartExamined?: string;
   viewPosition?: string;
+  /**
+   * When ViewPosition is absent: the projection named by View Code Sequence (0054,0220) or by the image's
+   * Acquisition Device Processing Description (0018,1400), if exactly one kind of view is named there.
+   */
+  describedView?: DescribedView;
   burnedInAnnotation?: string;
   numberOfFrames: number;
   transferSyntax: string;
   /** Present when the object has an image. */
   image?: ImageMeta;
+}
+
+/** A projection named in a text attribute (see `describeView`). */
+export interface DescribedView {
+  view: 'PA' | 'AP' | 'LATERAL' | 'OBLIQUE';
+  /** Where it was read, e.g. `AcquisitionDeviceProcessingDescription (0018,1400)`. */
+  source: string;
+  text: string;
+}
+
+const VIEW_WORDS: Record<string, DescribedView['view']> = {
+  PA: 'PA',
+  POSTEROANTERIOR: 'PA',
+  AP: 'AP',
+  ANTEROPOSTERIOR: 'AP',
+  LATERAL: 'LATERAL',
+  LAT: 'LATERAL',
+  LL: 'LATERAL',
+  RL: 'LATERAL',
+  LLD: 'LATERAL',
+  RLD: 'LATERAL',
+  OBLIQUE: 'OBLIQUE',
+  OBL: 'OBLIQUE',
+  LAO: 'OBLIQUE',
+  RAO: 'OBLIQUE',
+  LPO: 'OBLIQUE',
+  RPO: 'OBLIQUE',
+};
+
+/**
+ * The single projection a free-text view or processing description names ("CANINE LATERAL THORAX 0-15cm" →
+ * LATERAL, "postero-anterior" → PA), or undefined when it names none, or several ("CHEST PA/LAT").
+ */
+export function viewNamedBy(text: string): DescribedView['view'] | undefined {
+  const words = text
+    .toUpperCase()
+    .replace(/(POSTERO|ANTERO)[\s-]+(ANTERIOR|POSTERIOR)/g, '$1$2')
+    .split(/[^A-Z]+/);
+  const views = new Set(words.map((w) => VIEW_WORDS[w]).filter((v) => v !== undefined));
+  return views.size === 1 ? [...views][0] : undefined;
 }
 
 const T = {
@@ -58,6 +106,9 @@ const T = {
   series: 'x0020000e',
   bodyPart: 'x00180015',
   view: 'x00185101',
+  viewCodeSequence: 'x00540220',
+  codeMeaning: 'x00080104',
+  processingDescription: 'x00181400',
   patientSex: 'x00100040',
   patientAge: 'x00101010',
   samples: 'x00280002',
@@ -139,8 +190,31 @@ export function summarize(p: ParsedDicom, withImage: 'no' | 'if-present' | 'requ
     numberOfFrames,
     transferSyntax: p.transferSyntax,
   };
+  if (summary.viewPosition === undefined) {
+    const described = describeView(ds);
+    if (described) summary.describedView = described;
+  }
   if (withImage !== 'no') addImage(p, summary, withImage === 'require');
   return summary;
+}
+
+/**
+ * The view of an image without ViewPosition: the code meaning of View Code Sequence (0054,0220) (the coded view
+ * of DX/CR objects), else the image's Acquisition Device Processing Description (0018,1400) — the per-image
+ * processing menu of the device ("CHEST PA", "CANINE LATERAL THORAX 0-15cm"). Study-level texts (Protocol Name,
+ * Study/Series Description) are not used: "CHEST PA AND LATERAL" names the study, not the image.
+ * Patient Orientation and Image Laterality are not used either: the PA film RG1_J2KI and the canine lateral
+ * dx_image both carry `L\F`, and Image Laterality is the side of a paired body part, not the projection.
+ */
+function describeView(ds: DataSet): DescribedView | undefined {
+  const item = ds.elements[T.viewCodeSequence]?.items?.[0]?.dataSet;
+  const coded = item ? str(item, T.codeMeaning) : undefined;
+  const codedView = coded ? viewNamedBy(coded) : undefined;
+  if (coded && codedView) return { view: codedView, source: 'ViewCodeSequence (0054,0220)', text: coded };
+  const processing = str(ds, T.processingDescription);
+  const processingView = processing ? viewNamedBy(processing) : undefined;
+  if (processing && processingView) return { view: processingView, source: 'AcquisitionDeviceProcessingDescription (0018,1400)', text: processing };
+  return undefined;
 }
 
 /** Adds the image metadata to the summary (required: throws `missing-required-attribute:*` when it is incomplete). */
@@ -193,15 +267,31 @@ function readImageMeta(p: ParsedDicom, modality: string, s: Pick<DicomSummary, '
   return image;
 }
 
-/** Applies the acceptance rule (before the image attributes are required); throws DicomInputError with the reason. */
+const oneOf = (values: string[]): string => values.join(', ');
+
+/**
+ * Applies the acceptance rule (before the image attributes are required); throws DicomInputError with the reason
+ * and a detail naming the failing check and its value, e.g. `view position LL is not one of PA, AP`.
+ */
 export function applyAcceptance(s: DicomSummary, rule: AcceptanceRule): void {
-  const describe = `Modality ${s.modality}, BodyPartExamined ${s.bodyPartExamined ?? '(absent)'}, ViewPosition ${s.viewPosition ?? '(absent)'}`;
-  if (rule.modalities && !rule.modalities.includes(s.modality)) throw new DicomInputError('not-chest-radiograph', describe);
-  if (s.bodyPartExamined === undefined ? !rule.allowMissingBodyPart : rule.bodyParts !== null && !rule.bodyParts.includes(s.bodyPartExamined)) {
-    throw new DicomInputError('not-chest-radiograph', describe);
+  const refuse = (detail: string): never => {
+    throw new DicomInputError('not-chest-radiograph', detail);
+  };
+  if (rule.modalities && !rule.modalities.includes(s.modality)) refuse(`modality ${s.modality} is not one of ${oneOf(rule.modalities)}`);
+  if (s.bodyPartExamined === undefined) {
+    if (!rule.allowMissingBodyPart) refuse('body part examined (0018,0015) is absent');
+  } else if (rule.bodyParts !== null && !rule.bodyParts.includes(s.bodyPartExamined)) {
+    refuse(`body part examined ${s.bodyPartExamined} is not one of ${oneOf(rule.bodyParts)}`);
   }
-  if (s.viewPosition === undefined ? !rule.allowMissingViewPosition : rule.viewPositions !== null && !rule.viewPositions.includes(s.viewPosition)) {
-    throw new DicomInputError('not-chest-radiograph', describe);
+  if (s.viewPosition !== undefined) {
+    if (rule.viewPositions !== null && !rule.viewPositions.includes(s.viewPosition)) {
+      refuse(`view position ${s.viewPosition} is not one of ${oneOf(rule.viewPositions)}`);
+    }
+  } else if (s.describedView !== undefined && rule.viewPositions !== null && !rule.viewPositions.includes(s.describedView.view)) {
+    const d = s.describedView;
+    refuse(`view ${d.view} (ViewPosition absent; ${d.source} is ${JSON.stringify(d.text)}) is not one of ${oneOf(rule.viewPositions)}`);
+  } else if (!rule.allowMissingViewPosition && s.describedView === undefined) {
+    refuse('view position (0018,5101) is absent');
   }
   if (!Number.isInteger(s.numberOfFrames) || s.numberOfFrames < 1) {
     throw new DicomInputError('multi-frame', `NumberOfFrames is not a positive integer`);

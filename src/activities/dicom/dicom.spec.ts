@@ -30,6 +30,7 @@ import {
   scanIdFor,
   validateDicom,
 } from './index';
+import { viewNamedBy } from './acceptance';
 
 const enc = new Encoder(true, true);
 
@@ -272,6 +273,65 @@ describe('quarantine reasons', () => {
     j2k.write('1.2.840.10008.1.2.4.94', at, 'latin1'); // JPIP Referenced: not supported
     expect(d(j2k)).toMatchObject({ ok: false, reason: 'unsupported-transfer-syntax' });
     expect(DEFAULT_ACCEPTANCE.modalities).toEqual(['CR', 'DX']);
+  });
+
+  it('the quarantine detail names the failing check and its value', () => {
+    const base = syntheticChest();
+    const at = base.indexOf(Buffer.from([0x20, 0x00, 0x0d, 0x00]));
+    const withEls = (...els: Uint8Array[]) => Buffer.concat([base.subarray(0, at), ...els, base.subarray(at)]);
+    const cs18 = (el: number, v: string) => enc.element(0x0018, el, 'CS', textValue(v, 'CS'));
+    expect(validateDicom(withEls(cs18(0x5101, 'LL')))).toMatchObject({ ok: false, reason: 'not-chest-radiograph', detail: 'view position LL is not one of PA, AP' });
+    expect(validateDicom(withEls(cs18(0x0015, 'SKULL')))).toMatchObject({
+      ok: false,
+      reason: 'not-chest-radiograph',
+      detail: 'body part examined SKULL is not one of CHEST, THORAX',
+    });
+    expect(validateDicom(fixture('valid/CT_small.dcm'))).toMatchObject({ ok: false, detail: 'modality CT is not one of CR, DX' });
+    // THORAX is a synonym of CHEST; absent body part and view stay accepted (the NIH films have neither).
+    expect(validateDicom(withEls(cs18(0x0015, 'THORAX'), cs18(0x5101, 'PA')))).toMatchObject({ ok: true });
+    expect(deidentifyDicom(withEls(cs18(0x0015, 'THORAX'), cs18(0x5101, 'AP')), { secret: TEST_SECRET })).toMatchObject({ ok: true });
+    expect(validateDicom(base)).toMatchObject({ ok: true });
+    for (const f of CHEST_FILES) expect(validateDicom(fixture(f))).toMatchObject({ ok: true });
+  });
+
+  it('refuses the canine lateral thorax DX for its view, not its body part', () => {
+    for (const r of [validateDicom(fixture('valid/dx_image.dcm')), deidentifyDicom(fixture('valid/dx_image.dcm'), { secret: TEST_SECRET })]) {
+      expect(r).toMatchObject({
+        ok: false,
+        reason: 'not-chest-radiograph',
+        detail:
+          'view LATERAL (ViewPosition absent; AcquisitionDeviceProcessingDescription (0018,1400) is "CANINE LATERAL THORAX 0-15cm") is not one of PA, AP',
+      });
+    }
+    expect(validateDicom(fixture('valid/dx_image.dcm'), { acceptance: PERMISSIVE_ACCEPTANCE })).toMatchObject({ ok: true });
+  });
+
+  it('reads the view of a film without ViewPosition from View Code Sequence or the processing description', () => {
+    const base = syntheticChest();
+    const pix = base.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+    const viewCode = (meaning: string) =>
+      Buffer.concat([
+        enc.header(0x0054, 0x0220, 'SQ', 0xffffffff),
+        enc.itemHeader(0xe000, 0xffffffff),
+        enc.element(0x0008, 0x0100, 'SH', textValue('399067008', 'SH')),
+        enc.element(0x0008, 0x0104, 'LO', textValue(meaning, 'LO')),
+        enc.itemHeader(0xe00d, 0),
+        enc.itemHeader(0xe0dd, 0),
+      ]);
+    const before = (...els: Uint8Array[]) => Buffer.concat([base.subarray(0, pix), ...els, base.subarray(pix)]);
+    expect(validateDicom(before(viewCode('lateral')))).toMatchObject({
+      ok: false,
+      detail: 'view LATERAL (ViewPosition absent; ViewCodeSequence (0054,0220) is "lateral") is not one of PA, AP',
+    });
+    expect(validateDicom(before(viewCode('postero-anterior')))).toMatchObject({ ok: true });
+    const at = base.indexOf(Buffer.from([0x20, 0x00, 0x0d, 0x00]));
+    const processing = (text: string) => Buffer.concat([base.subarray(0, at), enc.element(0x0018, 0x1400, 'LO', textValue(text, 'LO')), base.subarray(at)]);
+    expect(validateDicom(processing('CHEST PA'))).toMatchObject({ ok: true });
+    expect(validateDicom(processing('CHEST PA/LAT'))).toMatchObject({ ok: true }); // names both: undecided
+    expect(validateDicom(processing('THORAX LAT'))).toMatchObject({ ok: false, reason: 'not-chest-radiograph' });
+    expect(viewNamedBy('Postero-anterior')).toBe('PA');
+    expect(viewNamedBy('CHEST RAO')).toBe('OBLIQUE');
+    expect(viewNamedBy('PAEDIATRIC CHEST')).toBeUndefined();
   });
 
   it('a view position outside PA/AP is not a frontal chest radiograph', () => {
