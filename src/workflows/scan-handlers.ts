@@ -28,6 +28,11 @@ import { checkSubmission } from './scan-submission';
  */
 export const RESUME_REASSIGNS_ALL_OVERDUE = 'resume-reassigns-all-overdue';
 
+/** The second review slot: confirms or returns the first reviewer's proposal. */
+function isVerdict(t: TaskState): boolean {
+  return t.role === 'reviewer' && t.slot === 1;
+}
+
 function requireActor(by: unknown): void {
   if (typeof by !== 'string' || by.length === 0) throw rejections.invalidState('`by` (the manager id) is required');
 }
@@ -96,7 +101,9 @@ export function installScanHandlers(s: ScanState): void {
           role: t.role,
           boxes: c.reading.boxes,
           globalLabels: c.reading.globalLabels,
-          ...(c.reading.comment !== undefined ? { comment: c.reading.comment } : {}),
+          // The second reviewer's row keeps its verdict and, for a return, the reason (shown with the labels);
+          // its boxes are the proposal it judged.
+          ...(isVerdict(t) ? (c.reason !== undefined ? { comment: c.reason } : {}) : c.reading.comment !== undefined ? { comment: c.reading.comment } : {}),
           ...(c.decision ? { decision: c.decision } : {}),
           submittedAt: s.iso(now),
         },

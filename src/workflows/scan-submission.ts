@@ -59,9 +59,13 @@ function validateContent(s: ScanState, task: TaskState, input: SubmitReadingInpu
     if (input.decision !== 'confirm' && input.decision !== 'return') {
       problems.push({ path: 'decision', code: 'invalid-value', message: 'the second reviewer sends decision "confirm" or "return"' });
     }
+    problems.push(...readingProblems(input.reading));
     const reason = typeof input.reason === 'string' ? input.reason.trim() : undefined;
     if (input.decision === 'return' && !reason) {
       problems.push({ path: 'reason', code: 'required', message: 'a returned review needs a reason' });
+    }
+    if (input.decision === 'confirm' && reason) {
+      problems.push({ path: 'reason', code: 'not-allowed', message: 'a confirmation carries no reason (only a return does)' });
     }
     if (reason && reason.length > MAX_COMMENT_LENGTH) {
       problems.push({ path: 'reason', code: 'comment-too-long', message: `reason exceeds ${MAX_COMMENT_LENGTH} characters` });
@@ -83,6 +87,25 @@ function validateContent(s: ScanState, task: TaskState, input: SubmitReadingInpu
   if (!result.ok) problems.push(...result.problems.map((p) => ({ ...p, path: p.path ? `reading.${p.path}` : 'reading' })));
   if (problems.length > 0 || !result.ok) throw rejections.invalidSubmission(problems);
   return task.role === 'reviewer' ? { reading: result.reading, decision: 'submit' } : { reading: result.reading };
+}
+
+const CONFIRMER_READING_PATHS: Record<string, string> = { boxes: 'reading.boxes', globalLabels: 'reading.globalLabels', comment: 'reading.comment' };
+
+/**
+ * The second reviewer confirms or returns the first reviewer's proposal and sends no reading: anything it
+ * sends as one (boxes, global labels, a comment) would be dropped, so it is refused. An absent reading,
+ * `null` or `{}` is no reading.
+ */
+function readingProblems(reading: unknown): Problem[] {
+  if (reading === undefined || reading === null) return [];
+  if (typeof reading !== 'object' || Array.isArray(reading)) {
+    return [{ path: 'reading', code: 'not-allowed', message: 'the second reviewer confirms or returns; it sends no reading' }];
+  }
+  return Object.keys(reading).map((key) => ({
+    path: CONFIRMER_READING_PATHS[key] ?? `reading.${key}`,
+    code: 'not-allowed',
+    message: `the second reviewer confirms or returns; it sends no reading (remove "${key}")`,
+  }));
 }
 
 function invalid(problems: Problem[], proposal: Reading | undefined): ApplicationFailure {

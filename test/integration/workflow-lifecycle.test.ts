@@ -188,9 +188,49 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
       handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: second.taskId, readerId: second.readerId, decision: 'return' }] }),
     );
     expect(missingReason.type).toBe('InvalidSubmission');
+    // The second reviewer confirms or returns; it sends no reading (nothing of it would be kept).
+    const withBoxes = await updateFailure(
+      handle.executeUpdate(submitReadingUpdate, {
+        args: [{ taskId: second.taskId, readerId: second.readerId, decision: 'return', reason: 'box too wide', reading: { boxes: simulatedReading(1).boxes, globalLabels: [] } }],
+      }),
+    );
+    expect(withBoxes.type).toBe('InvalidSubmission');
+    expect(withBoxes.details?.[0]).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'reading.boxes' })]));
+    const withLabels = await updateFailure(
+      handle.executeUpdate(submitReadingUpdate, {
+        args: [{ taskId: second.taskId, readerId: second.readerId, decision: 'confirm', reading: { boxes: [], globalLabels: ['Pneumonia'] } }],
+      }),
+    );
+    expect(withLabels.type).toBe('InvalidSubmission');
+    expect(withLabels.details?.[0]).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'reading.globalLabels' })]));
+    const confirmWithReason = await updateFailure(
+      handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: second.taskId, readerId: second.readerId, decision: 'confirm', reason: 'fine' }] }),
+    );
+    expect(confirmWithReason.type).toBe('InvalidSubmission');
     await handle.executeUpdate(submitReadingUpdate, {
       args: [{ taskId: second.taskId, readerId: second.readerId, decision: 'return', reason: 'box too wide' }],
     });
+    // An identical repeat is a duplicate; another verdict or reason is a conflict, and a reading is still refused.
+    const repeat = await handle.executeUpdate(submitReadingUpdate, {
+      args: [{ taskId: second.taskId, readerId: second.readerId, decision: 'return', reason: 'box too wide' }],
+    });
+    expect(repeat).toMatchObject({ duplicate: true });
+    for (const other of [
+      { decision: 'return' as const, reason: 'box too narrow' },
+      { decision: 'confirm' as const },
+    ]) {
+      const f = await updateFailure(handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: second.taskId, readerId: second.readerId, ...other }] }));
+      expect(f.type).toBe('ConflictingSubmission');
+    }
+    const repeatWithBoxes = await updateFailure(
+      handle.executeUpdate(submitReadingUpdate, {
+        args: [{ taskId: second.taskId, readerId: second.readerId, decision: 'return', reason: 'box too wide', reading: simulatedReading(1) }],
+      }),
+    );
+    expect(repeatWithBoxes.type).toBe('InvalidSubmission');
+    // The reason is kept with the verdict, for the labels view.
+    const [verdictRow] = await ds.query(`SELECT decision, comment FROM readings WHERE task_id = $1`, [second.taskId]);
+    expect(verdictRow).toEqual({ decision: 'return', comment: 'box too wide' });
     s = await waitForStatus(handle, (x) => x.reviewRound === 2 && openTasks(x, 'reviewer').length === 1);
     const round2 = openTasks(s, 'reviewer')[0];
     expect(round2).toMatchObject({ round: 2, slot: 0, readerId: review.readerId });
