@@ -108,9 +108,12 @@ export async function createScanRig(client: Client): Promise<ScanRig> {
   };
 }
 
-/** The real activities (ingest + scan projection + batch) over the test database and a temp store. */
-export function realActivities(ds: DataSource, store: LocalBlobStore): object {
-  return createActivities({ dataSource: ds, store, deidSecret: DEID_SECRET, maxDicomBytes: 64 * 1024 * 1024 });
+/**
+ * The real activities (ingest + scan projection + batch) over the test database and a temp store. Batches may read
+ * only files under `opts.importDir` (READFLOW_IMPORT_DIR; unset: every batch path is refused).
+ */
+export function realActivities(ds: DataSource, store: LocalBlobStore, opts: { importDir?: string } = {}): object {
+  return createActivities({ dataSource: ds, store, deidSecret: DEID_SECRET, maxDicomBytes: 64 * 1024 * 1024, importDir: opts.importDir });
 }
 
 /**
