@@ -181,6 +181,12 @@ export function installScanHandlers(s: ScanState): void {
         detail: input.reason ? { reason: input.reason } : {},
         scan: { attentionReason: null },
         tasks: closed.map((t) => s.taskRow(t)),
+        // Each task that was open is cancelled with the scan, in the same step.
+        events: closed.map((t) => ({
+          action: 'task:cancelled',
+          taskId: t.id,
+          detail: { readerId: t.readerId, role: t.role, slot: t.slot, round: t.round, ...(input.reason ? { reason: input.reason } : {}) },
+        })),
       });
       return s.status();
     },

@@ -121,6 +121,8 @@ export interface ScanStatus {
   /** Why the scan is waiting for a manager (`needs-attention`). */
   attentionReason?: string;
   cancelled?: { by: string; reason?: string };
+  /** Why a manager cancelled the scan (`cancelScan`'s reason), when one was given. */
+  cancelReason?: string;
   /** ISO-8601 time of release. */
   releasedAt?: string;
 }

@@ -91,6 +91,8 @@ export class ScanState {
   resumes = 0;
   /** The parent batch has been told how ingest ended. */
   batchNotified = false;
+  /** False until the first stage is entered: that one comes from nowhere (`from: null` in its audit event). */
+  private entered = false;
   private auditSeq = 0;
   private writeTail: Promise<void> = Promise.resolve();
   private lastAttributes = '';
@@ -169,20 +171,33 @@ export class ScanState {
     return run;
   }
 
-  /** Moves to `stage` (no-op once terminal), keeps search attributes current and writes scan row + audit. */
+  /**
+   * Moves to `stage` (no-op once terminal), keeps search attributes current and writes scan row + audit.
+   * `events` are audited in the same step, after the stage change and by the same actor.
+   */
   setStage(
     stage: ScanStage,
-    opts: { actor?: string; detail?: Record<string, unknown>; scan?: Partial<ScanRow>; tasks?: TaskRow[] } = {},
+    opts: {
+      actor?: string;
+      detail?: Record<string, unknown>;
+      scan?: Partial<ScanRow>;
+      tasks?: TaskRow[];
+      events?: { action: string; detail?: Record<string, unknown>; taskId?: string }[];
+    } = {},
   ): Promise<void> {
     if (this.terminal) return Promise.resolve();
-    const from = this.stage;
+    const from = this.entered ? this.stage : null;
+    this.entered = true;
     this.stage = stage;
     if (stage !== 'needs-attention' && !TERMINAL.has(stage)) this.workingStage = stage;
     this.syncSearchAttributes();
+    const actor = opts.actor ?? 'workflow';
+    const audit = [this.audit(`stage:${stage}`, actor, { from, to: stage, ...opts.detail })];
+    for (const e of opts.events ?? []) audit.push(this.audit(e.action, actor, e.detail, e.taskId));
     return this.write('recordScan', {
       scan: this.scanRow(opts.scan),
       ...(opts.tasks?.length ? { tasks: opts.tasks } : {}),
-      audit: [this.audit(`stage:${stage}`, opts.actor ?? 'workflow', { from, to: stage, ...opts.detail })],
+      audit,
     });
   }
 
@@ -305,7 +320,10 @@ export class ScanState {
     if (this.image) s.image = this.image;
     if (this.quarantine) s.quarantine = this.quarantine;
     if (this.attentionReason && this.stage === 'needs-attention') s.attentionReason = this.attentionReason;
-    if (this.cancelled) s.cancelled = this.cancelled;
+    if (this.cancelled) {
+      s.cancelled = this.cancelled;
+      if (this.cancelled.reason !== undefined) s.cancelReason = this.cancelled.reason;
+    }
     if (this.releasedAt !== undefined) s.releasedAt = this.iso(this.releasedAt);
     return s;
   }

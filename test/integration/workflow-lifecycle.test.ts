@@ -146,6 +146,10 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
         ? ['ingesting', 'deidentifying', 'assigning', 'reading', 'reviewing', 'fusing', 'released']
         : ['ingesting', 'deidentifying', 'assigning', 'reading', 'fusing', 'released'],
     );
+    // The trail starts from nowhere, then each stage comes from the one before.
+    const stageEvents = rows.audit.filter((a: { action: string }) => a.action.startsWith('stage:'));
+    expect(stageEvents[0].detail).toMatchObject({ from: null, to: 'ingesting' });
+    for (let i = 1; i < stageEvents.length; i++) expect(stageEvents[i].detail.from).toBe(stageEvents[i - 1].detail.to);
     // Search attributes are current.
     const desc = await handle.describe();
     expect(desc.typedSearchAttributes.get(STAGE)).toBe('released');
@@ -396,13 +400,23 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     expect(rows.tasks.find((r: { id: string }) => r.id === a.taskId).status).toBe('reassigned');
     expect(rows.tasks.find((r: { id: string }) => r.id === moved.newTaskId).due_at.toISOString()).toBe(dueAt);
 
-    const result = await cancelAndWait(handle);
+    const openBefore = openTasks(s).map((t) => t.taskId).sort();
+    const cancelled = await handle.executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
+    expect(cancelled).toMatchObject({ stage: 'cancelled', cancelReason: 'test cleanup' });
+    const result = await handle.result();
     expect(result).toMatchObject({ stage: 'cancelled', cancelled: { by: 'manager', reason: 'test cleanup' } });
+    expect(await status(handle)).toMatchObject({ stage: 'cancelled', cancelReason: 'test cleanup' });
     const after = await dbRows(s.scanId);
     expect(after.scan.stage).toBe('cancelled');
     expect(after.tasks.filter((r: { status: string }) => r.status === 'open')).toHaveLength(0);
-    expect(after.tasks.filter((r: { status: string }) => r.status === 'cancelled')).toHaveLength(3);
-    await recordHistory(handle, 'independent-3-manager-reassign-cancel');
+    expect(after.tasks.filter((r: { status: string }) => r.status === 'cancelled').map((r: { id: string }) => r.id).sort()).toEqual(openBefore);
+    // One task:cancelled event per task that was open, after the stage change, by the manager.
+    const actions = after.audit.map((e: { action: string }) => e.action);
+    const taskCancels = after.audit.filter((e: { action: string }) => e.action === 'task:cancelled');
+    expect(taskCancels.map((e: { task_id: string }) => e.task_id).sort()).toEqual(openBefore);
+    expect(taskCancels.every((e: { actor: string; detail: { reason?: string } }) => e.actor === 'manager' && e.detail.reason === 'test cleanup')).toBe(true);
+    expect(actions.indexOf('task:cancelled')).toBeGreaterThan(actions.indexOf('stage:cancelled'));
+    await recordHistory(handle, 'independent-3-manager-reassign-cancel-audited');
   });
 
   it('never creates two scans for the same source file', async () => {
