@@ -16,8 +16,9 @@ import type { BlobStore } from '../storage/blob-store';
 import { mountWebApp } from '../web/serve';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
-import { PayloadTooLargeError, ValidationFailedError } from './errors';
+import { FieldProblem, InvalidSubmissionError, PayloadTooLargeError, ValidationFailedError } from './errors';
 import { httpMetrics } from './metrics/http-metrics.middleware';
+import { isSubmissionPath } from './problem.filter';
 import { MetricsService } from './metrics/metrics.service';
 
 /** What the API needs; the caller (src/cli) builds each of them. */
@@ -35,15 +36,44 @@ export const JSON_BODY_LIMIT = '256kb';
 /** Routes outside `/api/v1`. */
 const UNVERSIONED = ['healthz', 'readyz', 'metrics'];
 
+/** Submissions report every body problem as `invalid-submission`, like the workflow's own validation. */
+function bodyProblem(req: Request, problem: FieldProblem, message: string): ValidationFailedError | InvalidSubmissionError {
+  return isSubmissionPath(req.path) ? new InvalidSubmissionError([problem], message) : new ValidationFailedError([problem], message);
+}
+
+/** True for a body that is valid JSON but not an object or array (`null`, `"x"`, `1`), which the strict parser refuses. */
+function isJsonScalar(body: unknown): boolean {
+  if (typeof body !== 'string') return false;
+  try {
+    const v: unknown = JSON.parse(body);
+    return v === null || typeof v !== 'object';
+  } catch {
+    return false;
+  }
+}
+
 /** Turns body-parser failures into domain errors before Nest flattens them into a bare 400. */
-function bodyParserErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
-  const e = err as { type?: unknown; message?: unknown } | null;
+function bodyParserErrors(err: unknown, req: Request, _res: Response, next: NextFunction): void {
+  const e = err as { type?: unknown; message?: unknown; body?: unknown } | null;
   if (e && e.type === 'entity.parse.failed') {
-    next(new ValidationFailedError([{ path: '', code: 'invalid-json', message: String(e.message) }], 'The body is not valid JSON.'));
+    next(
+      isJsonScalar(e.body)
+        ? bodyProblem(req, { path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.')
+        : bodyProblem(req, { path: '', code: 'invalid-json', message: String(e.message) }, 'The body is not valid JSON.'),
+    );
   } else if (e && e.type === 'entity.too.large') {
     next(new PayloadTooLargeError(`The body is larger than ${JSON_BODY_LIMIT}.`));
   } else {
     next(err);
+  }
+}
+
+/** JSON bodies are objects: an array is refused here (every DTO of this API is an object). */
+function objectBodies(req: Request, _res: Response, next: NextFunction): void {
+  if (Array.isArray(req.body)) {
+    next(bodyProblem(req, { path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.'));
+  } else {
+    next();
   }
 }
 
@@ -69,7 +99,7 @@ export function buildOpenApi(app: INestApplication, config: Config): OpenAPIObje
     )
     .setVersion('1')
     .addServer(config.http.publicUrl)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A ReadFlow API token (rf_…)' })
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque (rf_…)', description: 'An opaque ReadFlow API token (rf_…), not a JWT' })
     .addSecurityRequirements('bearer')
     .build();
   return SwaggerModule.createDocument(app, doc, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
@@ -102,6 +132,7 @@ export async function createApiApp(deps: ApiDeps): Promise<INestApplication> {
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
   app.use(bodyParserErrors);
+  app.use(objectBodies);
   app.setGlobalPrefix('api/v1', { exclude: UNVERSIONED.map((path) => ({ path, method: RequestMethod.GET })) });
   app.useGlobalPipes(createValidationPipe());
 

@@ -38,23 +38,33 @@ export class NotFoundError extends ApiErrorBase {
   }
 }
 
+/** `<lead>: path: message; path: message.` (a few problems; `errors` has them all). */
+export function problemsDetail(lead: string, errors: FieldProblem[]): string {
+  if (errors.length === 0) return `${lead}.`;
+  const shown = errors.slice(0, 5).map((p) => `${p.path || '(body)'}: ${p.message}`);
+  return `${lead}: ${shown.join('; ')}${errors.length > shown.length ? `; and ${errors.length - shown.length} more` : ''}.`;
+}
+
 /** The request (body, query, path, multipart fields) failed validation at the edge (422). */
 export class ValidationFailedError extends ApiErrorBase {
   readonly kind = 'validation-failed' as const;
   constructor(
     readonly errors: FieldProblem[],
-    message = 'The request is invalid.',
+    message = problemsDetail('The request is invalid', errors),
   ) {
     super(message);
   }
 }
 
-/** The workflow refused a submission: every problem with its JSON path (422). */
+/**
+ * A submission was refused, by its shape at the edge or by the workflow's domain validation: every problem with its
+ * path in the request body (`boxes[0].label`), one problem type for both (422).
+ */
 export class InvalidSubmissionError extends ApiErrorBase {
   readonly kind = 'invalid-submission' as const;
   constructor(
     readonly errors: FieldProblem[],
-    message = 'The submission is invalid.',
+    message = problemsDetail('The submission is invalid', errors),
   ) {
     super(message);
   }
@@ -108,9 +118,15 @@ export class RateLimitedError extends ApiErrorBase {
   readonly kind = 'rate-limited' as const;
 }
 
-/** A dependency (Temporal, Postgres) is unreachable (503). */
+/** A dependency (Temporal, Postgres) is unreachable (503, with `Retry-After`); `extra` adds problem members. */
 export class UnavailableError extends ApiErrorBase {
   readonly kind = 'unavailable' as const;
+  constructor(
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
 }
 
 /** The closed union the filter switches over. */
@@ -141,6 +157,15 @@ function asFieldProblems(details: unknown): FieldProblem[] {
     .map((p) => ({ path: String(p.path ?? ''), code: String(p.code ?? 'invalid'), message: String(p.message ?? '') }));
 }
 
+/** `Task t is reassigned: a manager reassigned…`, without repeating the status when the reason only restates it. */
+function taskNotOpenMessage(details: unknown): string | undefined {
+  const d = (Array.isArray(details) ? details[0] : undefined) as { taskId?: unknown; status?: unknown; reason?: unknown } | undefined;
+  if (!d || typeof d.taskId !== 'string' || typeof d.status !== 'string') return undefined;
+  const reason = typeof d.reason === 'string' ? d.reason.trim() : '';
+  const redundant = reason === '' || reason === d.status || reason === `the task is ${d.status}`;
+  return redundant ? `Task ${d.taskId} is ${d.status}.` : `Task ${d.taskId} is ${d.status}: ${reason}.`;
+}
+
 /**
  * Maps an `ApplicationFailure` type thrown by a workflow's update validator/handler
  * (docs/architecture.md, "Messages of scanLifecycle") to a domain error; undefined for unknown types.
@@ -149,17 +174,25 @@ export function fromApplicationFailure(f: ApplicationFailure): DomainError | und
   const message = f.message || f.type || 'rejected by the workflow';
   switch (f.type) {
     case 'InvalidSubmission':
-      return new InvalidSubmissionError(asFieldProblems(f.details), message);
+      // The detail is rebuilt from the problems (the caller may still rewrite their paths).
+      return new InvalidSubmissionError(asFieldProblems(f.details));
     case 'TaskNotFound':
       return new NotFoundError('task', message);
     case 'TaskNotOpen':
-      return new ConflictError('task-not-open', message);
+      return new ConflictError('task-not-open', taskNotOpenMessage(f.details) ?? message);
     case 'ConflictingSubmission':
       return new ConflictError('conflicting-submission', message);
     case 'InvalidState':
       return new ConflictError('invalid-state', message);
-    case 'NoEligibleReader':
+    case 'NoEligibleReader': {
+      const d = (Array.isArray(f.details) ? f.details[0] : undefined) as { why?: unknown; readerId?: unknown } | undefined;
+      if (d?.why === 'unknown-reader') {
+        return new ValidationFailedError([
+          { path: 'toReaderId', code: 'unknown-reader', message: `no active radiologist with id "${String(d.readerId)}"` },
+        ]);
+      }
       return new ConflictError('no-eligible-reader', message);
+    }
     case 'InvalidDeadline':
       return new InvalidDeadlineError(message);
     default:

@@ -4,8 +4,16 @@ import { isGrpcServiceError } from '@temporalio/client';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 
-import { DomainError, FieldProblem, fromTemporalError, isDomainError } from './errors';
-import { LOGGER } from './deps';
+import { DomainError, FieldProblem, fromTemporalError, InvalidSubmissionError, isDomainError, problemsDetail, ValidationFailedError } from './errors';
+import type { Config } from '../config/config';
+import { CONFIG, LOGGER } from './deps';
+
+/** The submission route: every body problem there is an `invalid-submission` (edge shape and domain alike). */
+const SUBMISSION_PATH = /^\/api\/v1\/tasks\/[^/]+\/submission\/?$/;
+
+export function isSubmissionPath(path: string): boolean {
+  return SUBMISSION_PATH.test(path);
+}
 
 /** Base of every problem `type` URI. */
 export const PROBLEM_BASE = 'https://readflow.dev/problems/';
@@ -51,7 +59,7 @@ export function problemFor(e: DomainError): ProblemDocument {
     case 'rate-limited':
       return problem('rate-limited', 'Too Many Requests', 429, e.message);
     case 'unavailable':
-      return problem('unavailable', 'Service Unavailable', 503, e.message);
+      return problem('service-unavailable', 'Service Unavailable', 503, e.message, e.extra);
     default: {
       const unreachable: never = e;
       throw new Error(`unmapped domain error ${String(unreachable)}`);
@@ -68,9 +76,64 @@ function bodyParserError(e: unknown): { type: string; status: number; message: s
   return undefined;
 }
 
+/** Postgres error codes (SQLSTATE) and socket errors that mean "the database is not reachable right now". */
+const PG_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  '08000', // connection_exception
+  '08001', // sqlclient_unable_to_establish_sqlconnection
+  '08003', // connection_does_not_exist
+  '08004', // sqlserver_rejected_establishment_of_sqlconnection
+  '08006', // connection_failure
+  '53300', // too_many_connections
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+
+/** node-postgres and pg-pool errors without a code. */
+const PG_UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not established|Cannot use a pool after calling end/i;
+
+/**
+ * True when `e` (a pg error, a TypeORM `QueryFailedError` wrapping one in `driverError`, or an `AggregateError` of
+ * connection attempts) says the database cannot be reached, as opposed to a bad query.
+ */
+export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
+  if (e === null || typeof e !== 'object' || depth > 4) return false;
+  const x = e as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof x.code === 'string' && PG_UNAVAILABLE_CODES.has(x.code)) return true;
+  if (typeof x.message === 'string' && PG_UNAVAILABLE_MESSAGES.test(x.message)) return true;
+  if (Array.isArray(x.errors) && x.errors.some((inner) => isDatabaseUnavailable(inner, depth + 1))) return true;
+  return isDatabaseUnavailable(x.driverError, depth + 1) || isDatabaseUnavailable(x.cause, depth + 1);
+}
+
+/** Seconds a client should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** What the filter needs to word some problems. */
+export interface ProblemContext {
+  /** The multipart upload limit (`READFLOW_MAX_UPLOAD_BYTES`), named in 413s. */
+  maxUploadBytes?: number;
+}
+
+function bytesText(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB (${n} bytes)`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB (${n} bytes)`;
+  return `${n} bytes`;
+}
+
 /** Translates anything thrown (domain, Temporal, Nest, body-parser) into a domain error, or undefined for a 500. */
-export function toDomainError(e: unknown): DomainError | ProblemDocument | undefined {
+export function toDomainError(e: unknown, ctx: ProblemContext = {}): DomainError | ProblemDocument | undefined {
   if (isDomainError(e)) return e;
+  if (isDatabaseUnavailable(e)) {
+    return problem('service-unavailable', 'Service Unavailable', 503, `The database is unavailable; retry in a few seconds.`);
+  }
   const temporal = fromTemporalError(e);
   if (temporal) return temporal;
   const bp = bodyParserError(e);
@@ -94,7 +157,11 @@ export function toDomainError(e: unknown): DomainError | ProblemDocument | undef
       415: 'unsupported-media-type',
     };
     const res = e.getResponse();
-    const detail = typeof res === 'string' ? res : String((res as { message?: unknown }).message ?? e.message);
+    let detail = typeof res === 'string' ? res : String((res as { message?: unknown }).message ?? e.message);
+    if (status === HttpStatus.PAYLOAD_TOO_LARGE && ctx.maxUploadBytes !== undefined) {
+      // Multer says only "File too large".
+      detail = `The uploaded file is larger than the limit of ${bytesText(ctx.maxUploadBytes)}.`;
+    }
     if (status === HttpStatus.BAD_REQUEST) {
       // Multer and friends throw 400s about the request body: report them like other body problems.
       return problem('validation-failed', 'Unprocessable Content', 422, detail, {
@@ -104,7 +171,7 @@ export function toDomainError(e: unknown): DomainError | ProblemDocument | undef
     return problem(slug[status] ?? `http-${status}`, HttpStatus[status] ? titleOf(HttpStatus[status]) : 'Error', status, detail);
   }
   if (isGrpcServiceError(e) || (e as { name?: string } | null)?.name === 'ServiceError') {
-    return problem('unavailable', 'Service Unavailable', 503, 'Temporal is unavailable; retry shortly.');
+    return problem('service-unavailable', 'Service Unavailable', 503, 'Temporal is unavailable; retry in a few seconds.');
   }
   return undefined;
 }
@@ -120,13 +187,20 @@ function titleOf(constant: string): string {
 /** The one exception filter: every error leaves as `application/problem+json` (RFC 9457). */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
-  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+  constructor(
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
-    const mapped = toDomainError(exception);
+    const asSubmission =
+      exception instanceof ValidationFailedError && isSubmissionPath(req.path)
+        ? new InvalidSubmissionError(exception.errors, problemsDetail('The submission is invalid', exception.errors))
+        : exception;
+    const mapped = toDomainError(asSubmission, { maxUploadBytes: this.config.http.maxUploadBytes });
     let doc: ProblemDocument;
     if (mapped === undefined) {
       this.logger.error({ err: exception, method: req.method, url: req.originalUrl }, 'unhandled error');
@@ -141,6 +215,7 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     if (doc.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="readflow"');
+    if (doc.status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(doc.status).type('application/problem+json').send(JSON.stringify(doc));
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as net from 'node:net';
 
 import type { INestApplication } from '@nestjs/common';
 import pino from 'pino';
@@ -7,12 +8,39 @@ import type { DataSource } from 'typeorm';
 
 import { createApiApp } from '../../src/api/bootstrap';
 import type { ReaderRole } from '../../src/db/entities';
-import { dropDatabase, openDatabase } from '../../src/db/data-source';
+import { createDataSource, dropDatabase, openDatabase } from '../../src/db/data-source';
 import { hashToken, newToken } from '../../src/db/tokens';
 import { LocalBlobStore } from '../../src/storage/blob-store';
 import type { ApiHarness } from '../support/api-harness';
-import { startApiHarness } from '../support/api-harness';
+import { ensureDefaultRoster, eventually, freshCxr, startApiHarness } from '../support/api-harness';
 import { connectTemporal, testConfig, testServices } from '../support/services';
+
+/** A TCP proxy to the run's Postgres that can be cut, like a database outage. */
+async function postgresProxy(): Promise<{ url: string; cut(): Promise<void> }> {
+  const target = new URL(testServices().databaseUrl);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target.toString());
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    async cut() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
 
 /** An app on a fresh, migrated database of its own (for checks that need the whole roster to themselves). */
 async function isolatedApp(): Promise<{
@@ -54,14 +82,48 @@ async function isolatedApp(): Promise<{
   };
 }
 
-/** Defects found by QA on the running service, one describe block each (no scan workflow needed). */
-describe('API fixes (real Postgres, real Temporal dev server)', () => {
+interface ScanTask {
+  taskId: string;
+  readerId: string;
+  role: string;
+  slot: number;
+  round: number;
+  status: string;
+}
+
+const reading = { boxes: [{ label: 'Cardiomegaly', x_min: 300, y_min: 500, x_max: 700, y_max: 800 }], globalLabels: ['Pneumonia'] };
+
+/** Defects found by QA on the running service, one describe block each (a real worker runs the scans). */
+describe('API fixes (real Postgres, real Temporal dev server, real worker)', () => {
   let h: ApiHarness;
   let admin: string;
   let manager: string;
 
+  const upload = async (bytes: Buffer, fields: { split?: string; policy?: string } = {}, expect = 202): Promise<string> => {
+    const res = await h
+      .http()
+      .post('/api/v1/scans')
+      .set(h.bearer(manager))
+      .field('split', fields.split ?? 'train')
+      .field('policy', fields.policy ?? 'independent-3')
+      .attach('file', bytes, 'scan.dcm')
+      .expect(expect);
+    return res.body.scanId as string;
+  };
+  const scan = async (scanId: string): Promise<{ stage: string; tasks: ScanTask[]; [k: string]: unknown }> =>
+    (await h.http().get(`/api/v1/scans/${scanId}`).set(h.bearer(manager)).expect(200)).body;
+  const untilOpen = (scanId: string, role: string, n: number): Promise<ScanTask[]> =>
+    eventually(async () => {
+      const s = await scan(scanId).catch(() => undefined);
+      const open = s?.tasks.filter((t) => t.status === 'open' && t.role === role) ?? [];
+      return open.length === n ? open : undefined;
+    }, 60_000, `${n} open ${role} tasks`);
+  const cancel = (scanId: string, reason?: string) =>
+    h.http().post(`/api/v1/scans/${scanId}/cancel`).set(h.bearer(manager)).send(reason ? { reason } : {});
+
   beforeAll(async () => {
-    h = await startApiHarness();
+    h = await startApiHarness({ worker: true, env: { READFLOW_TASK_DEADLINE: '1h', READFLOW_REVIEW_DEADLINE: '1h' } });
+    await ensureDefaultRoster(h.ds);
     admin = await h.addReader(`${h.prefix}-admin`, 'admin');
     manager = await h.addReader(`${h.prefix}-mgr`, 'manager');
   });
@@ -122,6 +184,161 @@ describe('API fixes (real Postgres, real Temporal dev server)', () => {
         expect(lastAgain.body.detail).toMatch(/own account|last active admin/);
       } finally {
         await iso.close();
+      }
+    });
+  });
+
+  describe('error messages that say what is wrong', () => {
+    let scanId: string;
+    let t0: ScanTask;
+    let token: string;
+
+    beforeAll(async () => {
+      scanId = await upload(freshCxr());
+      [t0] = await untilOpen(scanId, 'reader', 3);
+      token = await h.tokenFor(t0.readerId);
+    });
+    afterAll(async () => {
+      await cancel(scanId);
+    });
+
+    it('submission shape and content problems: one type (invalid-submission), every problem, body paths in errors and detail', async () => {
+      const res = await h.http().post(`/api/v1/tasks/${t0.taskId}/submission`).set(h.bearer(token)).send({ boxes: 'x', globalLabels: [1] }).expect(422);
+      expect(res.body.type).toBe('https://readflow.dev/problems/invalid-submission');
+      const problems = (res.body.errors as { path: string; code: string; message: string }[]).map((e) => `${e.path}:${e.code}`);
+      expect(problems).toEqual(expect.arrayContaining(['boxes:invalid-type', 'globalLabels[0]:invalid-type']));
+      expect(JSON.stringify(res.body)).not.toMatch(/1000 elements/);
+      expect(res.body.detail).toContain('boxes');
+      expect(res.body.detail).toContain('globalLabels[0]');
+
+      const content = await h
+        .http()
+        .post(`/api/v1/tasks/${t0.taskId}/submission`)
+        .set(h.bearer(token))
+        .send({ boxes: [{ label: 'Not a label', x_min: 1, y_min: 1, x_max: 5, y_max: 5 }], globalLabels: [] })
+        .expect(422);
+      expect(content.body.type).toBe('https://readflow.dev/problems/invalid-submission');
+      expect(content.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'boxes[0].label' })]));
+      expect(content.body.detail).toContain('boxes[0].label');
+      expect(content.body.detail).not.toContain('reading.');
+
+      // Edge problems (unknown field, bad decision) on the same endpoint: the same problem type.
+      const edge = await h.http().post(`/api/v1/tasks/${t0.taskId}/submission`).set(h.bearer(token)).send({ ...reading, score: 1 }).expect(422);
+      expect(edge.body).toMatchObject({ type: 'https://readflow.dev/problems/invalid-submission', errors: [expect.objectContaining({ path: 'score', code: 'unknown-field' })] });
+      const decision = await h.http().post(`/api/v1/tasks/${t0.taskId}/submission`).set(h.bearer(token)).send({ ...reading, decision: 'maybe' }).expect(422);
+      expect(decision.body.type).toBe('https://readflow.dev/problems/invalid-submission');
+    });
+
+    it('a body that is not a JSON object says so (422), on submissions as invalid-submission', async () => {
+      for (const body of ['null', '"x"', '42', '[1]']) {
+        const res = await h.http().post('/api/v1/readers').set(h.bearer(manager)).set('Content-Type', 'application/json').send(body).expect(422);
+        expect(res.body).toMatchObject({ type: 'https://readflow.dev/problems/validation-failed', detail: 'The body must be a JSON object.' });
+      }
+      const sub = await h.http().post(`/api/v1/tasks/${t0.taskId}/submission`).set(h.bearer(token)).set('Content-Type', 'application/json').send('null').expect(422);
+      expect(sub.body).toMatchObject({ type: 'https://readflow.dev/problems/invalid-submission', detail: 'The body must be a JSON object.' });
+      const broken = await h.http().post('/api/v1/readers').set(h.bearer(manager)).set('Content-Type', 'application/json').send('{"id":').expect(422);
+      expect(broken.body.detail).toBe('The body is not valid JSON.');
+    });
+
+    it('?limit=abc is one problem: not an integer', async () => {
+      const res = await h.http().get('/api/v1/me/tasks').query({ limit: 'abc' }).set(h.bearer(token)).expect(422);
+      expect(res.body.errors).toEqual([{ path: 'limit', code: 'invalid-type', message: expect.stringMatching(/integer/) }]);
+      expect(res.body.detail).toMatch(/limit.*integer/);
+      const big = await h.http().get('/api/v1/me/tasks').query({ limit: 1000 }).set(h.bearer(token)).expect(422);
+      expect(big.body.errors).toEqual([expect.objectContaining({ path: 'limit', code: 'out-of-range' })]);
+    });
+
+    it('a wrong token is "unknown or revoked", a missing one "required"', async () => {
+      for (const auth of ['Bearer short', 'Bearer rf_this-token-does-not-exist-anywhere']) {
+        const res = await h.http().get('/api/v1/me/tasks').set('Authorization', auth).expect(401);
+        expect(res.body.detail).toBe('The token is unknown or revoked.');
+      }
+      expect((await h.http().get('/api/v1/me/tasks').expect(401)).body.detail).toMatch(/required/);
+      expect((await h.http().get('/api/v1/me/tasks').set('Authorization', 'Basic abc').expect(401)).body.detail).toMatch(/Bearer scheme/);
+    });
+
+    it('a reassigned task: "Task … is reassigned: a manager reassigned…", not the status twice; an unknown target reader is a 422 on toReaderId', async () => {
+      const unknown = await h.http().post(`/api/v1/tasks/${t0.taskId}/reassign`).set(h.bearer(manager)).send({ toReaderId: `${h.prefix}-nobody` }).expect(422);
+      expect(unknown.body).toMatchObject({ type: 'https://readflow.dev/problems/validation-failed', errors: [expect.objectContaining({ path: 'toReaderId' })] });
+      await h.http().post(`/api/v1/tasks/${t0.taskId}/reassign`).set(h.bearer(manager)).send({ toReaderId: `${h.prefix}-mgr` }).expect(422);
+      await h.http().post(`/api/v1/tasks/${t0.taskId}/reassign`).set(h.bearer(manager)).send({}).expect(200);
+      const again = await h.http().post(`/api/v1/tasks/${t0.taskId}/reassign`).set(h.bearer(manager)).send({}).expect(409);
+      expect(again.body.detail).toBe(`Task ${t0.taskId} is reassigned.`);
+      const late = await h.http().post(`/api/v1/tasks/${t0.taskId}/submission`).set(h.bearer(token)).send(reading).expect(409);
+      expect(late.body.detail).toMatch(new RegExp(`^Task ${t0.taskId} is reassigned: a manager reassigned`));
+      expect(late.body.detail).not.toMatch(/is reassigned: the task is reassigned/);
+    });
+
+    it('a cancelled scan’s labels: 409 saying it was cancelled', async () => {
+      const other = await upload(freshCxr());
+      await untilOpen(other, 'reader', 3);
+      await cancel(other, 'wrong patient').expect(200);
+      const res = await h.http().get(`/api/v1/scans/${other}/labels`).set(h.bearer(manager)).expect(409);
+      expect(res.body.detail).toMatch(/cancelled/);
+      expect(res.body.detail).not.toMatch(/once it is released/);
+    });
+
+    it('an upload over the limit names the limit (413)', async () => {
+      const small = await startApiHarness({ env: { READFLOW_MAX_UPLOAD_BYTES: '1024' } });
+      try {
+        const m = await small.addReader(`${small.prefix}-mgr`, 'manager');
+        const res = await small.http().post('/api/v1/scans').set(small.bearer(m)).field('split', 'train').attach('file', Buffer.alloc(4096, 1), 'big.dcm').expect(413);
+        expect(res.body.detail).toBe('The uploaded file is larger than the limit of 1 KiB (1024 bytes).');
+      } finally {
+        await small.close();
+      }
+    });
+  });
+
+  describe('OpenAPI matches the API', () => {
+    it('SubmissionDto: comment is a string, boxes and globalLabels optional; token rotation is admin-only; opaque bearer tokens', async () => {
+      const doc = (await h.http().get('/api/v1/openapi.json').expect(200)).body as {
+        paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+        components: { schemas: Record<string, { required?: string[]; properties: Record<string, { type?: string }> }>; securitySchemes: Record<string, { bearerFormat?: string }> };
+      };
+      const sub = doc.components.schemas.SubmissionDto;
+      expect(sub.properties.comment.type).toBe('string');
+      expect(sub.required ?? []).not.toEqual(expect.arrayContaining(['boxes']));
+      expect(sub.required ?? []).not.toEqual(expect.arrayContaining(['globalLabels']));
+      expect(doc.paths['/api/v1/readers/{readerId}/token'].post.responses['403'].description).toBe('Not an admin');
+      expect(doc.components.securitySchemes.bearer.bearerFormat).not.toBe('JWT');
+      expect(doc.paths['/readyz'].get.responses['503']).toBeDefined();
+    });
+  });
+
+  describe('a Postgres outage', () => {
+    it('is a 503 service-unavailable problem with Retry-After (not a 500), and /readyz keeps its checks', async () => {
+      const proxy = await postgresProxy();
+      const ds = createDataSource(proxy.url, { poolSize: 2 });
+      await ds.initialize();
+      const app = await createApiApp({
+        config: h.config,
+        dataSource: ds,
+        temporalClient: h.temporal.client,
+        store: h.store,
+        logger: pino({ level: 'silent' }),
+      });
+      try {
+        const cached = await h.addReader(`${h.prefix}-outage1`, 'manager');
+        const uncached = await h.addReader(`${h.prefix}-outage2`, 'manager');
+        await request(app.getHttpServer()).get('/api/v1/scans').set(h.bearer(cached)).expect(200);
+        await request(app.getHttpServer()).get('/readyz').expect(200);
+        await proxy.cut();
+        // The token is cached: the service's query fails.
+        const res = await request(app.getHttpServer()).get('/api/v1/scans').set(h.bearer(cached)).expect(503);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.headers['retry-after']).toMatch(/^\d+$/);
+        expect(res.body).toMatchObject({ type: 'https://readflow.dev/problems/service-unavailable', status: 503, detail: expect.stringMatching(/database/) });
+        // Authentication itself needs the database.
+        const auth = await request(app.getHttpServer()).get('/api/v1/me/tasks').set(h.bearer(uncached)).expect(503);
+        expect(auth.body.type).toBe('https://readflow.dev/problems/service-unavailable');
+        const ready = await request(app.getHttpServer()).get('/readyz').expect(503);
+        expect(ready.headers['retry-after']).toBeDefined();
+        expect(ready.body).toMatchObject({ type: 'https://readflow.dev/problems/service-unavailable', status: 503, checks: { temporal: 'ok' } });
+        expect(ready.body.checks.postgres).not.toBe('ok');
+      } finally {
+        await app.close();
+        await ds.destroy().catch(() => undefined);
       }
     });
   });

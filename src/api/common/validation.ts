@@ -34,6 +34,9 @@ function joinPath(base: string, key: string): string {
   return base === '' ? key : `${base}.${key}`;
 }
 
+/** Constraints about a value's type: when one fails, the others (ranges, sizes, formats) only add noise. */
+const TYPE_CONSTRAINTS = new Set(['isString', 'isNumber', 'isInt', 'isBoolean', 'isBooleanString', 'isArray', 'isObject', 'isIso8601', 'isDateString']);
+
 /** Flattens class-validator errors into `{ path, code, message }` with domain-style paths (`boxes[2].x_max`). */
 export function flattenValidationErrors(errors: ValidationError[], base = ''): FieldProblem[] {
   const out: FieldProblem[] = [];
@@ -44,7 +47,9 @@ export function flattenValidationErrors(errors: ValidationError[], base = ''): F
       out.push({ path, code: 'required', message: `${e.property} is required` });
       continue;
     }
-    for (const [constraint, message] of Object.entries(e.constraints ?? {})) {
+    // `limit=abc` is "not an integer", not also "greater than 200" and "less than 1".
+    const typeFailures = Object.entries(e.constraints ?? {}).filter(([c]) => TYPE_CONSTRAINTS.has(c));
+    for (const [constraint, message] of typeFailures.length > 0 ? typeFailures : Object.entries(e.constraints ?? {})) {
       out.push({ path, code: CODES[constraint] ?? kebab(constraint), message: message.replace(/^property /, '') });
     }
     if (e.children?.length) out.push(...flattenValidationErrors(e.children, path));

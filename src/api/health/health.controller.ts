@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Inject } from '@nestjs/common';
-import { ApiExcludeEndpoint, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiOkResponse, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Client } from '@temporalio/client';
 import { DataSource } from 'typeorm';
 
@@ -13,7 +13,21 @@ class HealthDto {
 }
 
 class ReadyDto extends HealthDto {
-  @ApiProperty({ example: { postgres: 'ok', temporal: 'ok' } })
+  @ApiProperty({ example: { postgres: 'ok', temporal: 'ok' }, description: 'Each dependency: "ok", or why it is not' })
+  checks!: Record<string, string>;
+}
+
+/** The 503 of `/readyz`: an RFC 9457 problem (`status` is the HTTP status) that keeps the same `checks`. */
+class NotReadyProblemDto {
+  @ApiProperty({ example: 'https://readflow.dev/problems/service-unavailable' })
+  type!: string;
+  @ApiProperty({ example: 'Service Unavailable' })
+  title!: string;
+  @ApiProperty({ example: 503 })
+  status!: number;
+  @ApiProperty({ example: 'Not ready: postgres: connect ECONNREFUSED 127.0.0.1:5432' })
+  detail!: string;
+  @ApiProperty({ example: { postgres: 'connect ECONNREFUSED 127.0.0.1:5432', temporal: 'ok' }, description: 'The same checks as the 200 answer' })
   checks!: Record<string, string>;
 }
 
@@ -44,9 +58,10 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Postgres and Temporal are reachable (503 problem otherwise). */
+  /** Postgres and Temporal are reachable; otherwise a 503 problem with `Retry-After` and the same `checks`. */
   @Get('readyz')
   @ApiOkResponse({ type: ReadyDto })
+  @ApiServiceUnavailableResponse({ type: NotReadyProblemDto, description: 'application/problem+json with `checks`' })
   async readyz(): Promise<ReadyDto> {
     const checks: Record<string, string> = {};
     const results = await Promise.allSettled([
@@ -56,7 +71,7 @@ export class HealthController {
     checks.postgres = results[0].status === 'fulfilled' ? 'ok' : String(results[0].reason?.message ?? results[0].reason);
     checks.temporal = results[1].status === 'fulfilled' ? 'ok' : String(results[1].reason?.message ?? results[1].reason);
     const failed = Object.entries(checks).filter(([, v]) => v !== 'ok');
-    if (failed.length) throw new UnavailableError(`Not ready: ${failed.map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+    if (failed.length) throw new UnavailableError(`Not ready: ${failed.map(([k, v]) => `${k}: ${v}`).join('; ')}`, { checks });
     return { status: 'ok', checks };
   }
 

@@ -85,7 +85,7 @@ export class ScansController {
   /** Fused labels, per-reader readings and agreement (released scans only: 409 before). */
   @Get(':scanId/labels')
   @ApiOkResponse({ type: ScanLabelsDto })
-  @ApiConflictResponse({ description: 'Not released yet' })
+  @ApiConflictResponse({ description: 'Not released yet, or never will be (cancelled, quarantined)' })
   @ApiNotFoundResponse()
   labels(@Param('scanId') scanId: string): Promise<ScanLabelsDto> {
     return this.scans.labels(scanId);

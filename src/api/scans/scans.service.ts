@@ -55,6 +55,18 @@ interface ScanRow {
 const SCAN_COLUMNS = `id, image_id, split, policy, stage, batch_id, modality, view_position, rows, columns, pixel_spacing,
   transfer_syntax, quarantine_reason, attention_reason, created_at, updated_at, released_at, ${tsKey('created_at')} AS created_key`;
 
+/** Why a scan has no labels (yet, or ever). */
+function notReleasedMessage(stage: ScanStage): string {
+  switch (stage) {
+    case 'cancelled':
+      return 'The scan was cancelled; it has no labels.';
+    case 'quarantined':
+      return 'The scan was quarantined at ingest; it has no labels.';
+    default:
+      return `The scan is ${stage}; labels are available once it is released.`;
+  }
+}
+
 const iso = (d: Date | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 /** Scan ingest (upload, batches), the scan list and detail, manager updates and released labels. */
@@ -253,9 +265,7 @@ export class ScansService {
       agreement: Record<string, unknown>;
       released_at: Date;
     }[] = await this.ds.query(`SELECT * FROM scan_results WHERE scan_id = $1`, [scanId]);
-    if (scans[0].stage !== 'released' || !results[0]) {
-      throw new ConflictError('not-released', `The scan is ${scans[0].stage}; labels are available once it is released.`);
-    }
+    if (scans[0].stage !== 'released' || !results[0]) throw new ConflictError('not-released', notReleasedMessage(scans[0].stage));
     const res = results[0];
     const readings: {
       task_id: string;

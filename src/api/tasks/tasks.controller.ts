@@ -92,7 +92,7 @@ export class TasksController {
   @Post(':taskId/submission')
   @HttpCode(200)
   @ApiOkResponse({ type: SubmissionResultDto })
-  @ApiUnprocessableEntityResponse({ description: 'Every validation problem with its JSON path' })
+  @ApiUnprocessableEntityResponse({ description: 'invalid-submission: every problem (shape or content) with its path in the body' })
   @ApiConflictResponse({ description: 'The task is no longer this reader’s (expired, reassigned, submitted differently)' })
   @ApiNotFoundResponse()
   submit(@CurrentPrincipal() me: Principal, @Param('taskId') taskId: string, @Body() body: SubmissionDto): Promise<SubmissionResultDto> {
@@ -105,6 +105,7 @@ export class TasksController {
   @Roles('manager', 'admin')
   @ApiOkResponse({ type: ReassignResultDto })
   @ApiConflictResponse({ description: 'Task not open, or no eligible reader' })
+  @ApiUnprocessableEntityResponse({ description: 'toReaderId is not a known radiologist' })
   reassign(@CurrentPrincipal() me: Principal, @Param('taskId') taskId: string, @Body() dto: ReassignDto): Promise<ReassignResultDto> {
     return this.tasks.reassign(me, taskId, dto);
   }

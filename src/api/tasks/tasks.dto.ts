@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 import type { TaskRole, TaskStatus } from '../../db/entities';
 
@@ -210,32 +210,36 @@ export class TaskDetailDto {
 }
 
 /**
- * A reading (or a review decision). Its content is validated by the scan's workflow with the domain rules
- * (taxonomy, image bounds, duplicates…) so that every problem comes back at once with its JSON path.
+ * A reading (or a review decision). Unknown fields are refused at the edge; the content (types, taxonomy, image
+ * bounds, duplicates…) is validated by the scan's workflow with the domain rules, so that every problem comes back at
+ * once with its JSON path, as one `invalid-submission` problem.
  */
 export class SubmissionDto {
-  @ApiProperty({ type: [BoxDto] })
+  @ApiPropertyOptional({
+    type: [BoxDto],
+    description: 'Readers and the first reviewer (use [] for none; at most the policy’s maxBoxes, 100 by default); the second reviewer sends only a decision',
+  })
   @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(1000)
-  boxes?: unknown[];
+  boxes?: unknown;
 
-  @ApiProperty({ type: [String], example: ['No finding'] })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['No finding'],
+    description: 'Global label names (use [] for none); required with boxes, absent for the second reviewer',
+  })
   @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(100)
-  globalLabels?: unknown[];
+  globalLabels?: unknown;
 
-  @ApiPropertyOptional({ maxLength: 4000 })
+  @ApiPropertyOptional({ type: String, maxLength: 4000 })
   @IsOptional()
   comment?: unknown;
 
-  @ApiPropertyOptional({ enum: REVIEW_DECISIONS, description: 'Reviewer tasks only' })
+  @ApiPropertyOptional({ enum: REVIEW_DECISIONS, description: 'Reviewer tasks only: the first reviewer submit (or none), the second confirm or return' })
   @IsOptional()
   @IsIn(REVIEW_DECISIONS)
   decision?: (typeof REVIEW_DECISIONS)[number];
 
-  @ApiPropertyOptional({ description: 'Required with decision=return' })
+  @ApiPropertyOptional({ maxLength: 4000, description: 'Required with decision=return' })
   @IsOptional()
   @IsString()
   @MaxLength(4000)

@@ -8,7 +8,7 @@ import { isManager, Principal } from '../auth/principal';
 import { decodeCursor, pageOf, tsKey } from '../common/cursor';
 import type { Page } from '../common/cursor';
 import { CONFIG, DATA_SOURCE } from '../deps';
-import { ConflictError, FieldProblem, InvalidSubmissionError, NotFoundError } from '../errors';
+import { ConflictError, FieldProblem, InvalidSubmissionError, NotFoundError, ValidationFailedError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { ScanWorkflowsService } from '../workflows/scan-workflows.service';
 import {
@@ -267,7 +267,8 @@ export class TasksService {
           ...(body.reason !== undefined ? { reason: body.reason } : {}),
         })
         .catch((e: unknown) => {
-          if (e instanceof InvalidSubmissionError) throw new InvalidSubmissionError(e.errors.map(bodyPath), e.message);
+          // Paths (and the detail built from them) as in the request body: `boxes[0].label`, not `reading.boxes[0].label`.
+          if (e instanceof InvalidSubmissionError) throw new InvalidSubmissionError(e.errors.map(bodyPath));
           throw closedScan(e, 'The scan is no longer in reading; this task is closed.');
         });
       this.metrics.submissions.inc({ outcome: res.duplicate ? 'duplicate' : 'accepted' });
@@ -288,6 +289,19 @@ export class TasksService {
 
   async reassign(me: Principal, taskId: string, dto: ReassignDto): Promise<ReassignResultDto> {
     const scanId = await this.scanOfTask(taskId);
+    if (dto.toReaderId !== undefined) {
+      // A reader that does not exist (or is no radiologist) is a bad request, not a conflict with the scan's state.
+      const target: { role: string }[] = await this.ds.query(`SELECT role FROM readers WHERE id = $1`, [dto.toReaderId]);
+      if (target.length === 0 || target[0].role !== 'radiologist') {
+        throw new ValidationFailedError([
+          {
+            path: 'toReaderId',
+            code: 'unknown-reader',
+            message: target.length === 0 ? `no reader with id "${dto.toReaderId}"` : `"${dto.toReaderId}" is a ${target[0].role}, not a radiologist`,
+          },
+        ]);
+      }
+    }
     const res = await this.workflows
       .reassignTask(scanId, { taskId, by: me.readerId, ...(dto.toReaderId ? { toReaderId: dto.toReaderId } : {}) })
       .catch((e: unknown) => {
