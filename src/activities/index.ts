@@ -18,6 +18,8 @@ export interface ActivityDeps {
   /** Secret of the HMACs behind scan ids, image ids and de-identified UIDs. */
   deidSecret: string;
   maxDicomBytes: number;
+  /** Root of the files batch ingest may read (`READFLOW_IMPORT_DIR`); unset: every batch path is refused. */
+  importDir?: string;
   logger?: Logger;
 }
 

@@ -8,8 +8,10 @@ import { bootConfig } from './boot';
 const USAGE = `Usage: npm run ingest -- <directory> --split train|test [--policy independent-3|consensus-5|independent-5]
        [--url http://127.0.0.1:3000] [--token <manager token>]
 
-Starts a batch ingest of every file under <directory> (a path the workers can read) through the API
-and follows it with a progress bar until every file is started, refused as a duplicate, or quarantined.
+Starts a batch ingest of every file under <directory> through the API and follows it with a progress bar
+until every file is started, refused as a duplicate, or quarantined. <directory> is sent as an absolute path
+and must be inside the workers' import directory (READFLOW_IMPORT_DIR, default $READFLOW_DATA_DIR/import),
+symlinks resolved: the workers refuse any other path.
 The token defaults to READFLOW_TOKEN; the URL to PUBLIC_URL (or http://HOST:PORT).`;
 
 interface BatchProgress {

@@ -42,6 +42,7 @@ export async function startWorker(config: Config, logger: Logger, dataSource: Da
     store,
     deidSecret: config.deidSecret ?? '',
     maxDicomBytes: config.maxDicomBytes,
+    importDir: config.importDir,
     logger: logger.child({ component: 'activities' }),
   });
   const worker = await createReadflowWorker({

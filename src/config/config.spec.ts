@@ -10,6 +10,9 @@ describe('loadConfig', () => {
     expect(c.http.port).toBe(3000);
     expect(c.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'readflow', uiPort: 8233, startDevServer: true });
     expect(c.storageDir).toBe('.data/storage');
+    expect(c.importDir).toBe('.data/import');
+    expect(loadConfig({ READFLOW_DATA_DIR: '/srv/rf' }).importDir).toBe('/srv/rf/import');
+    expect(loadConfig({ READFLOW_IMPORT_DIR: '/mnt/scans' }).importDir).toBe('/mnt/scans');
     expect(c.database.url).toBeUndefined();
     expect(c.temporal.uiUrl).toBe('http://127.0.0.1:8233');
   });

@@ -18,6 +18,7 @@ const shape = z.object({
   PUBLIC_URL: z.string().url().optional(),
   READFLOW_DATA_DIR: z.string().min(1).default('.data'),
   STORAGE_DIR: z.string().min(1).optional(),
+  READFLOW_IMPORT_DIR: z.string().min(1).optional(),
   DATABASE_URL: z.string().url().optional(),
   READFLOW_EMBEDDED_PG: z.enum(['auto', 'always', 'never']).default('auto'),
   READFLOW_EMBEDDED_PG_PORT: port.default(54329),
@@ -76,6 +77,8 @@ export interface Config {
   http: { host: string; port: number; publicUrl: string; maxUploadBytes: number; rateLimitPerMinute: number };
   dataDir: string;
   storageDir: string;
+  /** Root of the files a batch may ingest (`POST /api/v1/batches`): paths outside it are refused. */
+  importDir: string;
   database: { url?: string; embedded: 'auto' | 'always' | 'never'; embeddedPort: number };
   temporal: {
     address: string;
@@ -132,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     dataDir: v.READFLOW_DATA_DIR,
     storageDir: v.STORAGE_DIR ?? `${v.READFLOW_DATA_DIR}/storage`,
+    importDir: v.READFLOW_IMPORT_DIR ?? `${v.READFLOW_DATA_DIR}/import`,
     database: {
       url: v.DATABASE_URL,
       embedded: v.READFLOW_EMBEDDED_PG,

@@ -2,6 +2,7 @@
  * ingestBatch on the real dev server: a directory manifest with distinct scans, a duplicate and a refused file,
  * small runs to force continue-as-new, bounded concurrency, progress through the query.
  */
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -42,14 +43,15 @@ describe('ingestBatch', () => {
     await seedTestRoster(ds);
     bundle = await bundleWorkflows();
     rig = await createScanRig(temporal.client);
+    // The batch's import directory (READFLOW_IMPORT_DIR): batches read only files under it.
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'readflow-batch-'));
     worker = await startWorker({
       rig,
       nativeConnection: temporal.nativeConnection,
       namespace: testServices().namespace,
-      activities: realActivities(ds, rig.store),
+      activities: realActivities(ds, rig.store, { importDir: dir }),
       workflowBundle: bundle,
     });
-    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'readflow-batch-'));
   });
 
   afterAll(async () => {
@@ -108,5 +110,46 @@ describe('ingestBatch', () => {
     await cancelled.result();
     await recordHistory(handle, 'ingest-batch-final-run');
     await recordHistory(cancelled, 'independent-3-batch-child-cancelled');
+  });
+
+  it('reads nothing outside the import directory: such files count as failed, such a directory fails the batch', async () => {
+    const tag = uniqueTag();
+    const outside = await fsp.mkdtemp(path.join(os.tmpdir(), 'readflow-outside-'));
+    try {
+      await fsp.mkdir(path.join(dir, 'confined'));
+      await fsp.writeFile(path.join(dir, 'confined', 'ok.dcm'), dicomVariant(readFixture(NIH_CXR), tag, 1));
+      await fsp.writeFile(path.join(outside, 'secret.dcm'), dicomVariant(readFixture(NIH_CXR), tag, 2));
+      await fsp.symlink(path.join(outside, 'secret.dcm'), path.join(dir, 'confined', 'link-out.dcm'));
+      const files = ['/etc/passwd', path.join(dir, 'confined', '..', '..', path.basename(outside), 'secret.dcm'), 'confined/link-out.dcm', 'confined/ok.dcm'];
+      const batchId = `b${tag}`;
+      const handle = await temporal.client.workflow.start('ingestBatch', {
+        taskQueue: rig.taskQueue,
+        workflowId: `batch-${batchId}`,
+        args: [{ batchId, manifest: { kind: 'files', files }, split: 'train', policy: DEFAULT_POLICIES['independent-3'] } satisfies IngestBatchInput],
+      });
+      const result: BatchProgress = await handle.result();
+      expect(result.counts).toEqual({ listed: 4, started: 1, duplicate: 0, accepted: 1, quarantined: 0, failed: 3 });
+      // Nothing of the refused files reached the store.
+      for (const f of ['/etc/passwd', path.join(outside, 'secret.dcm')]) {
+        const sha256 = createHash('sha256').update(await fsp.readFile(f)).digest('hex');
+        for (const area of ['incoming', 'originals', 'quarantine'] as const) expect(await rig.store.stat(area, sha256)).toBeNull();
+      }
+      const staged = (await ds.query(`SELECT id FROM scans WHERE batch_id = $1`, [batchId])) as { id: string }[];
+      expect(staged).toHaveLength(1);
+      await temporal.client.workflow.getHandle(staged[0].id).executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
+
+      const refused = await temporal.client.workflow.start('ingestBatch', {
+        taskQueue: rig.taskQueue,
+        workflowId: `batch-${batchId}-dir`,
+        args: [{ batchId: `${batchId}-dir`, manifest: { kind: 'directory', directory: '/etc' }, split: 'train', policy: DEFAULT_POLICIES['independent-3'] } satisfies IngestBatchInput],
+      });
+      const failure = await refused.result().then(
+        () => undefined,
+        (e: unknown) => e as { cause?: { cause?: { type?: string } } },
+      );
+      expect(failure?.cause?.cause?.type).toBe('ImportPathRefused');
+    } finally {
+      await fsp.rm(outside, { recursive: true, force: true });
+    }
   });
 });
