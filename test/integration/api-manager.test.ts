@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 import type { ApiHarness } from '../support/api-harness';
@@ -188,7 +187,7 @@ describe('API manager operations (real worker)', () => {
   });
 
   it('runs a batch of files and reports its progress', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'readflow-api-batch-'));
+    const dir = mkdtempSync(path.join(h.importDir, 'batch-'));
     const files = [0, 1].map((i) => {
       const f = path.join(dir, `cxr-${i}.dcm`);
       writeFileSync(f, freshCxr());
@@ -198,13 +197,15 @@ describe('API manager operations (real worker)', () => {
     files.push(path.join(dir, 'junk.dcm'));
     await h.http().post('/api/v1/batches').set(h.bearer(manager)).send({ split: 'train' }).expect(422);
     await h.http().post('/api/v1/batches').set(h.bearer(manager)).send({ split: 'train', files, directory: dir }).expect(422);
+    // A path outside the worker's import directory is never read: it counts as failed.
+    files.push('/etc/passwd');
     const started = await h.http().post('/api/v1/batches').set(h.bearer(manager)).send({ files, split: 'train' }).expect(202);
     expect(started.body.batchId).toEqual(expect.any(String));
     const done = await eventually(async () => {
       const res = await h.http().get(`/api/v1/batches/${started.body.batchId}`).set(h.bearer(manager));
       return res.status === 200 && res.body.state === 'done' ? res.body : undefined;
     }, 90_000, 'the batch');
-    expect(done.counts).toMatchObject({ listed: 3, started: 3, accepted: 2, quarantined: 1 });
+    expect(done.counts).toMatchObject({ listed: 4, started: 3, accepted: 2, quarantined: 1, failed: 1 });
     await h.http().get('/api/v1/batches/00000000-0000-4000-8000-000000000000').set(h.bearer(manager)).expect(404);
     // Tidy up: the batch's scans would otherwise wait for readers.
     const scans = await h.ds.query(`SELECT id FROM scans WHERE batch_id = $1 AND stage NOT IN ('quarantined', 'cancelled', 'released')`, [started.body.batchId]);

@@ -90,6 +90,8 @@ export interface ApiHarness {
   temporal: Awaited<ReturnType<typeof connectTemporal>>;
   store: LocalBlobStore;
   storageDir: string;
+  /** The worker's import directory (READFLOW_IMPORT_DIR): a batch may read only files under it. */
+  importDir: string;
   /** A unique prefix for ids created by this harness (the database is shared by the run's test files). */
   prefix: string;
   /** Creates a reader directly in the database and returns a token for it. */
@@ -113,7 +115,8 @@ export interface ApiHarnessOptions {
 
 /** A real API app (createApiApp) on the run's Postgres and Temporal dev server, with a temp blob store. */
 export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
-  const config = testConfig({ READFLOW_RATE_LIMIT_PER_MINUTE: '100000', ...opts.env });
+  const importDir = opts.env?.READFLOW_IMPORT_DIR ?? mkdtempSync(path.join(tmpdir(), 'readflow-import-'));
+  const config = testConfig({ READFLOW_RATE_LIMIT_PER_MINUTE: '100000', READFLOW_IMPORT_DIR: importDir, ...opts.env });
   const ds = await openTestDataSource();
   const temporal = await connectTemporal();
   const storageDir = mkdtempSync(path.join(tmpdir(), 'readflow-api-'));
@@ -139,6 +142,7 @@ export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<Api
         store,
         deidSecret: config.deidSecret ?? '',
         maxDicomBytes: config.maxDicomBytes,
+        importDir: config.importDir,
         logger,
       }),
       workflowBundle: await workflowBundle(),
@@ -164,6 +168,7 @@ export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<Api
     temporal,
     store,
     storageDir,
+    importDir,
     prefix,
     async addReader(id, role, o = {}) {
       await ds.query(
@@ -181,6 +186,7 @@ export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<Api
       await ds.destroy();
       await temporal.close();
       rmSync(storageDir, { recursive: true, force: true });
+      if (!opts.env?.READFLOW_IMPORT_DIR) rmSync(importDir, { recursive: true, force: true });
     },
   };
 }
