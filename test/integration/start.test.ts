@@ -123,8 +123,9 @@ describe('npm start: the whole service on embedded defaults', () => {
     expect(existsSync(join(dataDir, 'temporal.sqlite'))).toBe(true);
 
     // A manager ingests a directory from the command line: one chest film, one file that is not DICOM.
-    const batchDir = join(dataDir, 'incoming-batch');
-    mkdirSync(batchDir);
+    // Under the default import directory ($READFLOW_DATA_DIR/import): batches read nothing else.
+    const batchDir = join(dataDir, 'import', 'incoming-batch');
+    mkdirSync(batchDir, { recursive: true });
     copyFileSync(join(root, 'test/fixtures/dicom/cxr/dicom_00000001_000.dcm'), join(batchDir, 'film.dcm'));
     writeFileSync(join(batchDir, 'notes.txt'), 'not a scan');
     const managerToken = /manager\s+(rf_[A-Za-z0-9_-]+)/.exec(first.output())?.[1];
