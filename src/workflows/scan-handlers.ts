@@ -3,7 +3,7 @@
  * delivered with the first workflow task is lost. Queries are read-only and synchronous; every update
  * has a synchronous validator that rejects (typed `ApplicationFailure`) before anything enters history.
  */
-import { patched, setHandler } from '@temporalio/workflow';
+import { condition, patched, setHandler } from '@temporalio/workflow';
 
 import type { AssignmentResult } from '../domain';
 
@@ -230,11 +230,15 @@ export function installScanHandlers(s: ScanState): void {
  * `resumeScan` (since {@link RESUME_REASSIGNS_ALL_OVERDUE}): every open task that is escalated or past its
  * deadline gets a fresh reassignment allowance and, when overdue, is reassigned at once, before the update
  * answers. When nobody is eligible for one of them, it stays open and overdue and the scan goes back to
- * `needs-attention` (`no-eligible-readers` / `no-eligible-reviewers`); the returned status says so.
+ * `needs-attention` (`no-eligible-readers` / `no-eligible-reviewers`); the returned status says so. When the
+ * main loop was waiting to retry ingest, assignment or review, the status is the one after its next decision.
  */
 async function resumeReassigningOverdue(s: ScanState, by: string): Promise<ScanStatus> {
-  return s.lock.run(async () => {
-    if (s.stage !== 'needs-attention' || s.cancelled) return s.status();
+  const decisions = s.decisions;
+  let loopDecides = false;
+  await s.lock.run(async () => {
+    if (s.stage !== 'needs-attention' || s.cancelled) return;
+    loopDecides = s.awaitingDecision;
     const reason = s.attentionReason;
     s.attentionReason = undefined;
     const now = s.now();
@@ -266,6 +270,9 @@ async function resumeReassigningOverdue(s: ScanState, by: string): Promise<ScanS
         taskIds: unassigned.map((u) => u.task.id),
       });
     }
-    return s.status();
   });
+  // Ingest, assignment or review retries happen in the main loop: answer once it decided (a new
+  // escalation included), not with the stage the resume merely went back to.
+  if (loopDecides) await condition(() => s.decisions > decisions || s.cancelled !== undefined);
+  return s.status();
 }

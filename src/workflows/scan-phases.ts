@@ -16,6 +16,7 @@ import type { ScanState } from './scan-state';
 
 /** Waits while the scan is in `needs-attention`; true when resumed, false when cancelled. */
 async function waitForManager(s: ScanState): Promise<boolean> {
+  s.awaitingDecision = true;
   await condition(() => s.stage !== 'needs-attention' || s.cancelled !== undefined);
   return s.cancelled === undefined;
 }
@@ -51,6 +52,7 @@ export async function runIngest(s: ScanState): Promise<boolean> {
       detail: filename ? { filename } : {},
       scan: { batchId: s.input.batchId ?? null },
     });
+    s.decided();
     try {
       await ingest.validateScan(filename ? { scanId, sourceKey, filename } : { scanId, sourceKey });
       if (s.cancelled) return false;
@@ -99,9 +101,11 @@ export async function assignReaders(s: ScanState): Promise<boolean> {
         r.readerIds.map((readerId, slot) => ({ readerId, slot })),
       );
       await s.setStage('reading', { detail: { readers: r.readerIds } });
+      s.decided();
       return true;
     }
     await s.escalate('no-eligible-readers', { ...r });
+    s.decided();
     if (!(await waitForManager(s))) return false;
   }
 }
@@ -195,16 +199,19 @@ export async function runReview(s: ScanState): Promise<boolean> {
       break;
     }
     await s.escalate('no-eligible-reviewers', { ...r });
+    s.decided();
     if (!(await waitForManager(s))) return false;
   }
   for (let round = 1; ; round++) {
     while (round > s.policy.maxReviewRounds + s.extraReviewRounds) {
       await s.escalate('review-rounds-exhausted', { rounds: round - 1 });
+      s.decided();
       if (!(await waitForManager(s))) return false;
       s.extraReviewRounds += 1;
     }
     s.reviewRound = round;
     await createTasks(s, 'reviewer', round, [{ readerId: s.reviewers[0], slot: 0 }]);
+    s.decided();
     if (!(await awaitTasks(s, () => s.reviewTask(round, 0)?.status === 'submitted'))) return false;
     await createTasks(s, 'reviewer', round, [{ readerId: s.reviewers[1], slot: 1 }]);
     if (!(await awaitTasks(s, () => s.reviewTask(round, 1)?.status === 'submitted'))) return false;

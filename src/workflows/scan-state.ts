@@ -89,6 +89,13 @@ export class ScanState {
   wake = false;
   /** How often a manager resumed the scan from `needs-attention`. */
   resumes = 0;
+  /**
+   * The main loop waits in `needs-attention` for a manager and will decide what a resume leads to (retry
+   * ingest, assignment, reviewers, a review round); `decisions` counts the decisions it made since, so a
+   * resume can answer with the stage the scan actually went to.
+   */
+  awaitingDecision = false;
+  decisions = 0;
   /** The parent batch has been told how ingest ended. */
   batchNotified = false;
   /** False until the first stage is entered: that one comes from nowhere (`from: null` in its audit event). */
@@ -199,6 +206,12 @@ export class ScanState {
       ...(opts.tasks?.length ? { tasks: opts.tasks } : {}),
       audit,
     });
+  }
+
+  /** The main loop decided what happens after a `needs-attention` wait (see {@link awaitingDecision}). */
+  decided(): void {
+    this.awaitingDecision = false;
+    this.decisions += 1;
   }
 
   /** Escalates to a manager: `needs-attention` with a reason (the workflow then waits for `resumeScan`). */

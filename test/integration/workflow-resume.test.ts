@@ -48,6 +48,9 @@ describe('resumeScan with several overdue tasks', () => {
   const tag = uniqueTag();
   let n = 0;
   const SMALL_ROSTER = new Set(['rad04', 'rad05', 'rad06', 'rad07', 'rad08']);
+  /** Too few readers for independent-3 until the test adds one. */
+  let tinyRig: ScanRig;
+  const TINY_ROSTER = new Set(['rad09', 'rad10']);
 
   async function newScan(r: ScanRig, policy: ReadingPolicy): Promise<WorkflowHandle> {
     const input = await r.stage(dicomVariant(nih, tag, ++n), { policy, filename: `cxr-${n}.dcm` });
@@ -67,6 +70,7 @@ describe('resumeScan with several overdue tasks', () => {
     bundle = await bundleWorkflows();
     rig = await createScanRig(temporal.client);
     smallRig = await createScanRig(temporal.client);
+    tinyRig = await createScanRig(temporal.client);
     const common = { nativeConnection: temporal.nativeConnection, namespace: testServices().namespace, workflowBundle: bundle };
     workers.push(await startWorker({ ...common, rig, activities: realActivities(ds, rig.store) }));
     workers.push(
@@ -76,13 +80,20 @@ describe('resumeScan with several overdue tasks', () => {
         activities: withRosterFilter(realActivities(ds, smallRig.store), (id) => SMALL_ROSTER.has(id)),
       }),
     );
+    workers.push(
+      await startWorker({
+        ...common,
+        rig: tinyRig,
+        activities: withRosterFilter(realActivities(ds, tinyRig.store), (id) => TINY_ROSTER.has(id)),
+      }),
+    );
   });
 
   afterAll(async () => {
     for (const w of workers) await w.stop();
     await ds?.destroy();
     await temporal?.close();
-    for (const r of [rig, smallRig]) if (r) await fsp.rm(r.storeDir, { recursive: true, force: true });
+    for (const r of [rig, smallRig, tinyRig]) if (r) await fsp.rm(r.storeDir, { recursive: true, force: true });
   });
 
   it('one resume reassigns every overdue task, including one that went overdue while the scan waited', async () => {
@@ -152,5 +163,29 @@ describe('resumeScan with several overdue tasks', () => {
     await handle.executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
     expect((await handle.result()).stage).toBe('cancelled');
     await recordHistory(handle, 'independent-3-resume-no-eligible');
+  });
+
+  it('answers a resume that retries assignment with the outcome of the retry', async () => {
+    const handle = await newScan(tinyRig, DEFAULT_POLICIES['independent-3']);
+    let s = await waitForStatus(handle, (x) => x.stage === 'needs-attention', 30_000);
+    expect(s.attentionReason).toBe('no-eligible-readers');
+
+    // Still two readers: the retry escalates again, and the result says so.
+    const again = await handle.executeUpdate(resumeScanUpdate, { args: [{ by: 'manager' }] });
+    expect(again).toMatchObject({ stage: 'needs-attention', attentionReason: 'no-eligible-readers' });
+    expect(again.tasks).toHaveLength(0);
+
+    // A third reader joins: the retry assigns, and the result shows the reading stage with its tasks.
+    TINY_ROSTER.add('rad11');
+    const resumed = await handle.executeUpdate(resumeScanUpdate, { args: [{ by: 'manager' }] });
+    expect(resumed.stage).toBe('reading');
+    expect(resumed.attentionReason).toBeUndefined();
+    expect(openTasks(resumed).map((t) => t.readerId).sort()).toEqual(['rad09', 'rad10', 'rad11']);
+    s = await status(handle);
+    expect(s.stage).toBe('reading');
+
+    await handle.executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
+    expect((await handle.result()).stage).toBe('cancelled');
+    await recordHistory(handle, 'independent-3-resume-assignment-retried');
   });
 });
