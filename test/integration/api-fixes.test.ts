@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 
 import type { INestApplication } from '@nestjs/common';
+import { parse } from 'csv-parse/sync';
 import pino from 'pino';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
@@ -340,6 +341,77 @@ describe('API fixes (real Postgres, real Temporal dev server, real worker)', () 
         await app.close();
         await ds.destroy().catch(() => undefined);
       }
+    });
+  });
+
+  describe('exports carry the final labels', () => {
+    it('a consensus-5 test scan (edit, return, resubmit, confirm): CSVs default to the consensus for split=test, COCO uses the final labels', async () => {
+      const scanId = await upload(freshCxr(), { split: 'test', policy: 'consensus-5' });
+      const tasks = await untilOpen(scanId, 'reader', 3);
+      for (const t of tasks) {
+        const token = await h.tokenFor(t.readerId);
+        const r = { boxes: [{ label: 'Cardiomegaly', x_min: 300 + t.slot * 4, y_min: 500, x_max: 700, y_max: 800 }], globalLabels: ['Pneumonia'] };
+        await h.http().post(`/api/v1/tasks/${t.taskId}/submission`).set(h.bearer(token)).send(r).expect(200);
+      }
+      const reviewTask = (round: number, slot: number) =>
+        eventually(async () => {
+          const s = await scan(scanId);
+          return s.tasks.find((t) => t.role === 'reviewer' && t.status === 'open' && t.round === round && t.slot === slot);
+        }, 60_000, `review round ${round} slot ${slot}`);
+      const submitAs = async (t: ScanTask, body: Record<string, unknown>) =>
+        h.http().post(`/api/v1/tasks/${t.taskId}/submission`).set(h.bearer(await h.tokenFor(t.readerId))).send(body).expect(200);
+
+      const edited = {
+        boxes: [
+          { label: 'Cardiomegaly', x_min: 301, y_min: 501, x_max: 699, y_max: 799 },
+          { label: 'Aortic enlargement', x_min: 100, y_min: 100, x_max: 200, y_max: 220 },
+        ],
+        globalLabels: ['Pneumonia'],
+        decision: 'submit',
+      };
+      await submitAs(await reviewTask(1, 0), edited);
+      await submitAs(await reviewTask(1, 1), { decision: 'return', reason: 'the aortic box is too small' });
+      const final = { ...edited, boxes: [edited.boxes[0], { label: 'Aortic enlargement', x_min: 90, y_min: 90, x_max: 240, y_max: 260 }], globalLabels: ['Pneumonia', 'Other diseases'] };
+      await submitAs(await reviewTask(2, 0), final);
+      await submitAs(await reviewTask(2, 1), { decision: 'confirm' });
+      const labels = await eventually(async () => {
+        const res = await h.http().get(`/api/v1/scans/${scanId}/labels`).set(h.bearer(manager));
+        return res.status === 200 ? res.body : undefined;
+      }, 60_000, 'release');
+      expect(labels.final.globalLabels.sort()).toEqual(['Other diseases', 'Pneumonia']);
+      const imageId = labels.imageId as string;
+      const mine = (text: string) => (parse(text, { columns: true }) as Record<string, string>[]).filter((r) => r.image_id === imageId);
+
+      // annotations: the consensus by default for split=test, the readers on request.
+      const ann = await h.http().get('/api/v1/exports/annotations.csv?split=test').set(h.bearer(manager)).expect(200);
+      expect(ann.headers['content-disposition']).toBe('attachment; filename="annotations_test.csv"');
+      const annRows = mine(ann.text);
+      expect(annRows.map((r) => `${r.rad_id}:${r.class_name}:${r.x_min}`).sort()).toEqual(['consensus:Aortic enlargement:90', 'consensus:Cardiomegaly:301']);
+      const readersCsv = await h.http().get('/api/v1/exports/annotations.csv?split=test&labels=readers').set(h.bearer(manager)).expect(200);
+      expect(readersCsv.headers['content-disposition']).toBe('attachment; filename="annotations_test_readers.csv"');
+      expect(mine(readersCsv.text).map((r) => r.rad_id).sort()).toEqual(tasks.map((t) => t.readerId).sort());
+
+      const imageLabels = mine((await h.http().get('/api/v1/exports/image_labels.csv?split=test').set(h.bearer(manager)).expect(200)).text);
+      expect(imageLabels).toHaveLength(1);
+      expect(imageLabels[0]).toMatchObject({ rad_id: 'consensus', 'Aortic enlargement': '1', Cardiomegaly: '1', Pneumonia: '1', 'Other diseases': '1' });
+
+      const kaggle = await h.http().get('/api/v1/exports/kaggle.csv?split=test&labels=final').set(h.bearer(manager)).expect(200);
+      expect(kaggle.headers['content-disposition']).toBe('attachment; filename="kaggle_test.csv"');
+      expect(mine(kaggle.text).map((r) => `${r.rad_id}:${r.class_name}`).sort()).toEqual(['consensus:Aortic enlargement', 'consensus:Cardiomegaly']);
+      await h.http().get('/api/v1/exports/kaggle.csv?split=test&labels=fused').set(h.bearer(manager)).expect(422);
+
+      const coco = JSON.parse((await h.http().get('/api/v1/exports/coco.json?split=test').set(h.bearer(manager)).expect(200)).text) as {
+        images: { id: number; image_id: string; global_labels: string[] }[];
+        annotations: { image_id: number; bbox: number[]; score: number }[];
+        categories: { id: number; name: string }[];
+      };
+      const img = coco.images.find((i) => i.image_id === imageId)!;
+      expect(img.global_labels.sort()).toEqual(['Other diseases', 'Pneumonia']);
+      const anns = coco.annotations.filter((a) => a.image_id === img.id);
+      expect(anns.map((a) => a.bbox).sort()).toEqual([
+        [301, 501, 398, 298],
+        [90, 90, 150, 170],
+      ].sort());
     });
   });
 });

@@ -201,7 +201,8 @@ describe('API journey: upload → three readers → released labels → exports'
 
   it('exports parse back with a CSV parser and match the stored labels', async () => {
     const mine = (rows: Record<string, string>[]) => rows.filter((r) => r.image_id === imageId);
-    const ann = await h.http().get('/api/v1/exports/annotations.csv?split=test').set(h.bearer(manager)).expect(200);
+    // The test split defaults to the final labels (VinDr-CXR); the readers' rows on request.
+    const ann = await h.http().get('/api/v1/exports/annotations.csv?split=test&labels=readers').set(h.bearer(manager)).expect(200);
     expect(ann.headers['content-type']).toMatch(/^text\/csv/);
     const annRows = mine(parse(ann.text, { columns: true }) as Record<string, string>[]);
     expect(annRows).toHaveLength(3);
@@ -217,7 +218,9 @@ describe('API journey: upload → three readers → released labels → exports'
         class_name: 'Cardiomegaly',
       });
     }
-    const labelsCsv = await h.http().get('/api/v1/exports/image_labels.csv?split=test').set(h.bearer(manager)).expect(200);
+    const finalAnn = mine(parse((await h.http().get('/api/v1/exports/annotations.csv?split=test').set(h.bearer(manager)).expect(200)).text, { columns: true }) as Record<string, string>[]);
+    expect(finalAnn).toEqual([expect.objectContaining({ image_id: imageId, rad_id: 'fused', class_name: 'Cardiomegaly' })]);
+    const labelsCsv = await h.http().get('/api/v1/exports/image_labels.csv?split=test&labels=readers').set(h.bearer(manager)).expect(200);
     const labelRows = mine(parse(labelsCsv.text, { columns: true }) as Record<string, string>[]);
     expect(labelRows).toHaveLength(3);
     for (const row of labelRows) {
@@ -226,7 +229,7 @@ describe('API journey: upload → three readers → released labels → exports'
       expect(row.Pneumonia).toBe(slot < 2 ? '1' : '0');
       expect(row['Other diseases']).toBe(slot < 2 ? '0' : '1');
     }
-    const kaggle = await h.http().get('/api/v1/exports/kaggle.csv?split=test').set(h.bearer(manager)).expect(200);
+    const kaggle = await h.http().get('/api/v1/exports/kaggle.csv?split=test&labels=readers').set(h.bearer(manager)).expect(200);
     const kaggleRows = mine(parse(kaggle.text, { columns: true }) as Record<string, string>[]);
     expect(kaggleRows.map((r) => `${r.rad_id}:${r.class_name}:${r.class_id}`).sort()).toEqual(readers.map((r) => `${r.readerId}:Cardiomegaly:3`).sort());
     const coco = await h.http().get('/api/v1/exports/coco.json?split=test').set(h.bearer(manager)).expect(200);
