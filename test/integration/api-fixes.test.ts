@@ -414,4 +414,29 @@ describe('API fixes (real Postgres, real Temporal dev server, real worker)', () 
       ].sort());
     });
   });
+
+  describe('images of tasks taken away', () => {
+    it('a reader whose task was reassigned gets 404 on its image; a reader who submitted still sees theirs; managers see all', async () => {
+      const scanId = await upload(freshCxr());
+      try {
+        const [a, b] = await untilOpen(scanId, 'reader', 3);
+        const [ta, tb] = [await h.tokenFor(a.readerId), await h.tokenFor(b.readerId)];
+        await h.http().get(`/api/v1/tasks/${a.taskId}/image`).set(h.bearer(ta)).expect(200);
+        const moved = await h.http().post(`/api/v1/tasks/${a.taskId}/reassign`).set(h.bearer(manager)).send({}).expect(200);
+        for (const q of ['', '?format=png']) {
+          const res = await h.http().get(`/api/v1/tasks/${a.taskId}/image${q}`).set(h.bearer(ta)).expect(404);
+          expect(res.body.detail).toMatch(/reassigned/);
+        }
+        await h.http().get(`/api/v1/tasks/${a.taskId}/image`).set(h.bearer(manager)).expect(200);
+        await h.http().get(`/api/v1/tasks/${moved.body.newTaskId}/image`).set(h.bearer(await h.tokenFor(moved.body.readerId))).expect(200);
+        // The task itself stays visible to its old reader (status reassigned), only the image is gone.
+        await h.http().get(`/api/v1/tasks/${a.taskId}`).set(h.bearer(ta)).expect(200);
+
+        await h.http().post(`/api/v1/tasks/${b.taskId}/submission`).set(h.bearer(tb)).send(reading).expect(200);
+        await h.http().get(`/api/v1/tasks/${b.taskId}/image?format=png`).set(h.bearer(tb)).expect(200);
+      } finally {
+        await cancel(scanId);
+      }
+    });
+  });
 });

@@ -69,13 +69,17 @@ export class TasksController {
     return this.tasks.detail(me, taskId);
   }
 
-  /** The de-identified DICOM (ETag, Range), or `?format=png` for an 8-bit windowed preview. */
+  /**
+   * The de-identified DICOM (ETag, Range), or `?format=png` for an 8-bit windowed preview. A radiologist gets the
+   * image of their task while it is open, and after submitting it (to re-view their own work); once the task was
+   * reassigned, expired or cancelled, 404. Managers and admins get the image of any task.
+   */
   @Get(':taskId/image')
   @ApiProduces('application/dicom', 'image/png')
   @ApiResponse({ status: 200, description: 'The image' })
   @ApiResponse({ status: 206, description: 'A byte range of the DICOM' })
   @ApiResponse({ status: 415, description: 'No PNG preview for this transfer syntax' })
-  @ApiNotFoundResponse()
+  @ApiNotFoundResponse({ description: 'Unknown, another reader’s, or no longer the caller’s task (reassigned, expired, cancelled)' })
   async image(
     @CurrentPrincipal() me: Principal,
     @Param('taskId') taskId: string,
@@ -83,7 +87,7 @@ export class TasksController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const task = await this.tasks.visibleTask(me, taskId);
+    const task = await this.tasks.imageTask(me, taskId);
     if (q.format === 'png') await this.images.sendPng(task, req, res);
     else await this.images.sendDicom(task, req, res);
   }

@@ -186,6 +186,18 @@ export class TasksService {
     return task;
   }
 
+  /**
+   * The task whose image the caller may download: managers any task; its reader only while it is `open` or once it is
+   * `submitted` (their own work). A task taken away (reassigned, expired, cancelled) no longer opens the image.
+   */
+  async imageTask(me: Principal, taskId: string): Promise<TaskRecord> {
+    const task = await this.visibleTask(me, taskId);
+    if (!isManager(me) && task.status !== 'open' && task.status !== 'submitted') {
+      throw new NotFoundError('image', `Task ${taskId} is ${task.status}; its image is no longer available to you.`);
+    }
+    return task;
+  }
+
   /** The task, image metadata, taxonomy, the caller's own submission and, for reviewers, what they review. */
   async detail(me: Principal, taskId: string): Promise<TaskDetailDto> {
     const t = await this.visibleTask(me, taskId);
