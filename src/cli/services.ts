@@ -8,14 +8,15 @@ import type { Config } from '../config/config';
 import type { Logger } from '../logger';
 import type { BlobStore } from '../storage/blob-store';
 import { LocalBlobStore } from '../storage/blob-store';
+import { startSweeper } from '../storage/sweeper';
 import { createReadflowWorker } from '../temporal/worker';
 
 export interface Running {
   stop(): Promise<void>;
 }
 
-export function createStore(config: Config): BlobStore {
-  return new LocalBlobStore(config.storageDir);
+export function createStore(config: Config): LocalBlobStore {
+  return new LocalBlobStore(config.storageDir, { retentionMs: { incoming: config.incomingRetentionMs } });
 }
 
 /** Routes the Temporal SDK's logs through pino. Call once per process, before any worker. */
@@ -23,7 +24,8 @@ export function installTemporalRuntime(logger: Logger): void {
   const log = logger.child({ component: 'temporal' });
   Runtime.install({
     logger: {
-      log: (level, message, meta) => log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')](meta ?? {}, message),
+      log: (level, message, meta) =>
+        log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')](meta ?? {}, message),
       trace: (m, meta) => log.trace(meta ?? {}, m),
       debug: (m, meta) => log.debug(meta ?? {}, m),
       info: (m, meta) => log.debug(meta ?? {}, m),
@@ -35,7 +37,12 @@ export function installTemporalRuntime(logger: Logger): void {
 }
 
 /** Connects to Temporal and runs the ReadFlow worker until stopped. */
-export async function startWorker(config: Config, logger: Logger, dataSource: DataSource, store: BlobStore): Promise<Running> {
+export async function startWorker(
+  config: Config,
+  logger: Logger,
+  dataSource: DataSource,
+  store: LocalBlobStore,
+): Promise<Running> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const activities = createActivities({
     dataSource,
@@ -52,9 +59,18 @@ export async function startWorker(config: Config, logger: Logger, dataSource: Da
     activities,
   });
   const running = worker.run();
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker running');
+  logger.info(
+    { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace },
+    'Worker running',
+  );
+  const stopSweeper = startSweeper(store, {
+    areas: ['incoming'],
+    intervalMs: Math.min(config.incomingRetentionMs, 3_600_000),
+    logger: logger.child({ component: 'sweeper' }),
+  });
   return {
     stop: async () => {
+      stopSweeper();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
@@ -71,7 +87,13 @@ export async function startApi(
 ): Promise<Running & { url: string }> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporalClient = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await createApiApp({ config, dataSource, temporalClient, store, logger: logger.child({ component: 'api' }) });
+  const app = await createApiApp({
+    config,
+    dataSource,
+    temporalClient,
+    store,
+    logger: logger.child({ component: 'api' }),
+  });
   await app.listen(config.http.port, config.http.host);
   const address = app.getHttpServer().address() as { port: number } | null;
   const url = config.http.publicUrl.replace(/:\d+$/, `:${address?.port ?? config.http.port}`);

@@ -19,6 +19,10 @@ const shape = z.object({
   READFLOW_DATA_DIR: z.string().min(1).default('.data'),
   STORAGE_DIR: z.string().min(1).optional(),
   READFLOW_IMPORT_DIR: z.string().min(1).optional(),
+  READFLOW_INCOMING_RETENTION: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 72h or 3d')
+    .default('72h'),
   DATABASE_URL: z.string().url().optional(),
   READFLOW_EMBEDDED_PG: z.enum(['auto', 'always', 'never']).default('auto'),
   READFLOW_EMBEDDED_PG_PORT: port.default(54329),
@@ -79,6 +83,8 @@ export interface Config {
   storageDir: string;
   /** Root of the files a batch may ingest (`POST /api/v1/batches`): paths outside it are refused. */
   importDir: string;
+  /** How long an upload may wait in `incoming/` before the worker's sweeper deletes it (ms). */
+  incomingRetentionMs: number;
   database: { url?: string; embedded: 'auto' | 'always' | 'never'; embeddedPort: number };
   temporal: {
     address: string;
@@ -136,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: v.READFLOW_DATA_DIR,
     storageDir: v.STORAGE_DIR ?? `${v.READFLOW_DATA_DIR}/storage`,
     importDir: v.READFLOW_IMPORT_DIR ?? `${v.READFLOW_DATA_DIR}/import`,
+    incomingRetentionMs: parseDuration(v.READFLOW_INCOMING_RETENTION),
     database: {
       url: v.DATABASE_URL,
       embedded: v.READFLOW_EMBEDDED_PG,
