@@ -439,4 +439,26 @@ describe('API fixes (real Postgres, real Temporal dev server, real worker)', () 
       }
     });
   });
+
+  describe('batches', () => {
+    it('refuses up front what cannot work (422): empty list, empty path, paths outside the import directory', async () => {
+      const post = (body: Record<string, unknown>) => h.http().post('/api/v1/batches').set(h.bearer(manager)).send({ split: 'train', ...body });
+      expect((await post({ files: [] }).expect(422)).body.errors).toEqual([expect.objectContaining({ path: 'files' })]);
+      expect((await post({ files: ['a.dcm', ''] }).expect(422)).body.errors).toEqual([expect.objectContaining({ path: 'files' })]);
+      const outside = await post({ directory: '/nonexistent' }).expect(422);
+      expect(outside.body.errors).toEqual([expect.objectContaining({ path: 'directory', code: 'outside-import-dir' })]);
+      const dotdot = await post({ files: ['ok.dcm', '../../etc/passwd'] }).expect(422);
+      expect(dotdot.body.errors).toEqual([expect.objectContaining({ path: 'files[1]', code: 'outside-import-dir' })]);
+    });
+
+    it('a batch whose workflow failed reports state "failed" with the failure, not "listing" forever', async () => {
+      const started = await h.http().post('/api/v1/batches').set(h.bearer(manager)).send({ split: 'train', directory: 'no-such-directory' }).expect(202);
+      const failed = await eventually(async () => {
+        const res = await h.http().get(`/api/v1/batches/${started.body.batchId}`).set(h.bearer(manager)).expect(200);
+        return res.body.state === 'failed' ? res.body : undefined;
+      }, 60_000, 'the batch to fail');
+      expect(failed).toMatchObject({ batchId: started.body.batchId, failure: expect.stringMatching(/no-such-directory|ENOENT/), finishedAt: expect.any(String) });
+      expect(failed.counts).toMatchObject({ listed: 0, started: 0 });
+    });
+  });
 });

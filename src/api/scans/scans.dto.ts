@@ -36,19 +36,22 @@ export class StartedScanDto {
 }
 
 export class CreateBatchDto {
-  @ApiPropertyOptional({ description: 'A directory readable by the workers (every file under it, recursively)' })
+  @ApiPropertyOptional({
+    description: 'A directory under the import directory (READFLOW_IMPORT_DIR; relative paths resolve against it): every file under it, recursively',
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)
   @MaxLength(4096)
   directory?: string;
 
-  @ApiPropertyOptional({ type: [String], description: 'File paths readable by the workers' })
+  @ApiPropertyOptional({ type: [String], description: 'File paths under the import directory (READFLOW_IMPORT_DIR; relative paths resolve against it)' })
   @IsOptional()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100_000)
   @IsString({ each: true })
+  @MinLength(1, { each: true })
   @MaxLength(4096, { each: true })
   files?: string[];
 
@@ -83,8 +86,13 @@ export class BatchCountsDto {
 export class BatchProgressDto {
   @ApiProperty()
   batchId!: string;
-  @ApiProperty({ enum: ['listing', 'draining', 'done'] })
-  state!: 'listing' | 'draining' | 'done';
+  @ApiProperty({
+    enum: ['listing', 'draining', 'done', 'failed'],
+    description: 'failed: the batch workflow ended without completing (see failure); counts are its last progress',
+  })
+  state!: 'listing' | 'draining' | 'done' | 'failed';
+  @ApiPropertyOptional({ description: 'Why the batch failed (state failed), e.g. a directory that cannot be listed' })
+  failure?: string;
   @ApiProperty({ type: BatchCountsDto })
   counts!: BatchCountsDto;
   @ApiProperty({ description: 'Scans started and not yet through ingest' })

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -13,7 +15,7 @@ import { Principal } from '../auth/principal';
 import { decodeCursor, pageOf, tsKey } from '../common/cursor';
 import type { Page } from '../common/cursor';
 import { BLOB_STORE, CONFIG, DATA_SOURCE } from '../deps';
-import { ConflictError, NotFoundError, ValidationFailedError } from '../errors';
+import { ConflictError, FieldProblem, NotFoundError, ValidationFailedError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { closedScan } from '../tasks/tasks.service';
 import { batchWorkflowId, ScanWorkflowsService } from '../workflows/scan-workflows.service';
@@ -132,6 +134,7 @@ export class ScansService {
         { path: dto.directory === undefined ? '' : 'files', code: 'one-of', message: 'give exactly one of directory or files' },
       ]);
     }
+    await this.checkImportPaths(dto);
     const batchId = randomUUID();
     await this.workflows.startBatch({
       batchId,
@@ -142,6 +145,26 @@ export class ScansService {
     });
     this.metrics.ingests.inc({ outcome: 'batch' });
     return { batchId, workflowId: batchWorkflowId(batchId), workflowUrl: this.workflows.uiUrl(batchWorkflowId(batchId)) };
+  }
+
+  /**
+   * Refuses at once (422) what the workers would refuse anyway: paths outside the import directory (lexically, as
+   * the batch activities check first; they check symlinks again on the worker) and paths with NUL bytes.
+   */
+  private async checkImportPaths(dto: CreateBatchDto): Promise<void> {
+    const configured = path.resolve(this.config.importDir);
+    const real = await fsp.realpath(configured).catch(() => configured);
+    const inside = (p: string): boolean => [configured, real].some((root) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep));
+    const entries: [string, string][] = dto.directory !== undefined ? [['directory', dto.directory]] : (dto.files ?? []).map((f, i) => [`files[${i}]`, f]);
+    const problems: FieldProblem[] = [];
+    for (const [at, p] of entries) {
+      if (p.includes('\0')) problems.push({ path: at, code: 'invalid-format', message: 'a path cannot contain NUL bytes' });
+      else if (!inside(path.resolve(configured, p))) {
+        problems.push({ path: at, code: 'outside-import-dir', message: `${JSON.stringify(p)} is not inside the import directory ${configured}` });
+      }
+      if (problems.length >= 20) break;
+    }
+    if (problems.length > 0) throw new ValidationFailedError(problems);
   }
 
   async batchProgress(batchId: string): Promise<BatchProgressDto> {

@@ -29,6 +29,21 @@ import {
 import { CONFIG, TEMPORAL_CLIENT } from '../deps';
 import { fromTemporalError } from '../errors';
 
+/** A batch's progress as the API reports it: the workflow's, or `failed` with why when the workflow did not complete. */
+export type BatchProgressView = Omit<BatchProgress, 'state'> & { state: BatchProgress['state'] | 'failed'; failure?: string };
+
+/** The innermost message of a workflow failure (`WorkflowFailedError` → activity failure → application failure). */
+function failureMessage(e: unknown): string | undefined {
+  let message: string | undefined;
+  let cur: unknown = e;
+  for (let depth = 0; cur && typeof cur === 'object' && depth < 8; depth++) {
+    const m = (cur as { message?: unknown }).message;
+    if (typeof m === 'string' && m !== '' && !/^(Workflow execution failed|Activity task failed|Child Workflow execution failed)$/i.test(m)) message = m;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return message;
+}
+
 /** Workflow id of a batch. */
 export function batchWorkflowId(batchId: string): string {
   return `batch-${batchId}`;
@@ -103,8 +118,37 @@ export class ScanWorkflowsService {
     });
   }
 
-  batchProgress(batchId: string): Promise<BatchProgress> {
-    return this.call(() => this.client.workflow.getHandle(batchWorkflowId(batchId)).query(progressQuery), 'batch');
+  /**
+   * A batch's progress (`progress` query). A batch whose workflow ended without completing (failed, terminated,
+   * timed out, cancelled) reports `state: 'failed'` with the failure's message: its last progress is frozen where it
+   * stopped (e.g. `listing`) and says nothing of the failure.
+   */
+  async batchProgress(batchId: string): Promise<BatchProgressView> {
+    const handle = this.client.workflow.getHandle(batchWorkflowId(batchId));
+    const desc = await this.call(() => handle.describe(), 'batch');
+    const status = desc.status.name;
+    if (status === 'RUNNING' || status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') {
+      return this.call(() => handle.query(progressQuery), 'batch');
+    }
+    const failure = await handle.result().then(
+      () => `the batch workflow is ${status.toLowerCase()}`,
+      (e: unknown) => failureMessage(e) ?? `the batch workflow is ${status.toLowerCase()}`,
+    );
+    // The last progress, when a worker can still answer the query of the closed run; zeros otherwise.
+    const last = await handle.query(progressQuery).catch(() => undefined);
+    return {
+      ...(last ?? {
+        batchId,
+        counts: { listed: 0, started: 0, duplicate: 0, accepted: 0, quarantined: 0, failed: 0 },
+        inFlight: 0,
+        runs: 1,
+        startedAt: desc.startTime.toISOString(),
+        recentQuarantined: [],
+      }),
+      state: 'failed',
+      failure,
+      ...(desc.closeTime ? { finishedAt: desc.closeTime.toISOString() } : {}),
+    };
   }
 
   status(scanId: string): Promise<ScanStatus> {
