@@ -461,4 +461,26 @@ describe('API fixes (real Postgres, real Temporal dev server, real worker)', () 
       expect(failed.counts).toMatchObject({ listed: 0, started: 0 });
     });
   });
+
+  describe('scan detail and export names', () => {
+    it('GET /scans/{id} of a cancelled scan shows who cancelled it and why', async () => {
+      const scanId = await upload(freshCxr());
+      await untilOpen(scanId, 'reader', 3);
+      const before = await scan(scanId);
+      expect(before).toMatchObject({ cancelledBy: null, cancelReason: null });
+      await cancel(scanId, 'duplicate of another study').expect(200);
+      const after = await eventually(async () => {
+        const s = await scan(scanId);
+        return s.stage === 'cancelled' ? s : undefined;
+      }, 10_000, 'the cancelled stage');
+      expect(after).toMatchObject({ cancelledBy: `${h.prefix}-mgr`, cancelReason: 'duplicate of another study' });
+    });
+
+    it('the Kaggle export downloads as kaggle_{split}.csv', async () => {
+      for (const split of ['train', 'test']) {
+        const res = await h.http().get(`/api/v1/exports/kaggle.csv?split=${split}`).set(h.bearer(manager)).expect(200);
+        expect(res.headers['content-disposition']).toBe(`attachment; filename="kaggle_${split}.csv"`);
+      }
+    });
+  });
 });

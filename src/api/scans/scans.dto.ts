@@ -201,6 +201,10 @@ export class ScanImageDto {
 }
 
 export class ScanDetailDto extends ScanSummaryDto {
+  @ApiProperty({ type: String, nullable: true, description: 'The manager who cancelled the scan (stage cancelled)' })
+  cancelledBy!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The reason given when the scan was cancelled, if any' })
+  cancelReason!: string | null;
   @ApiProperty({ type: ScanImageDto })
   image!: ScanImageDto;
   @ApiProperty({ type: [ScanTaskDto], description: 'Tasks with readers and deadlines (never their readings)' })

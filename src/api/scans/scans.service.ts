@@ -227,8 +227,11 @@ export class ScansService {
       [scanId],
     );
     const now = Date.now();
+    const cancellation = r.stage === 'cancelled' ? await this.cancellation(scanId) : null;
     return {
       ...this.summary(r),
+      cancelledBy: cancellation?.by ?? null,
+      cancelReason: cancellation?.reason ?? null,
       image: {
         rows: r.rows,
         columns: r.columns,
@@ -250,6 +253,21 @@ export class ScansService {
         overdue: t.status === 'open' && new Date(t.due_at).getTime() < now,
       })),
     };
+  }
+
+  /**
+   * Who cancelled a scan and why: from its `stage:cancelled` audit event (written with the stage), else from the
+   * workflow's `status` query (`cancelled`, `cancelReason`), which needs a worker to answer for a closed scan.
+   */
+  private async cancellation(scanId: string): Promise<{ by: string | null; reason: string | null } | null> {
+    const rows: { actor: string; detail: { reason?: unknown } | null }[] = await this.ds.query(
+      `SELECT actor, detail FROM audit_events WHERE scan_id = $1 AND action = 'stage:cancelled' ORDER BY at DESC, id DESC LIMIT 1`,
+      [scanId],
+    );
+    if (rows[0]) return { by: rows[0].actor, reason: typeof rows[0].detail?.reason === 'string' ? rows[0].detail.reason : null };
+    const status = await this.workflows.status(scanId).catch(() => undefined);
+    if (!status?.cancelled) return null;
+    return { by: status.cancelled.by, reason: status.cancelReason ?? status.cancelled.reason ?? null };
   }
 
   async cancel(me: Principal, scanId: string, dto: CancelScanDto): Promise<ScanStateDto> {
