@@ -82,7 +82,8 @@ export type ConflictReason =
   | 'invalid-state'
   | 'no-eligible-reader'
   | 'not-released'
-  | 'already-exists';
+  | 'already-exists'
+  | 'scan-exists-with-other-settings';
 
 /** The request conflicts with the scan's, task's or resource's current state (409). */
 export class ConflictError extends ApiErrorBase {
@@ -90,6 +91,8 @@ export class ConflictError extends ApiErrorBase {
   constructor(
     readonly reason: ConflictReason,
     message: string,
+    /** Extension members of the problem (e.g. the existing scan's id and settings). */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }

@@ -49,7 +49,7 @@ export function problemFor(e: DomainError): ProblemDocument {
     case 'invalid-deadline':
       return problem('invalid-deadline', 'Invalid Deadline', 422, e.message);
     case 'conflict':
-      return problem(e.reason, 'Conflict', 409, e.message);
+      return problem(e.reason, 'Conflict', 409, e.message, e.extra);
     case 'unsupported-media':
       return problem('unsupported-media-type', 'Unsupported Media Type', 415, e.message);
     case 'payload-too-large':

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 
 import type { INestApplication } from '@nestjs/common';
@@ -480,6 +480,65 @@ describe('API fixes (real Postgres, real Temporal dev server, real worker)', () 
       for (const split of ['train', 'test']) {
         const res = await h.http().get(`/api/v1/exports/kaggle.csv?split=${split}`).set(h.bearer(manager)).expect(200);
         expect(res.headers['content-disposition']).toBe(`attachment; filename="kaggle_${split}.csv"`);
+      }
+    });
+  });
+
+  describe('re-uploads', () => {
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+    it('the same file with another split or policy is a 409 naming the existing scan; the same settings a 200; no copy left in incoming/', async () => {
+      const bytes = freshCxr();
+      const scanId = await upload(bytes, { split: 'train' });
+      try {
+        await untilOpen(scanId, 'reader', 3);
+        for (const fields of [{ split: 'test' }, { split: 'train', policy: 'consensus-5' }]) {
+          const res = await h
+            .http()
+            .post('/api/v1/scans')
+            .set(h.bearer(manager))
+            .field('split', fields.split)
+            .field('policy', fields.policy ?? 'independent-3')
+            .attach('file', bytes, 'again.dcm')
+            .expect(409);
+          expect(res.body).toMatchObject({
+            type: 'https://readflow.dev/problems/scan-exists-with-other-settings',
+            scanId,
+            split: 'train',
+            policy: 'independent-3',
+          });
+          expect(res.body.detail).toContain(scanId);
+          expect(await h.store.stat('incoming', sha(bytes))).toBeNull();
+        }
+        const same = await h.http().post('/api/v1/scans').set(h.bearer(manager)).field('split', 'train').attach('file', bytes, 'again.dcm').expect(200);
+        expect(same.body).toMatchObject({ scanId, stage: 'reading' });
+        expect(await h.store.stat('incoming', sha(bytes))).toBeNull();
+      } finally {
+        await cancel(scanId);
+      }
+    });
+
+    it('a corrected file with the SOP Instance UID of a quarantined scan is ingested again (202, a new run)', async () => {
+      const good = freshCxr();
+      const broken = good.subarray(0, good.length - 4096);
+      const scanId = await upload(broken, { split: 'train' });
+      await eventually(async () => ((await scan(scanId).catch(() => undefined))?.stage === 'quarantined' ? true : undefined), 60_000, 'quarantine');
+      // The same broken bytes: the existing (quarantined) scan, nothing new.
+      const again = await h.http().post('/api/v1/scans').set(h.bearer(manager)).field('split', 'train').attach('file', broken, 'broken.dcm').expect(200);
+      expect(again.body).toMatchObject({ scanId, stage: 'quarantined' });
+      expect(await h.store.stat('incoming', sha(broken))).toBeNull();
+
+      const fixed = await upload(good, { split: 'test', policy: 'independent-5' });
+      expect(fixed).toBe(scanId);
+      try {
+        await untilOpen(scanId, 'reader', 5);
+        const s = await eventually(async () => {
+          const x = await scan(scanId);
+          return x.stage === 'reading' ? x : undefined;
+        }, 10_000, 'the reading stage');
+        expect(s).toMatchObject({ stage: 'reading', split: 'test', policy: 'independent-5', quarantineReason: null });
+      } finally {
+        await cancel(scanId);
       }
     });
   });

@@ -38,7 +38,12 @@ import { ScansService } from './scans.service';
 export class ScansController {
   constructor(private readonly scans: ScansService) {}
 
-  /** Uploads one DICOM file and starts its scan workflow: 202 for a new scan, 200 when the same file was seen before. */
+  /**
+   * Uploads one DICOM file and starts its scan workflow: 202 for a new scan, 200 when the file (same SOP Instance UID)
+   * is an existing scan with the same split and policy, 409 `scan-exists-with-other-settings` (with the existing
+   * `scanId`, `split`, `policy`) when it exists with others. A corrected file (other bytes) for a quarantined scan starts
+   * the scan again: 202.
+   */
   @Post()
   @UseInterceptors(FileInterceptor('file'))
   @ApiConsumes('multipart/form-data')
@@ -55,6 +60,7 @@ export class ScansController {
   })
   @ApiAcceptedResponse({ type: StartedScanDto, description: 'A new scan was started' })
   @ApiOkResponse({ type: StartedScanDto, description: 'The file was uploaded before: the existing scan' })
+  @ApiConflictResponse({ description: 'scan-exists-with-other-settings: the scan exists with another split or policy (scanId, split, policy)' })
   @ApiPayloadTooLargeResponse()
   async upload(
     @CurrentPrincipal() me: Principal,

@@ -10,11 +10,12 @@ import type { Config } from '../../config/config';
 import type { ScanStage, StoredBox, StoredFusedBox, TaskRole, TaskStatus } from '../../db/entities';
 import { DEFAULT_POLICIES, policyWithDeadlines } from '../../domain';
 import type { PolicyName, ReadingPolicy } from '../../domain';
+import type { Logger } from '../../logger';
 import type { BlobStore } from '../../storage/blob-store';
 import { Principal } from '../auth/principal';
 import { decodeCursor, pageOf, tsKey } from '../common/cursor';
 import type { Page } from '../common/cursor';
-import { BLOB_STORE, CONFIG, DATA_SOURCE } from '../deps';
+import { BLOB_STORE, CONFIG, DATA_SOURCE, LOGGER } from '../deps';
 import { ConflictError, FieldProblem, NotFoundError, ValidationFailedError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { closedScan } from '../tasks/tasks.service';
@@ -78,6 +79,7 @@ export class ScansService {
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
+    @Inject(LOGGER) private readonly logger: Logger,
     private readonly workflows: ScanWorkflowsService,
     private readonly metrics: MetricsService,
   ) {}
@@ -91,8 +93,11 @@ export class ScansService {
   }
 
   /**
-   * Stages the upload, then starts `scanLifecycle` with workflowId = scanId (`USE_EXISTING`). `created` is false
-   * when the scan already existed (same source file): nothing new is started.
+   * Stages the upload, then starts `scanLifecycle` with workflowId = scanId. `created` is false when the scan already
+   * existed (same SOP Instance UID) with the same split and policy: nothing new is started (200). With another split or
+   * policy: 409 `scan-exists-with-other-settings`. A quarantined scan given different bytes (a corrected file) starts a
+   * new run of its workflow id (202). Whenever nothing new starts, the copy just staged in `incoming/` is deleted unless
+   * the scan's running ingest still reads it.
    */
   async upload(
     me: Principal,
@@ -109,25 +114,75 @@ export class ScansService {
       filename,
     );
     const { scanId } = staged;
-    const known: { stage: ScanStage }[] = await this.ds.query(`SELECT stage FROM scans WHERE id = $1`, [scanId]);
-    let existed = known.length > 0 || (await this.workflows.exists(scanId));
-    if (!existed) {
-      existed = !(await this.workflows.startScan({
-        scanId,
-        sourceKey: staged.sourceKey,
-        ...(filename ? { filename } : {}),
-        split: dto.split,
-        policy: this.policyFor(dto.policy),
-        startedBy: me.readerId,
-      }));
+    const policyName: PolicyName = dto.policy ?? 'independent-3';
+    const input = {
+      scanId,
+      sourceKey: staged.sourceKey,
+      ...(filename ? { filename } : {}),
+      split: dto.split,
+      policy: this.policyFor(policyName),
+      startedBy: me.readerId,
+    };
+    const started = (stage: ScanStage): { created: boolean; scan: StartedScanDto } => {
+      this.metrics.ingests.inc({ outcome: 'new' });
+      return { created: true, scan: { scanId, workflowId: scanId, stage, workflowUrl: this.workflows.uiUrl(scanId) } };
+    };
+
+    let existing = await this.existingScan(scanId);
+    if (!existing) {
+      if (await this.workflows.startScan(input)) return started('ingesting');
+      existing = await this.existingScan(scanId);
     }
-    this.metrics.ingests.inc({ outcome: existed ? 'existing' : 'new' });
+    if (existing?.stage === 'quarantined') {
+      const sameBytes: unknown[] = await this.ds.query(`SELECT 1 FROM quarantined_inputs WHERE sha256 = $1`, [staged.sha256]);
+      if (sameBytes.length === 0 && (await this.workflows.startScan(input, { rerun: true }))) {
+        // The projection upserts never change split and policy: the new run's are set here (the stage is the workflow's).
+        await this.ds.query(`UPDATE scans SET split = $2, policy = $3, updated_at = now() WHERE id = $1`, [scanId, dto.split, policyName]);
+        return started('ingesting');
+      }
+      if (sameBytes.length === 0) existing = (await this.existingScan(scanId)) ?? existing;
+    }
+    await this.discardStaged(scanId, staged);
+    this.metrics.ingests.inc({ outcome: 'existing' });
+    if (existing?.split !== undefined && (existing.split !== dto.split || existing.policy !== policyName)) {
+      throw new ConflictError(
+        'scan-exists-with-other-settings',
+        `This file is scan ${scanId}, which exists with split ${existing.split} and policy ${existing.policy}; ` +
+          `the requested split ${dto.split} and policy ${policyName} were not applied.`,
+        { scanId, split: existing.split, policy: existing.policy, stage: existing.stage, workflowUrl: this.workflows.uiUrl(scanId) },
+      );
+    }
     return {
-      created: !existed,
-      scan: { scanId, workflowId: scanId, stage: known[0]?.stage ?? 'ingesting', workflowUrl: this.workflows.uiUrl(scanId) },
+      created: false,
+      scan: { scanId, workflowId: scanId, stage: existing?.stage ?? 'ingesting', workflowUrl: this.workflows.uiUrl(scanId) },
     };
   }
 
+  /** A scan's stage and settings: its projection row, else (just started, not yet projected) its workflow's status. */
+  private async existingScan(scanId: string): Promise<{ stage: ScanStage; split?: string; policy?: string } | undefined> {
+    const rows: { stage: ScanStage; split: string; policy: string }[] = await this.ds.query(`SELECT stage, split, policy FROM scans WHERE id = $1`, [scanId]);
+    if (rows[0]) return rows[0];
+    if (!(await this.workflows.exists(scanId))) return undefined;
+    // Settings unknown when the status query cannot be answered (no worker): then they are not compared.
+    const status = await this.workflows.status(scanId).catch(() => undefined);
+    return status ? { stage: status.stage, split: status.split, policy: status.policy } : { stage: 'ingesting' };
+  }
+
+  /**
+   * Deletes an upload's `incoming/` copy when nothing new was started for it — unless the scan's running workflow was
+   * started with these very bytes and has not stored them in `originals/` yet (its ingest still reads them).
+   */
+  private async discardStaged(scanId: string, staged: { sourceKey: string; sha256: string }): Promise<void> {
+    try {
+      const run = await this.workflows.latestRun(scanId);
+      if (run?.running && (run.sourceKey === undefined || run.sourceKey === staged.sourceKey)) {
+        if (!(await this.store.stat('originals', staged.sha256))) return;
+      }
+      await this.store.delete('incoming', staged.sourceKey);
+    } catch (err) {
+      this.logger.warn({ err, scanId }, 'could not discard a duplicate upload from incoming/');
+    }
+  }
   async startBatch(me: Principal, dto: CreateBatchDto): Promise<StartedBatchDto> {
     if ((dto.directory === undefined) === (dto.files === undefined)) {
       throw new ValidationFailedError([
@@ -198,7 +253,8 @@ export class ScansService {
       split: r.split,
       policy: r.policy,
       batchId: r.batch_id,
-      quarantineReason: r.quarantine_reason,
+      // A quarantined scan ingested again from a corrected file keeps the old reason in its row until it is quarantined again.
+      quarantineReason: r.stage === 'quarantined' ? r.quarantine_reason : null,
       attentionReason: r.attention_reason,
       createdAt: new Date(r.created_at).toISOString(),
       updatedAt: new Date(r.updated_at).toISOString(),

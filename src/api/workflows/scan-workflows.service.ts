@@ -92,20 +92,43 @@ export class ScanWorkflowsService {
   /**
    * Starts the scan: `USE_EXISTING` while one runs, `REJECT_DUPLICATE` once it closed (a source file is read once).
    * Returns false when the scan already existed.
+   *
+   * `rerun`: a new run of a closed scan's workflow id (`ALLOW_DUPLICATE`), only for a quarantined scan given a
+   * corrected file; `FAIL` if a run is already going (then false).
    */
-  async startScan(input: ScanLifecycleInput): Promise<boolean> {
+  async startScan(input: ScanLifecycleInput, opts: { rerun?: boolean } = {}): Promise<boolean> {
     try {
       await this.client.workflow.start('scanLifecycle', {
         workflowId: input.scanId,
         taskQueue: this.config.temporal.taskQueue,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: opts.rerun ? 'FAIL' : 'USE_EXISTING',
+        workflowIdReusePolicy: opts.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
         args: [input],
       });
       return true;
     } catch (e) {
       if (e instanceof WorkflowExecutionAlreadyStartedError) return false;
       throw e;
+    }
+  }
+
+  /** The latest run of a workflow: whether it runs, and the `sourceKey` its scan was started with (when readable). */
+  async latestRun(workflowId: string): Promise<{ running: boolean; sourceKey?: string } | undefined> {
+    const handle = this.client.workflow.getHandle(workflowId);
+    let running: boolean;
+    try {
+      running = (await handle.describe()).status.name === 'RUNNING';
+    } catch (e) {
+      if (fromTemporalError(e)?.kind === 'not-found') return undefined;
+      throw e;
+    }
+    try {
+      const history = await handle.fetchHistory();
+      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+      const input = payload ? this.client.options.loadedDataConverter.payloadConverter.fromPayload<ScanLifecycleInput>(payload) : undefined;
+      return { running, ...(typeof input?.sourceKey === 'string' ? { sourceKey: input.sourceKey } : {}) };
+    } catch {
+      return { running };
     }
   }
 
