@@ -142,7 +142,7 @@ export class ScansService {
       }
       if (sameBytes.length === 0) existing = (await this.existingScan(scanId)) ?? existing;
     }
-    await this.discardStaged(scanId, staged);
+    await this.discardStaged(scanId, staged, existing?.stage);
     this.metrics.ingests.inc({ outcome: 'existing' });
     if (existing?.split !== undefined && (existing.split !== dto.split || existing.policy !== policyName)) {
       throw new ConflictError(
@@ -170,11 +170,12 @@ export class ScansService {
 
   /**
    * Deletes an upload's `incoming/` copy when nothing new was started for it — unless the scan's running workflow was
-   * started with these very bytes and has not stored them in `originals/` yet (its ingest still reads them).
+   * started with these very bytes and is still in ingest without them in `originals/` (its ingest still reads them).
    */
-  private async discardStaged(scanId: string, staged: { sourceKey: string; sha256: string }): Promise<void> {
+  private async discardStaged(scanId: string, staged: { sourceKey: string; sha256: string }, stage: ScanStage | undefined): Promise<void> {
     try {
-      const run = await this.workflows.latestRun(scanId);
+      const inIngest = stage === undefined || stage === 'ingesting' || stage === 'needs-attention';
+      const run = inIngest ? await this.workflows.latestRun(scanId) : undefined;
       if (run?.running && (run.sourceKey === undefined || run.sourceKey === staged.sourceKey)) {
         if (!(await this.store.stat('originals', staged.sha256))) return;
       }

@@ -44,6 +44,9 @@ function failureMessage(e: unknown): string | undefined {
   return message;
 }
 
+/** How long a rerun waits for a quarantined scan's run to complete. */
+const RERUN_WAIT_MS = 5_000;
+
 /** Workflow id of a batch. */
 export function batchWorkflowId(batchId: string): string {
   return `batch-${batchId}`;
@@ -97,19 +100,35 @@ export class ScanWorkflowsService {
    * corrected file; `FAIL` if a run is already going (then false).
    */
   async startScan(input: ScanLifecycleInput, opts: { rerun?: boolean } = {}): Promise<boolean> {
-    try {
-      await this.client.workflow.start('scanLifecycle', {
-        workflowId: input.scanId,
-        taskQueue: this.config.temporal.taskQueue,
-        workflowIdConflictPolicy: opts.rerun ? 'FAIL' : 'USE_EXISTING',
-        workflowIdReusePolicy: opts.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
-        args: [input],
-      });
-      return true;
-    } catch (e) {
-      if (e instanceof WorkflowExecutionAlreadyStartedError) return false;
-      throw e;
-    }
+    const start = async (): Promise<boolean> => {
+      try {
+        await this.client.workflow.start('scanLifecycle', {
+          workflowId: input.scanId,
+          taskQueue: this.config.temporal.taskQueue,
+          workflowIdConflictPolicy: opts.rerun ? 'FAIL' : 'USE_EXISTING',
+          workflowIdReusePolicy: opts.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+          args: [input],
+        });
+        return true;
+      } catch (e) {
+        if (e instanceof WorkflowExecutionAlreadyStartedError) return false;
+        throw e;
+      }
+    };
+    if (await start()) return true;
+    if (!opts.rerun) return false;
+    // A quarantined scan's run records the quarantine just before it completes: give it a moment to close.
+    const closed = this.client.workflow
+      .getHandle(input.scanId)
+      .result()
+      .then(
+        () => true,
+        () => true,
+      );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([closed, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), RERUN_WAIT_MS)))]);
+    clearTimeout(timer);
+    return waited ? start() : false;
   }
 
   /** The latest run of a workflow: whether it runs, and the `sourceKey` its scan was started with (when readable). */
