@@ -5,7 +5,7 @@
  * Everything here is deterministic: times come from the workflow clock (`Date.now()` in a workflow is the
  * time of the current workflow task), ids from `uuid4()` (seeded by the run), never from I/O.
  */
-import { upsertSearchAttributes, uuid4 } from '@temporalio/workflow';
+import { upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 
 import type { AuditEventRow, ProjectionStep, ScanRow, TaskRow } from '../activities/scan.activities';
 import type { FusedResult, Reading, ReaderReading, ReadingPolicy, ScanAgreement, Taxonomy } from '../domain';
@@ -122,11 +122,14 @@ export class ScanState {
     return TERMINAL.has(this.stage);
   }
 
-  /** An audit event with a deterministic key: `<scanId>:<seq>:<action>` (one run per scan id). */
+  /**
+   * An audit event with a deterministic key `<scanId>:<runId>:<seq>:<action>`: retries of the same step insert the
+   * same key (ignored), and a later run of the same scan id (a corrected file after a quarantine) never collides.
+   */
   audit(action: string, actor: string, detail: Record<string, unknown> = {}, taskId?: string): AuditEventRow {
     this.auditSeq += 1;
     const event: AuditEventRow = {
-      key: `${this.scanId}:${this.auditSeq}:${action}`,
+      key: `${this.scanId}:${workflowInfo().runId}:${this.auditSeq}:${action}`,
       scanId: this.scanId,
       actor,
       action,

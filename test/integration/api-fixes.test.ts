@@ -537,6 +537,17 @@ describe('API fixes (real Postgres, real Temporal dev server, real worker)', () 
           return x.stage === 'reading' ? x : undefined;
         }, 10_000, 'the reading stage');
         expect(s).toMatchObject({ stage: 'reading', split: 'test', policy: 'independent-5', quarantineReason: null });
+        // Both runs are in the audit trail: the second run's events are not swallowed by the first run's keys.
+        const stages: { action: string }[] = await h.ds.query(
+          `SELECT action FROM audit_events WHERE scan_id = $1 AND action = 'stage:ingesting'`,
+          [scanId],
+        );
+        expect(stages).toHaveLength(2);
+        const assigned: { n: number }[] = await h.ds.query(
+          `SELECT count(*)::int AS n FROM audit_events WHERE scan_id = $1 AND action LIKE 'task:assigned%'`,
+          [scanId],
+        );
+        expect(assigned[0].n).toBeGreaterThanOrEqual(5);
       } finally {
         await cancel(scanId);
       }
