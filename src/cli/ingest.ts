@@ -15,7 +15,8 @@ symlinks resolved: the workers refuse any other path.
 The token defaults to READFLOW_TOKEN; the URL to PUBLIC_URL (or http://HOST:PORT).`;
 
 interface BatchProgress {
-  state: 'listing' | 'draining' | 'done';
+  state: 'listing' | 'draining' | 'done' | 'failed';
+  failure?: string;
   counts: {
     listed: number;
     started: number;
@@ -96,11 +97,17 @@ async function main(): Promise<void> {
     const settled = c.accepted + c.quarantined + c.duplicate + c.failed;
     bar.setTotal(Math.max(c.listed, settled, 1));
     bar.update(settled, { quarantined: c.quarantined, duplicate: c.duplicate, state: progress.state });
-    if (progress.state === 'done') break;
+    if (progress.state === 'done' || progress.state === 'failed') break;
     await new Promise((r) => setTimeout(r, 1000));
   }
   bar.stop();
   const c = progress.counts;
+  if (progress.state === 'failed') {
+    throw new Error(
+      `Batch ${started.batchId} failed: ${progress.failure ?? 'unknown reason'} ` +
+        `(after ${c.accepted} accepted, ${c.quarantined} quarantined, ${c.duplicate} duplicates, ${c.failed} failed)`,
+    );
+  }
   process.stdout.write(
     `Done: ${c.listed} files, ${c.accepted} accepted for reading, ${c.duplicate} duplicates, ` +
       `${c.quarantined} quarantined, ${c.failed} failed.\n` +
