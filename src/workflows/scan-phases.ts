@@ -80,7 +80,7 @@ export async function runIngest(s: ScanState): Promise<boolean> {
       // Infrastructure trouble that outlived the retries: a manager decides (resumeScan retries ingest).
       await notifyBatch('failed', s);
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-      await s.escalate('ingest-failed', { message: cause instanceof Error ? cause.message : String(cause) });
+      await s.escalateForDecision('ingest-failed', { message: cause instanceof Error ? cause.message : String(cause) });
       if (!(await waitForManager(s))) return false;
     }
   }
@@ -104,8 +104,7 @@ export async function assignReaders(s: ScanState): Promise<boolean> {
       s.decided();
       return true;
     }
-    await s.escalate('no-eligible-readers', { ...r });
-    s.decided();
+    await s.escalateForDecision('no-eligible-readers', { ...r });
     if (!(await waitForManager(s))) return false;
   }
 }
@@ -198,14 +197,12 @@ export async function runReview(s: ScanState): Promise<boolean> {
       s.reviewers = [...r.readerIds];
       break;
     }
-    await s.escalate('no-eligible-reviewers', { ...r });
-    s.decided();
+    await s.escalateForDecision('no-eligible-reviewers', { ...r });
     if (!(await waitForManager(s))) return false;
   }
   for (let round = 1; ; round++) {
     while (round > s.policy.maxReviewRounds + s.extraReviewRounds) {
-      await s.escalate('review-rounds-exhausted', { rounds: round - 1 });
-      s.decided();
+      await s.escalateForDecision('review-rounds-exhausted', { rounds: round - 1 });
       if (!(await waitForManager(s))) return false;
       s.extraReviewRounds += 1;
     }

@@ -217,6 +217,18 @@ export class ScanState {
     this.decisions += 1;
   }
 
+  /**
+   * Escalates from the main loop, which then waits for `resumeScan` and decides again. The stage changes at once
+   * (before the write's await); this escalation is itself the decision a resume already waiting on the loop gets,
+   * and a resume arriving from now on (even while the write is in flight) waits for the loop's next decision.
+   */
+  escalateForDecision(reason: string, detail: Record<string, unknown> = {}): Promise<void> {
+    const write = this.escalate(reason, detail);
+    this.decided();
+    this.awaitingDecision = true;
+    return write;
+  }
+
   /** Escalates to a manager: `needs-attention` with a reason (the workflow then waits for `resumeScan`). */
   escalate(reason: string, detail: Record<string, unknown> = {}): Promise<void> {
     this.attentionReason = reason;

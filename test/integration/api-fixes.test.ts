@@ -510,6 +510,8 @@ describe('API fixes (real Postgres, real Temporal dev server, real worker)', () 
           expect(res.body.detail).toContain(scanId);
           expect(await h.store.stat('incoming', sha(bytes))).toBeNull();
         }
+        // The tasks are in the inbox a moment before the stage write: wait for `reading` to compare with it.
+        await eventually(async () => ((await scan(scanId)).stage === 'reading' ? true : undefined), 10_000, 'the reading stage');
         const same = await h.http().post('/api/v1/scans').set(h.bearer(manager)).field('split', 'train').attach('file', bytes, 'again.dcm').expect(200);
         expect(same.body).toMatchObject({ scanId, stage: 'reading' });
         expect(await h.store.stat('incoming', sha(bytes))).toBeNull();
