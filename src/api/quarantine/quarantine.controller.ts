@@ -1,28 +1,14 @@
 import { Controller, Get, Inject, Injectable, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 
 import { Roles } from '../auth/principal';
 import { decodeCursor, pageOf, tsKey } from '../common/cursor';
 import type { Page } from '../common/cursor';
 import { DATA_SOURCE } from '../deps';
+import { PageQuery } from '../common/page-query';
 
-export class QuarantineQuery {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  cursor?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-}
+export class QuarantineQuery extends PageQuery {}
 
 export class QuarantinedInputDto {
   @ApiProperty()

@@ -1,8 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 
 import type { ReaderRole } from '../../db/entities';
+import { PageQuery } from '../common/page-query';
 
 export const READER_ROLES: readonly ReaderRole[] = ['radiologist', 'manager', 'admin'];
 
@@ -34,7 +45,11 @@ export class ReaderDto {
   completedTasks!: number;
   @ApiProperty({ type: Number, nullable: true, description: 'Median seconds from assignment to submission' })
   medianReadSeconds!: number | null;
-  @ApiProperty({ type: ReaderAgreementDto, nullable: true, description: 'Agreement with fused labels of released scans' })
+  @ApiProperty({
+    type: ReaderAgreementDto,
+    nullable: true,
+    description: 'Agreement with fused labels of released scans',
+  })
   agreement!: ReaderAgreementDto | null;
   @ApiProperty()
   createdAt!: string;
@@ -47,24 +62,11 @@ export class ReaderPageDto {
   nextCursor!: string | null;
 }
 
-export class ListReadersQuery {
+export class ListReadersQuery extends PageQuery {
   @ApiPropertyOptional({ enum: READER_ROLES })
   @IsOptional()
   @IsIn(READER_ROLES)
   role?: ReaderRole;
-
-  @ApiPropertyOptional({ description: 'Opaque cursor from nextCursor' })
-  @IsOptional()
-  @IsString()
-  cursor?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
 }
 
 export class CreateReaderDto {

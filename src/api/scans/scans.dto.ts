@@ -1,12 +1,21 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
 
 import type { ScanStage } from '../../db/entities';
 import type { PolicyName } from '../../domain';
 import { SCAN_STAGES } from '../../domain';
 import { TASK_ROLES, TASK_STATUSES, BoxDto } from '../tasks/tasks.dto';
 import type { TaskRole, TaskStatus } from '../../db/entities';
+import { PageQuery } from '../common/page-query';
 
 export const SPLITS = ['train', 'test'] as const;
 export const POLICY_NAMES: readonly PolicyName[] = ['independent-3', 'consensus-5', 'independent-5'];
@@ -37,7 +46,8 @@ export class StartedScanDto {
 
 export class CreateBatchDto {
   @ApiPropertyOptional({
-    description: 'A directory under the import directory (READFLOW_IMPORT_DIR; relative paths resolve against it): every file under it, recursively',
+    description:
+      'A directory under the import directory (READFLOW_IMPORT_DIR; relative paths resolve against it): every file under it, recursively',
   })
   @IsOptional()
   @IsString()
@@ -45,7 +55,11 @@ export class CreateBatchDto {
   @MaxLength(4096)
   directory?: string;
 
-  @ApiPropertyOptional({ type: [String], description: 'File paths under the import directory (READFLOW_IMPORT_DIR; relative paths resolve against it)' })
+  @ApiPropertyOptional({
+    type: [String],
+    description:
+      'File paths under the import directory (READFLOW_IMPORT_DIR; relative paths resolve against it)',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMinSize(1)
@@ -88,10 +102,13 @@ export class BatchProgressDto {
   batchId!: string;
   @ApiProperty({
     enum: ['listing', 'draining', 'done', 'failed'],
-    description: 'failed: the batch workflow ended without completing (see failure); counts are its last progress',
+    description:
+      'failed: the batch workflow ended without completing (see failure); counts are its last progress',
   })
   state!: 'listing' | 'draining' | 'done' | 'failed';
-  @ApiPropertyOptional({ description: 'Why the batch failed (state failed), e.g. a directory that cannot be listed' })
+  @ApiPropertyOptional({
+    description: 'Why the batch failed (state failed), e.g. a directory that cannot be listed',
+  })
   failure?: string;
   @ApiProperty({ type: BatchCountsDto })
   counts!: BatchCountsDto;
@@ -109,7 +126,7 @@ export class BatchProgressDto {
   workflowUrl!: string;
 }
 
-export class ListScansQuery {
+export class ListScansQuery extends PageQuery {
   @ApiPropertyOptional({ enum: STAGES })
   @IsOptional()
   @IsIn(STAGES)
@@ -119,19 +136,6 @@ export class ListScansQuery {
   @IsOptional()
   @IsIn(SPLITS)
   split?: (typeof SPLITS)[number];
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  cursor?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
 }
 
 export class ScanSummaryDto {
@@ -201,13 +205,24 @@ export class ScanImageDto {
 }
 
 export class ScanDetailDto extends ScanSummaryDto {
-  @ApiProperty({ type: String, nullable: true, description: 'The manager who cancelled the scan (stage cancelled)' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The manager who cancelled the scan (stage cancelled)',
+  })
   cancelledBy!: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'The reason given when the scan was cancelled, if any' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The reason given when the scan was cancelled, if any',
+  })
   cancelReason!: string | null;
   @ApiProperty({ type: ScanImageDto })
   image!: ScanImageDto;
-  @ApiProperty({ type: [ScanTaskDto], description: 'Tasks with readers and deadlines (never their readings)' })
+  @ApiProperty({
+    type: [ScanTaskDto],
+    description: 'Tasks with readers and deadlines (never their readings)',
+  })
   tasks!: ScanTaskDto[];
 }
 
@@ -236,7 +251,11 @@ export class LabelSetDto {
 }
 
 export class FusedLabelSetDto {
-  @ApiProperty({ type: 'array', items: { type: 'object' }, description: 'Fused boxes with score and readerIds' })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object' },
+    description: 'Fused boxes with score and readerIds',
+  })
   boxes!: Record<string, unknown>[];
   @ApiProperty({ type: [String] })
   globalLabels!: string[];
@@ -270,7 +289,10 @@ export class ScanLabelsDto {
   imageId!: string;
   @ApiProperty({ type: FusedLabelSetDto })
   fused!: FusedLabelSetDto;
-  @ApiProperty({ type: LabelSetDto, description: 'Released labels (fused, or the confirmed consensus review)' })
+  @ApiProperty({
+    type: LabelSetDto,
+    description: 'Released labels (fused, or the confirmed consensus review)',
+  })
   final!: LabelSetDto;
   @ApiProperty({ type: [ScanReadingDto] })
   readings!: ScanReadingDto[];

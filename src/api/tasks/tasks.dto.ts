@@ -1,33 +1,28 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
 
 import type { TaskRole, TaskStatus } from '../../db/entities';
+import { PageQuery } from '../common/page-query';
 
-export const TASK_STATUSES: readonly TaskStatus[] = ['open', 'submitted', 'expired', 'reassigned', 'cancelled'];
+export const TASK_STATUSES: readonly TaskStatus[] = [
+  'open',
+  'submitted',
+  'expired',
+  'reassigned',
+  'cancelled',
+];
 export const TASK_ROLES: readonly TaskRole[] = ['reader', 'reviewer'];
 export const REVIEW_DECISIONS = ['submit', 'confirm', 'return'] as const;
 
-const toBool = ({ value }: { value: unknown }): unknown => (value === 'true' ? true : value === 'false' ? false : value);
+const toBool = ({ value }: { value: unknown }): unknown =>
+  value === 'true' ? true : value === 'false' ? false : value;
 
-export class InboxQuery {
+export class InboxQuery extends PageQuery {
   @ApiPropertyOptional({ enum: TASK_STATUSES, default: 'open' })
   @IsOptional()
   @IsIn(TASK_STATUSES)
   status?: TaskStatus;
-
-  @ApiPropertyOptional({ description: 'Opaque cursor from nextCursor' })
-  @IsOptional()
-  @IsString()
-  cursor?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
 }
 
 export class ManagerTasksQuery extends InboxQuery {
@@ -95,7 +90,10 @@ export class LabelDto {
   id!: number;
   @ApiProperty({ example: 'Nodule/Mass' })
   name!: string;
-  @ApiProperty({ enum: ['local', 'global'], description: 'local labels are boxes; global labels apply to the image' })
+  @ApiProperty({
+    enum: ['local', 'global'],
+    description: 'local labels are boxes; global labels apply to the image',
+  })
   kind!: 'local' | 'global';
 }
 
@@ -203,7 +201,11 @@ export class TaskDetailDto {
   image!: ImageMetaDto;
   @ApiProperty({ type: TaxonomyDto })
   taxonomy!: TaxonomyDto;
-  @ApiPropertyOptional({ type: ReadingDto, nullable: true, description: 'The caller’s own accepted submission, if any' })
+  @ApiPropertyOptional({
+    type: ReadingDto,
+    nullable: true,
+    description: 'The caller’s own accepted submission, if any',
+  })
   submission?: ReadingDto | null;
   @ApiPropertyOptional({ type: ReviewDto, description: 'Reviewer tasks: the readings under review' })
   review?: ReviewDto;
@@ -217,7 +219,8 @@ export class TaskDetailDto {
 export class SubmissionDto {
   @ApiPropertyOptional({
     type: [BoxDto],
-    description: 'Readers and the first reviewer (use [] for none; at most the policy’s maxBoxes, 100 by default); the second reviewer sends only a decision',
+    description:
+      'Readers and the first reviewer (use [] for none; at most the policy’s maxBoxes, 100 by default); the second reviewer sends only a decision',
   })
   @IsOptional()
   boxes?: unknown;
@@ -234,7 +237,10 @@ export class SubmissionDto {
   @IsOptional()
   comment?: unknown;
 
-  @ApiPropertyOptional({ enum: REVIEW_DECISIONS, description: 'Reviewer tasks only: the first reviewer submit (or none), the second confirm or return' })
+  @ApiPropertyOptional({
+    enum: REVIEW_DECISIONS,
+    description: 'Reviewer tasks only: the first reviewer submit (or none), the second confirm or return',
+  })
   @IsOptional()
   @IsIn(REVIEW_DECISIONS)
   decision?: (typeof REVIEW_DECISIONS)[number];
