@@ -106,6 +106,24 @@ export function buildOpenApi(app: INestApplication, config: Config): OpenAPIObje
 }
 
 /**
+ * Security headers. Swagger UI needs inline styles; the web page (src/web/public) shows task images through blob:
+ * URLs. `upgrade-insecure-requests` only when ReadFlow is served over https: on a plain-http address (a LAN host
+ * without TLS) it would make browsers fetch the page's own scripts over https, and the page would not load.
+ */
+export function helmetOptions(publicUrl: string): Parameters<typeof helmet>[0] {
+  const https = publicUrl.startsWith('https:');
+  return {
+    contentSecurityPolicy: {
+      directives: {
+        'img-src': ["'self'", 'blob:', 'data:'],
+        ...(https ? {} : { 'upgrade-insecure-requests': null }),
+      },
+    },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  };
+}
+
+/**
  * Builds the configured NestJS application: helmet, body limits, `/api/v1` prefix (health, readiness and metrics
  * outside it), Swagger UI at `/docs` and OpenAPI JSON at `/api/v1/openapi.json`, the problem+json filter and the
  * validation pipe. It does not listen: the caller calls `app.listen`.
@@ -121,11 +139,7 @@ export async function createApiApp(deps: ApiDeps): Promise<INestApplication> {
   app.set('trust proxy', 'loopback');
   app.use(httpMetrics(app.get(MetricsService)));
   app.use(
-    helmet({
-      // Swagger UI needs inline styles; the web page (src/web/public) shows task images through blob: URLs.
-      contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'blob:', 'data:'] } },
-      crossOriginResourcePolicy: { policy: 'same-site' },
-    }),
+    helmet(helmetOptions(deps.config.http.publicUrl)),
   );
   // The web page: `/` and `/app/*` (static files, outside `/api/v1`).
   if (!mountWebApp(app)) deps.logger.warn('src/web/public not found: the web page is not served');
