@@ -7,6 +7,29 @@ import { ensureTemporalCli } from '../../src/temporal/temporal-cli';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 
 /**
+ * The SDK gives the dev server 5 s to answer; a cold start of the 250 MB binary (not yet in the page cache)
+ * can take longer, so a failed start is retried.
+ */
+async function startDevServer(cli: string): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: cli },
+          namespace: 'readflow',
+          ip: '127.0.0.1',
+          searchAttributes: [...SEARCH_ATTRIBUTES],
+          log: { format: 'pretty', level: 'error' },
+        },
+      });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      process.stderr.write(`[global-setup] the Temporal dev server did not start (attempt ${attempt}): ${String(err)}; retrying\n`);
+    }
+  }
+}
+
+/**
  * Starts one real Temporal dev server (the `temporal` CLI, on free ports, in memory) and creates a
  * fresh Postgres database with the schema migrated, for the whole integration run. Their addresses
  * reach the test workers through environment variables; global-teardown stops and drops them.
@@ -14,15 +37,7 @@ import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const cli = await ensureTemporalCli({ configuredPath: process.env.TEMPORAL_CLI || undefined });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: cli },
-      namespace: 'readflow',
-      ip: '127.0.0.1',
-      searchAttributes: [...SEARCH_ATTRIBUTES],
-      log: { format: 'pretty', level: 'error' },
-    },
-  });
+  const env = await startDevServer(cli);
   (globalThis as Record<string, unknown>).__READFLOW_TEMPORAL_ENV__ = env;
 
   const base = new URL(process.env.READFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
