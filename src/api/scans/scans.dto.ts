@@ -12,17 +12,17 @@ import {
 
 import type { ScanStage } from '../../db/entities';
 import type { PolicyName } from '../../domain';
-import { SCAN_STAGES } from '../../domain';
+import { DEFAULT_POLICIES, SCAN_STAGES } from '../../domain';
 import { TASK_ROLES, TASK_STATUSES, BoxDto } from '../tasks/tasks.dto';
 import type { TaskRole, TaskStatus } from '../../db/entities';
 import { PageQuery } from '../common/page-query';
 
 export const SPLITS = ['train', 'test'] as const;
-export const POLICY_NAMES: readonly PolicyName[] = ['independent-3', 'consensus-5', 'independent-5'];
+export const POLICY_NAMES = Object.keys(DEFAULT_POLICIES) as readonly PolicyName[];
 export const STAGES: readonly ScanStage[] = SCAN_STAGES;
 
-/** Multipart fields of a scan upload (the file part is `file`). */
-export class UploadScanDto {
+/** The dataset split and reading policy of new scans (an upload's or a batch's). */
+export class ScanSettingsDto {
   @ApiProperty({ enum: SPLITS })
   @IsIn(SPLITS)
   split!: (typeof SPLITS)[number];
@@ -32,6 +32,9 @@ export class UploadScanDto {
   @IsIn(POLICY_NAMES)
   policy?: PolicyName;
 }
+
+/** Multipart fields of a scan upload (the file part is `file`). */
+export class UploadScanDto extends ScanSettingsDto {}
 
 export class StartedScanDto {
   @ApiProperty({ example: 'scan-0123456789abcdef01234567' })
@@ -44,7 +47,7 @@ export class StartedScanDto {
   workflowUrl!: string;
 }
 
-export class CreateBatchDto {
+export class CreateBatchDto extends ScanSettingsDto {
   @ApiPropertyOptional({
     description:
       'A directory under the import directory (READFLOW_IMPORT_DIR; relative paths resolve against it): every file under it, recursively',
@@ -68,15 +71,6 @@ export class CreateBatchDto {
   @MinLength(1, { each: true })
   @MaxLength(4096, { each: true })
   files?: string[];
-
-  @ApiProperty({ enum: SPLITS })
-  @IsIn(SPLITS)
-  split!: (typeof SPLITS)[number];
-
-  @ApiPropertyOptional({ enum: POLICY_NAMES, default: 'independent-3' })
-  @IsOptional()
-  @IsIn(POLICY_NAMES)
-  policy?: PolicyName;
 }
 
 export class StartedBatchDto {
