@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 
 import { stageIncoming } from '../../activities/ingest.activities';
 import type { Config } from '../../config/config';
-import type { ScanStage, StoredBox, StoredFusedBox, TaskRole, TaskStatus } from '../../db/entities';
+import type { ScanStage, StoredBox, StoredFusedBox, TaskRole } from '../../db/entities';
 import { DEFAULT_POLICIES, policyWithDeadlines } from '../../domain';
 import type { PolicyName, ReadingPolicy } from '../../domain';
 import type { Logger } from '../../logger';
@@ -19,6 +19,7 @@ import { BLOB_STORE, CONFIG, DATA_SOURCE, LOGGER } from '../deps';
 import { ConflictError, FieldProblem, NotFoundError, ValidationFailedError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { closedScan } from '../tasks/tasks.service';
+import type { TaskSqlRow } from '../tasks/tasks.service';
 import { batchWorkflowId, ScanWorkflowsService } from '../workflows/scan-workflows.service';
 import {
   BatchProgressDto,
@@ -268,17 +269,7 @@ export class ScansService {
     const rows: ScanRow[] = await this.ds.query(`SELECT ${SCAN_COLUMNS} FROM scans WHERE id = $1`, [scanId]);
     const r = rows[0];
     if (!r) throw new NotFoundError('scan');
-    const tasks: {
-      id: string;
-      reader_id: string;
-      role: TaskRole;
-      slot: number;
-      round: number;
-      status: TaskStatus;
-      assigned_at: Date;
-      due_at: Date;
-      submitted_at: Date | null;
-    }[] = await this.ds.query(
+    const tasks: TaskSqlRow[] = await this.ds.query(
       `SELECT id, reader_id, role, slot, round, status, assigned_at, due_at, submitted_at
          FROM tasks WHERE scan_id = $1 ORDER BY role DESC, round, slot, assigned_at, id`,
       [scanId],

@@ -26,10 +26,9 @@ import {
   TaxonomyDto,
 } from './tasks.dto';
 
-/** A task row joined with its scan's image metadata. */
-export interface TaskRecord {
+/** The columns of a `tasks` row the API reads. */
+export interface TaskSqlRow {
   id: string;
-  scan_id: string;
   reader_id: string;
   role: TaskRole;
   slot: number;
@@ -38,6 +37,11 @@ export interface TaskRecord {
   assigned_at: Date;
   due_at: Date;
   submitted_at: Date | null;
+}
+
+/** A task row joined with its scan's image metadata. */
+export interface TaskRecord extends TaskSqlRow {
+  scan_id: string;
   image_id: string | null;
   rows: number | null;
   columns: number | null;
