@@ -60,4 +60,22 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // src/dicom is a library of its own: DICOM parsing, de-identification and rendering, knowing nothing of
+    // Temporal, NestJS, the database or the rest of ReadFlow.
+    files: ['src/dicom/**/*.ts'],
+    ignores: ['src/dicom/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@temporalio/*'], message: 'src/dicom knows nothing of Temporal.' },
+            { group: ['@nestjs/*', 'typeorm', 'typeorm/*', 'pg'], message: 'src/dicom knows nothing of NestJS or the database.' },
+            { group: ['../*', '!../dicom'], message: 'src/dicom imports nothing else of ReadFlow.' },
+          ],
+        },
+      ],
+    },
+  },
 );

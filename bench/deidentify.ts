@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { deidentifyObject } from '../src/activities/dicom';
+import { deidentifyObject } from '../src/dicom';
 
 const COPIES = Number(process.env.BENCH_COPIES ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -22,7 +22,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 
 import { createActivities } from '../src/activities';
-import { stageIncoming } from '../src/activities/ingest.activities';
+import { stageIncoming } from '../src/ingest/stage-incoming';
 import { dropDatabase, openDatabase } from '../src/db/data-source';
 import { seedRoster } from '../src/db/seed';
 import type { PolicyName, Reading } from '../src/domain';

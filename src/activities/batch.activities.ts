@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 
 import type { BlobStore } from '../storage/blob-store';
-import { stageIncoming } from './ingest.activities';
+import { stageIncoming } from '../ingest/stage-incoming';
 
 export interface BatchActivityDeps {
   store: BlobStore;

@@ -7,7 +7,8 @@ import type { DataSource } from 'typeorm';
 
 import { fixture, TEST_SECRET, tinyPng } from '../../test/fixtures/dicom/corpus';
 import { LocalBlobStore } from '../storage/blob-store';
-import { createIngestActivities, QUARANTINED_INPUT, stageIncoming } from './ingest.activities';
+import { stageIncoming } from '../ingest/stage-incoming';
+import { createIngestActivities, QUARANTINED_INPUT } from './ingest.activities';
 
 describe('ingest activities (fake database)', () => {
   let root: string;

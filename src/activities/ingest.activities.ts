@@ -4,8 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 
 import type { BlobStore } from '../storage/blob-store';
-import { deidentifyDicom, inspectDicom, scanIdFor, sopInstanceUidHash, validateDicom } from './dicom';
-import type { AcceptanceRule, ImageMeta, QuarantineReason } from './dicom';
+import { deidentifyDicom, sopInstanceUidHash, validateDicom } from '../dicom';
+import type { AcceptanceRule, ImageMeta, QuarantineReason } from '../dicom';
 
 export interface IngestDeps {
   store: BlobStore;
@@ -51,22 +51,6 @@ export const SOURCE_MISSING = 'SourceMissing';
 /** Key of the restricted source-UID ↔ new-UID mapping sidecar in `originals/`. */
 export function mappingKey(scanId: string): string {
   return `${scanId}.uids.json`;
-}
-
-/**
- * Stores an uploaded file in `incoming` (content-addressed) and computes its scanId from the SOP Instance UID read
- * from the header (or from the SHA-256 when the file has none). Never throws on bad DICOM.
- */
-export async function stageIncoming(
-  deps: Pick<IngestDeps, 'store' | 'deidSecret' | 'maxDicomBytes'>,
-  data: Buffer,
-  _filename?: string,
-): Promise<{ sourceKey: string; sha256: string; scanId: string; sopInstanceUid?: string }> {
-  const sha256 = createHash('sha256').update(data).digest('hex');
-  const { key } = await deps.store.put('incoming', data);
-  const inspected = inspectDicom(data, { maxBytes: deps.maxDicomBytes });
-  const sopInstanceUid = inspected.ok ? inspected.sopInstanceUid : undefined;
-  return { sourceKey: key, sha256, scanId: scanIdFor({ sopInstanceUid, sha256 }, deps.deidSecret), ...(sopInstanceUid ? { sopInstanceUid } : {}) };
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;

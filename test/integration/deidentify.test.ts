@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-import { deidentifyDicom, deidentifyObject, inspectDicom, isQuarantineReason, PERMISSIVE_ACCEPTANCE, renderPreview8, validateDicom } from '../../src/activities/dicom';
+import { deidentifyDicom, deidentifyObject, inspectDicom, isQuarantineReason, PERMISSIVE_ACCEPTANCE, renderPreview8, validateDicom } from '../../src/dicom';
 import { deidentifiableFiles, fixture, mutate, pixelDataBytes, rng, TEST_SECRET } from '../fixtures/dicom/corpus';
 
 /**

@@ -11,9 +11,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { DataSource } from 'typeorm';
 
-import { PERMISSIVE_ACCEPTANCE, scanIdFor } from '../../src/activities/dicom';
-import { parseDicomBytes } from '../../src/activities/dicom/parse';
-import { createIngestActivities, mappingKey, QUARANTINED_INPUT, stageIncoming } from '../../src/activities/ingest.activities';
+import { PERMISSIVE_ACCEPTANCE, scanIdFor } from '../../src/dicom';
+import { parseDicomBytes } from '../../src/dicom/parse';
+import { createIngestActivities, mappingKey, QUARANTINED_INPUT } from '../../src/activities/ingest.activities';
+import { stageIncoming } from '../../src/ingest/stage-incoming';
 import type { IngestDeps } from '../../src/activities/ingest.activities';
 import { QuarantinedInputEntity } from '../../src/db/entities';
 import { LocalBlobStore } from '../../src/storage/blob-store';

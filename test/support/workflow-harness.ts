@@ -16,7 +16,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 
 import { createActivities } from '../../src/activities';
-import { stageIncoming } from '../../src/activities/ingest.activities';
+import { stageIncoming } from '../../src/ingest/stage-incoming';
 import { DEFAULT_ROSTER, seedRoster } from '../../src/db/seed';
 import type { Reading, ReadingPolicy } from '../../src/domain';
 import { LocalBlobStore } from '../../src/storage/blob-store';

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
-import { stageIncoming } from '../../activities/ingest.activities';
+import { stageIncoming } from '../../ingest/stage-incoming';
 import type { Config } from '../../config/config';
 import type { ScanStage, StoredBox, StoredFusedBox, TaskRole } from '../../db/entities';
 import { DEFAULT_POLICIES, policyWithDeadlines } from '../../domain';

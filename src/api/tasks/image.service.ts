@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 
-import { renderPreview8 } from '../../activities/dicom/preview';
-import { transferSyntaxInfo } from '../../activities/dicom/transfer-syntax';
+import { renderPreview8 } from '../../dicom/preview';
+import { transferSyntaxInfo } from '../../dicom/transfer-syntax';
 import type { BlobStore } from '../../storage/blob-store';
 import { BLOB_STORE } from '../deps';
 import { NotFoundError, RangeNotSatisfiableError, UnsupportedMediaError } from '../errors';

@@ -13,7 +13,7 @@ import {
   syntheticChest,
   TEST_SECRET,
   VALID_BUT_REFUSED,
-} from '../../../test/fixtures/dicom/corpus';
+} from '../../test/fixtures/dicom/corpus';
 import { Encoder, textValue } from './writer';
 import {
   actionFor,
