@@ -78,4 +78,15 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // src/config is the one reader of the environment: everything else gets a typed config from it (docs/architecture.md).
+    files: ['src/**/*.ts'],
+    ignores: ['src/config/**', 'src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read the environment in src/config only (add a key there).' },
+      ],
+    },
+  },
 );

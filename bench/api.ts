@@ -55,7 +55,7 @@ function run(url: string, path: string, tokens: string[] | undefined, duration: 
 
 /** Worker thread: seeds the database, serves the app, reports its port and the tokens, stops on request. */
 async function serve(): Promise<void> {
-  const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', READFLOW_RATE_LIMIT_PER_MINUTE: '100000000' });
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', READFLOW_RATE_LIMIT_PER_MINUTE: '100000000', READFLOW_DEID_SECRET: process.env.READFLOW_DEID_SECRET || 'bench-secret-'.repeat(4) });
   const base = new URL(config.database.url ?? 'postgres://postgres@127.0.0.1:5432/postgres');
   base.pathname = `/readflow_bench_api_${process.pid}`;
   const dbUrl = base.toString();

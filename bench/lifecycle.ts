@@ -28,6 +28,7 @@ import { seedRoster } from '../src/db/seed';
 import type { PolicyName, Reading } from '../src/domain';
 import { DEFAULT_POLICIES, policyWithDeadlines } from '../src/domain';
 import { LocalBlobStore } from '../src/storage/blob-store';
+import { loadToolchainConfig } from '../src/config/toolchain';
 import { ensureTemporalCli } from '../src/temporal/temporal-cli';
 import { createReadflowWorker, WORKFLOWS_PATH } from '../src/temporal/worker';
 import type { ScanLifecycleInput } from '../src/workflows/scan-lifecycle.messages';
@@ -79,7 +80,7 @@ function stats(xs: number[]): string {
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const cli = await ensureTemporalCli({ configuredPath: process.env.TEMPORAL_CLI || undefined });
+  const cli = await ensureTemporalCli(loadToolchainConfig(process.env));
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: cli }, namespace: 'readflow', ip: '127.0.0.1', searchAttributes: [...SEARCH_ATTRIBUTES] },
   });

@@ -1,11 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import type { DataSource } from 'typeorm';
 
 import type { Config } from '../config/config';
-import { ConfigError, loadConfig } from '../config/config';
 import { openDatabase } from '../db/data-source';
 import type { EmbeddedPostgresHandle } from '../db/embedded';
 import { startEmbeddedPostgres } from '../db/embedded';
@@ -13,36 +8,12 @@ import type { SeedResult } from '../db/seed';
 import { seedRoster } from '../db/seed';
 import type { Logger } from '../logger';
 import { createLogger } from '../logger';
-import { isListening } from '../temporal/dev-server';
+import { acceptsTcpConnections } from '../net/tcp';
+
+export { bootConfig } from '../config/boot';
 
 /** The default local Postgres tried before falling back to an embedded one. */
 const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/readflow';
-
-/** Loads and validates the configuration once, or prints every problem and exits. */
-export function bootConfig(): Config {
-  try {
-    // The one place ReadFlow reads the environment.
-    const config = loadConfig(process.env);
-    return config.deidSecret ? config : { ...config, deidSecret: devSecret(config) };
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\nSee .env.example for every variable.\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
-
-/** Outside production, a random de-identification secret kept under the data dir (so UIDs stay stable across restarts). */
-function devSecret(config: Config): string {
-  const file = join(config.dataDir, 'deid-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(config.dataDir, { recursive: true });
-  const secret = randomBytes(32).toString('hex');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return secret;
-}
 
 export interface Database {
   dataSource: DataSource;
@@ -62,7 +33,7 @@ export async function bootDatabase(config: Config, logger: Logger): Promise<Data
   let embedded: EmbeddedPostgresHandle | undefined;
   if (!url) {
     const mode = config.database.embedded;
-    if (mode === 'never' || (mode === 'auto' && (await isListening('127.0.0.1:5432')))) {
+    if (mode === 'never' || (mode === 'auto' && (await acceptsTcpConnections('127.0.0.1:5432')))) {
       url = LOCAL_POSTGRES;
       kind = 'local';
     } else {

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 
 import { Presets, SingleBar } from 'cli-progress';
 
-import { bootConfig } from './boot';
+import { bootIngestClientConfig } from '../config/boot';
 
 const USAGE = `Usage: npm run ingest -- <directory> --split train|test [--policy independent-3|consensus-5|independent-5]
        [--url http://127.0.0.1:3000] [--token <manager token>]
@@ -12,7 +12,8 @@ Starts a batch ingest of every file under <directory> through the API and follow
 until every file is started, refused as a duplicate, or quarantined. <directory> is sent as an absolute path
 and must be inside the workers' import directory (READFLOW_IMPORT_DIR, default $READFLOW_DATA_DIR/import),
 symlinks resolved: the workers refuse any other path.
-The token defaults to READFLOW_TOKEN; the URL to PUBLIC_URL (or http://HOST:PORT).`;
+The token defaults to READFLOW_TOKEN; the URL to PUBLIC_URL (or http://HOST:PORT). Nothing else is read:
+this is an HTTP client of the API.`;
 
 interface BatchProgress {
   state: 'listing' | 'draining' | 'done' | 'failed';
@@ -65,10 +66,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${USAGE}\n`);
     process.exit(values.help ? 0 : 2);
   }
-  const config = bootConfig();
-  const token = values.token ?? config.cliToken;
-  if (!token) throw new Error('No token: pass --token or set READFLOW_TOKEN (a manager or admin token).');
-  const base = (values.url ?? config.http.publicUrl).replace(/\/$/, '');
+  const { apiUrl: base, token } = bootIngestClientConfig({ url: values.url, token: values.token });
   const directory = resolve(positionals[0]);
 
   const started = await api<{ batchId: string; workflowUrl: string }>(`${base}/api/v1/batches`, token, {

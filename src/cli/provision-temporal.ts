@@ -1,3 +1,4 @@
+import { bootToolchainConfig } from '../config/boot';
 import { ensureTemporalCli } from '../temporal/temporal-cli';
 
 /**
@@ -5,7 +6,7 @@ import { ensureTemporalCli } from '../temporal/temporal-cli';
  * Used by .ci/run before the tests, so the (slow, first-time) build shows its progress.
  */
 async function main(): Promise<void> {
-  const path = await ensureTemporalCli({ configuredPath: process.env.TEMPORAL_CLI || undefined });
+  const path = await ensureTemporalCli(bootToolchainConfig());
   process.stdout.write(`${path}\n`);
 }
 

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 
 import { createActivities } from '../activities';
@@ -19,23 +19,6 @@ export function createStore(config: Config): LocalBlobStore {
   return new LocalBlobStore(config.storageDir, { retentionMs: { incoming: config.incomingRetentionMs } });
 }
 
-/** Routes the Temporal SDK's logs through pino. Call once per process, before any worker. */
-export function installTemporalRuntime(logger: Logger): void {
-  const log = logger.child({ component: 'temporal' });
-  Runtime.install({
-    logger: {
-      log: (level, message, meta) =>
-        log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')](meta ?? {}, message),
-      trace: (m, meta) => log.trace(meta ?? {}, m),
-      debug: (m, meta) => log.debug(meta ?? {}, m),
-      info: (m, meta) => log.debug(meta ?? {}, m),
-      warn: (m, meta) => log.warn(meta ?? {}, m),
-      error: (m, meta) => log.error(meta ?? {}, m),
-    },
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
-  });
-}
-
 /** Connects to Temporal and runs the ReadFlow worker until stopped. */
 export async function startWorker(
   config: Config,
@@ -47,7 +30,7 @@ export async function startWorker(
   const activities = createActivities({
     dataSource,
     store,
-    deidSecret: config.deidSecret ?? '',
+    deidSecret: config.deidSecret,
     maxDicomBytes: config.maxDicomBytes,
     importDir: config.importDir,
     logger: logger.child({ component: 'activities' }),

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { ensureTemporalCli } from '../temporal/temporal-cli';
 import { startDevServer } from '../temporal/dev-server';
 import { bootConfig, bootDatabase, bootLogger, onShutdown, printFirstStartTokens } from './boot';
-import { createStore, installTemporalRuntime, startApi, startWorker } from './services';
+import { routeTemporalSdkLogs } from '../temporal/sdk-logs';
+import { createStore, startApi, startWorker } from './services';
 
 /**
  * `npm start`: the whole service on one machine — Temporal dev server (SQLite under .data/, UI),
@@ -12,7 +13,7 @@ import { createStore, installTemporalRuntime, startApi, startWorker } from './se
 async function main(): Promise<void> {
   const config = bootConfig();
   const logger = bootLogger(config, 'readflow');
-  installTemporalRuntime(logger);
+  routeTemporalSdkLogs(logger);
   const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
   const stopAll = async (): Promise<void> => {
     for (const item of stack.reverse()) {
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   try {
     if (config.temporal.startDevServer) {
       const cliPath = await ensureTemporalCli({
-        configuredPath: config.temporal.cliPath,
+        ...config.toolchain,
         log: (line) => logger.info(line),
       });
       const server = await startDevServer({

@@ -1,11 +1,12 @@
 import { bootConfig, bootDatabase, bootLogger, onShutdown } from './boot';
-import { createStore, installTemporalRuntime, startWorker } from './services';
+import { routeTemporalSdkLogs } from '../temporal/sdk-logs';
+import { createStore, startWorker } from './services';
 
 /** `npm run worker`: a ReadFlow worker against an existing Temporal server and Postgres (scale out by running more). */
 async function main(): Promise<void> {
   const config = bootConfig();
   const logger = bootLogger(config, 'readflow-worker');
-  installTemporalRuntime(logger);
+  routeTemporalSdkLogs(logger);
   const db = await bootDatabase(config, logger);
   const worker = await startWorker(config, logger, db.dataSource, createStore(config));
   onShutdown(logger, async () => {

@@ -1,7 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { CONFIG_KEYS, ConfigError, loadConfig, parseDuration } from './config';
+import { DEFAULT_POLICIES } from '../domain';
+import type { ConfigSources } from './config';
+import { CONFIG_KEYS, ConfigError, loadConfig as load, parseDuration } from './config';
+import { loadIngestClientConfig } from './ingest-client';
+
+const SECRET = 's'.repeat(32);
+/** loadConfig with a de-identification secret unless the test gives its own environment for it. */
+const loadConfig = (env: Record<string, string | undefined>, sources?: ConfigSources) =>
+  load({ READFLOW_DEID_SECRET: SECRET, ...env }, sources);
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
 
 describe('loadConfig', () => {
   it('runs on defaults for development', () => {
@@ -44,7 +62,9 @@ describe('loadConfig', () => {
   });
 
   it('requires a database and a de-identification secret in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL: required in production[\s\S]*READFLOW_DEID_SECRET/);
+    expect(() => load({ NODE_ENV: 'production' }, { devDeidSecret: () => SECRET })).toThrow(
+      /DATABASE_URL: required in production[\s\S]*READFLOW_DEID_SECRET/,
+    );
     expect(
       loadConfig({
         NODE_ENV: 'production',
@@ -52,6 +72,74 @@ describe('loadConfig', () => {
         READFLOW_DEID_SECRET: 'x'.repeat(32),
       }).env,
     ).toBe('production');
+  });
+
+  it('requires a de-identification secret of at least 32 characters wherever it runs', () => {
+    expect(problemsOf(() => load({}))).toEqual(['READFLOW_DEID_SECRET: required (at least 32 characters)']);
+    expect(problemsOf(() => load({ NODE_ENV: 'test' }))).toEqual(['READFLOW_DEID_SECRET: required (at least 32 characters)']);
+    expect(problemsOf(() => load({ READFLOW_DEID_SECRET: 'x'.repeat(31) }))).toEqual([
+      'READFLOW_DEID_SECRET: must be at least 32 characters',
+    ]);
+    expect(load({ READFLOW_DEID_SECRET: 'x'.repeat(32) }).deidSecret).toBe('x'.repeat(32));
+  });
+
+  it('outside production, takes the development secret when none is set (npm start), and checks it too', () => {
+    const dirs: string[] = [];
+    const dev = (dir: string) => {
+      dirs.push(dir);
+      return 'd'.repeat(64);
+    };
+    expect(load({ READFLOW_DATA_DIR: '/srv/rf' }, { devDeidSecret: dev }).deidSecret).toBe('d'.repeat(64));
+    expect(dirs).toEqual(['/srv/rf']);
+    expect(load({ READFLOW_DEID_SECRET: SECRET }, { devDeidSecret: dev }).deidSecret).toBe(SECRET);
+    expect(dirs).toHaveLength(1); // a configured secret wins: nothing generated
+    expect(problemsOf(() => load({}, { devDeidSecret: () => 'short' }))[0]).toMatch(/READFLOW_DEID_SECRET: the development secret .* shorter than 32/);
+    expect(problemsOf(() => load({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/rf' }, { devDeidSecret: dev }))).toEqual([
+      'READFLOW_DEID_SECRET: required in production',
+    ]);
+  });
+
+  it("reads a project's own reading policies from READFLOW_POLICIES_FILE, validated by the domain's parser", () => {
+    const files: Record<string, string> = {
+      '/p/ok.json': JSON.stringify([
+        { name: 'independent-3', taskDeadlineMs: 3_600_000, fusion: { method: 'majority' } },
+        { name: 'consensus-5', maxReviewRounds: 4 },
+      ]),
+      '/p/bad.json': JSON.stringify([
+        { name: 'independent-3', readers: 4, fusion: { quorum: 9 } },
+        { name: 'consensus-5', maxReviewRounds: 0, colour: 'red' },
+        { name: 'independent-5' },
+        { name: 'independent-5' },
+        { name: 'pediatric-7' },
+      ]),
+      '/p/broken.json': '[{ "name": ',
+    };
+    const readFile = (p: string): string => {
+      if (!(p in files)) throw new Error(`ENOENT: no such file, open '${p}'`);
+      return files[p];
+    };
+    const c = loadConfig({ READFLOW_POLICIES_FILE: '/p/ok.json' }, { readFile });
+    expect(c.policies['independent-3']).toMatchObject({ taskDeadlineMs: 3_600_000, readers: 3, fusion: { method: 'majority', quorum: 2 } });
+    expect(c.policies['consensus-5'].maxReviewRounds).toBe(4);
+    expect(c.policies['independent-5']).toBe(DEFAULT_POLICIES['independent-5']);
+    expect(loadConfig({}).policies).toBe(DEFAULT_POLICIES);
+
+    const problems = problemsOf(() => loadConfig({ READFLOW_POLICIES_FILE: '/p/bad.json', PORT: 'x' }, { readFile }));
+    const where = 'READFLOW_POLICIES_FILE (/p/bad.json)';
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: /),
+        `${where}: [0] readers: independent-3 needs exactly 3 readers (got 4) [inconsistent]`,
+        expect.stringMatching(/^READFLOW_POLICIES_FILE \(\/p\/bad\.json\): \[0\] fusion\.quorum: /),
+        `${where}: [1] colour: unknown field "colour" [unknown-field]`,
+        expect.stringMatching(/^READFLOW_POLICIES_FILE \(\/p\/bad\.json\): \[1\] maxReviewRounds: /),
+        `${where}: [3] policy independent-5 is given twice`,
+        expect.stringMatching(/^READFLOW_POLICIES_FILE \(\/p\/bad\.json\): \[4\] name: name must be one of/),
+      ]),
+    );
+    expect(problems).toHaveLength(7);
+    expect(problemsOf(() => loadConfig({ READFLOW_POLICIES_FILE: '/p/broken.json' }, { readFile }))[0]).toMatch(/^READFLOW_POLICIES_FILE \(\/p\/broken\.json\): .*JSON/);
+    expect(problemsOf(() => loadConfig({ READFLOW_POLICIES_FILE: '/p/none.json' }, { readFile }))[0]).toMatch(/ENOENT/);
   });
 
   it('requires host:port for the Temporal address', () => {
@@ -69,6 +157,21 @@ describe('loadConfig', () => {
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('15m')).toBe(900_000);
     expect(() => parseDuration('soon')).toThrow(ConfigError);
+  });
+
+  it('gives the ingest client only a URL and a token: no database, no secret, even in production', () => {
+    const env = { NODE_ENV: 'production', READFLOW_TOKEN: 't0ken', PUBLIC_URL: 'https://rf.example.org/' };
+    expect(loadIngestClientConfig(env)).toEqual({ apiUrl: 'https://rf.example.org', token: 't0ken' });
+    expect(loadIngestClientConfig({ HOST: '0.0.0.0', PORT: '8080' }, { token: 'flag' })).toEqual({
+      apiUrl: 'http://127.0.0.1:8080',
+      token: 'flag',
+    });
+    expect(loadIngestClientConfig(env, { url: 'http://10.0.0.5:3000', token: 'flag' }).apiUrl).toBe('http://10.0.0.5:3000');
+    expect(problemsOf(() => loadIngestClientConfig({ PORT: 'x' }, { url: 'nope' }))).toEqual([
+      expect.stringMatching(/^PORT: /),
+      'READFLOW_TOKEN: required (or --token): a manager or admin token',
+      '--url: not a URL: nope',
+    ]);
   });
 
   it('documents every variable in .env.example', () => {

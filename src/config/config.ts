@@ -1,9 +1,24 @@
+import { readFileSync } from 'node:fs';
+
 import { z } from 'zod';
 
+import type { PolicyName, ReadingPolicy } from '../domain';
+import { DEFAULT_POLICIES, formatProblems, parsePolicy } from '../domain';
+import { ConfigError } from './errors';
+import { INGEST_CLIENT_KEYS } from './ingest-client';
+import type { ToolchainConfig } from './toolchain';
+import { TOOLCHAIN_KEYS, loadToolchainConfig } from './toolchain';
+
+export { ConfigError } from './errors';
+
 /**
- * ReadFlow's typed configuration. `loadConfig` is called once at boot with `process.env`
- * (by the CLI entry points); nothing else in the code base reads the environment.
+ * ReadFlow's typed configuration of the server roles (`npm start`, `npm run worker`, `npm run api`). `loadConfig` is
+ * called once at boot with the environment by src/config/boot.ts, the only reader of `process.env`.
+ * To add a variable: a key in `shape`, a field in `Config`, its line in `loadConfig`, .env.example and README's table.
  */
+/** HMAC key length floor: a short key makes scan ids and de-identified UIDs guessable. */
+export const DEID_SECRET_MIN_LENGTH = 32;
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -34,10 +49,10 @@ const shape = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('readflow'),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_UI_URL: z.string().url().optional(),
-  TEMPORAL_CLI: z.string().min(1).optional(),
   TEMPORAL_START_DEV_SERVER: bool.default(true),
   READFLOW_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  READFLOW_DEID_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  READFLOW_DEID_SECRET: z.string().min(DEID_SECRET_MIN_LENGTH, `must be at least ${DEID_SECRET_MIN_LENGTH} characters`).optional(),
+  READFLOW_POLICIES_FILE: z.string().min(1).optional(),
   READFLOW_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -58,11 +73,10 @@ const shape = z.object({
     .optional(),
   READFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   READFLOW_SEED_ROSTER: bool.default(true),
-  READFLOW_TOKEN: z.string().min(1).optional(),
 });
 
-/** Every environment variable ReadFlow reads (documented in .env.example). */
-export const CONFIG_KEYS: readonly string[] = Object.keys(shape.shape);
+/** Every environment variable ReadFlow reads (documented in .env.example): the servers', the ingest client's, the toolchain's. */
+export const CONFIG_KEYS: readonly string[] = [...new Set([...Object.keys(shape.shape), ...INGEST_CLIENT_KEYS, ...TOOLCHAIN_KEYS])];
 
 const schema = shape.superRefine((v, ctx) => {
   if (v.NODE_ENV === 'production') {
@@ -92,23 +106,28 @@ export interface Config {
     taskQueue: string;
     uiPort: number;
     uiUrl: string;
-    cliPath?: string;
     startDevServer: boolean;
   };
+  /** Where the Temporal CLI comes from (`npm start` starts a dev server with it). */
+  toolchain: ToolchainConfig;
   adminToken?: string;
-  deidSecret?: string;
+  /** HMAC key of de-identified UIDs and scan ids (at least 32 characters). */
+  deidSecret: string;
   maxDicomBytes: number;
   deadlines: { taskMs?: number; reviewMs?: number };
+  /** The reading policies new scans run with: the defaults, replaced by READFLOW_POLICIES_FILE's entries. */
+  policies: Readonly<Record<PolicyName, ReadingPolicy>>;
   seedRoster: boolean;
-  /** Bearer token used by the command-line clients (`npm run ingest`). */
-  cliToken?: string;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
+export interface ConfigSources {
+  /**
+   * Outside production, supplies the de-identification secret when READFLOW_DEID_SECRET is unset (`npm start` keeps
+   * one under the data dir). Without it the secret is required.
+   */
+  devDeidSecret?: (dataDir: string) => string;
+  /** Reads a file named by the configuration (default: UTF-8 from disk). */
+  readFile?: (path: string) => string;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -120,13 +139,61 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * UNITS[m[2]];
 }
 
+/**
+ * Reading policies from a JSON file: an array of policies (or one policy), each `{ name, …overrides }` validated by
+ * the domain's `parsePolicy` (fields not given keep the named default). Every problem is returned, prefixed by its place.
+ */
+export function loadPoliciesFile(
+  path: string,
+  readFile: (path: string) => string,
+): { policies: Readonly<Record<PolicyName, ReadingPolicy>>; problems: string[] } {
+  const where = `READFLOW_POLICIES_FILE (${path})`;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFile(path));
+  } catch (err) {
+    return { policies: DEFAULT_POLICIES, problems: [`${where}: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+  const entries = Array.isArray(json) ? json : [json];
+  const policies: Record<PolicyName, ReadingPolicy> = { ...DEFAULT_POLICIES };
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  entries.forEach((entry, i) => {
+    const parsed = parsePolicy(entry);
+    if (!parsed.ok) {
+      problems.push(...formatProblems(parsed.problems).split('\n').map((line) => `${where}: [${i}] ${line}`));
+      return;
+    }
+    if (seen.has(parsed.policy.name)) problems.push(`${where}: [${i}] policy ${parsed.policy.name} is given twice`);
+    seen.add(parsed.policy.name);
+    policies[parsed.policy.name] = parsed.policy;
+  });
+  return { policies: Object.freeze(policies), problems };
+}
+
 /** Validates the environment once; throws a ConfigError listing every problem. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, sources: ConfigSources = {}): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  let policies: Readonly<Record<PolicyName, ReadingPolicy>> = DEFAULT_POLICIES;
+  if (typeof cleaned.READFLOW_POLICIES_FILE === 'string') {
+    const loaded = loadPoliciesFile(cleaned.READFLOW_POLICIES_FILE, sources.readFile ?? ((p) => readFileSync(p, 'utf8')));
+    policies = loaded.policies;
+    problems.push(...loaded.problems);
   }
+  let deidSecret = parsed.success ? parsed.data.READFLOW_DEID_SECRET : undefined;
+  if (parsed.success && !deidSecret && parsed.data.NODE_ENV !== 'production') {
+    if (sources.devDeidSecret) {
+      deidSecret = sources.devDeidSecret(parsed.data.READFLOW_DATA_DIR);
+      if (deidSecret.length < DEID_SECRET_MIN_LENGTH) {
+        problems.push(`READFLOW_DEID_SECRET: the development secret under ${parsed.data.READFLOW_DATA_DIR} is shorter than ${DEID_SECRET_MIN_LENGTH} characters`);
+      }
+    } else {
+      problems.push(`READFLOW_DEID_SECRET: required (at least ${DEID_SECRET_MIN_LENGTH} characters)`);
+    }
+  }
+  if (!parsed.success || problems.length > 0 || !deidSecret) throw new ConfigError(problems);
   const v = parsed.data;
   const publicUrl = v.PUBLIC_URL ?? `http://${v.HOST === '0.0.0.0' ? '127.0.0.1' : v.HOST}:${v.PORT}`;
   return {
@@ -154,17 +221,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       taskQueue: v.TEMPORAL_TASK_QUEUE,
       uiPort: v.TEMPORAL_UI_PORT,
       uiUrl: (v.TEMPORAL_UI_URL ?? `http://127.0.0.1:${v.TEMPORAL_UI_PORT}`).replace(/\/$/, ''),
-      cliPath: v.TEMPORAL_CLI,
       startDevServer: v.TEMPORAL_START_DEV_SERVER,
     },
+    toolchain: loadToolchainConfig(env),
     adminToken: v.READFLOW_ADMIN_TOKEN,
-    deidSecret: v.READFLOW_DEID_SECRET,
+    deidSecret,
     maxDicomBytes: v.READFLOW_MAX_DICOM_BYTES,
     deadlines: {
       taskMs: v.READFLOW_TASK_DEADLINE ? parseDuration(v.READFLOW_TASK_DEADLINE) : undefined,
       reviewMs: v.READFLOW_REVIEW_DEADLINE ? parseDuration(v.READFLOW_REVIEW_DEADLINE) : undefined,
     },
+    policies,
     seedRoster: v.READFLOW_SEED_ROSTER,
-    cliToken: v.READFLOW_TOKEN,
   };
 }

@@ -1,34 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { dirname, resolve } from 'node:path';
 
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 
+import { acceptsTcpConnections, splitHostPort } from '../net/tcp';
 import { SEARCH_ATTRIBUTE_CLI_ARGS } from '../workflows/search-attributes';
-
-/** True if something accepts TCP connections at `host:port`. */
-export function isListening(address: string, timeoutMs = 1000): Promise<boolean> {
-  const [host, portText] = splitAddress(address);
-  return new Promise((res) => {
-    const socket = createConnection({ host, port: Number(portText) });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      res(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-function splitAddress(address: string): [string, string] {
-  const i = address.lastIndexOf(':');
-  if (i < 0) throw new Error(`Temporal address must be host:port, got ${address}`);
-  return [address.slice(0, i), address.slice(i + 1)];
-}
 
 export interface DevServerHandle {
   /** Whether this process started the server (false: an existing one was reused). */
@@ -50,12 +29,12 @@ export async function startDevServer(opts: {
   logger: Logger;
 }): Promise<DevServerHandle> {
   const { logger } = opts;
-  if (await isListening(opts.address)) {
+  if (await acceptsTcpConnections(opts.address)) {
     logger.info({ address: opts.address }, 'Reusing the Temporal server already listening');
     await waitForNamespace(opts.address, opts.namespace, 30_000);
     return { started: false, stop: async () => undefined };
   }
-  const [host, port] = splitAddress(opts.address);
+  const [host, port] = splitHostPort(opts.address);
   const dbFile = resolve(opts.dbFile);
   mkdirSync(dirname(dbFile), { recursive: true });
   const args = [
@@ -64,7 +43,7 @@ export async function startDevServer(opts: {
     '--ip',
     host,
     '--port',
-    port,
+    String(port),
     '--ui-port',
     String(opts.uiPort),
     '--db-filename',
@@ -96,7 +75,7 @@ export async function startDevServer(opts: {
     }),
   );
   const deadline = Date.now() + 60_000;
-  while (!(await isListening(opts.address))) {
+  while (!(await acceptsTcpConnections(opts.address))) {
     if (exited !== undefined) throw new Error(`temporal server start-dev exited (${exited}):\n${output.join('')}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -1,19 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+
+import type { ToolchainConfig } from '../config/toolchain';
 
 /** The Temporal CLI version ReadFlow builds: the newest tag whose go.mod has no `replace` directive. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
-export interface CliLocator {
-  /** An explicit path (TEMPORAL_CLI); used as is. */
-  configuredPath?: string;
-  /** PATH to search (defaults to the process PATH). */
-  searchPath?: string;
-  /** Per-user cache root; default `$XDG_CACHE_HOME/readflow` or `~/.cache/readflow`. */
-  cacheDir?: string;
+/** Where to look for the CLI and how to build it: the toolchain config (src/config/toolchain.ts), plus hooks. */
+export interface CliLocator extends ToolchainConfig {
   log?: (line: string) => void;
   /** The Go toolchain to build with (default `go` on PATH). */
   goBinary?: string;
@@ -21,11 +17,6 @@ export interface CliLocator {
 
 export class TemporalCliError extends Error {
   override name = 'TemporalCliError';
-}
-
-/** The per-user cache directory (outside any checkout, so fresh clones reuse the build). */
-export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'readflow');
 }
 
 function isExecutable(path: string): boolean {
@@ -38,17 +29,17 @@ function isExecutable(path: string): boolean {
 }
 
 /** Finds `temporal` without building: TEMPORAL_CLI, then PATH, then the per-user cache. */
-export function findTemporalCli(opts: CliLocator = {}): { path: string; source: 'TEMPORAL_CLI' | 'PATH' | 'cache' } | null {
-  if (opts.configuredPath) {
-    if (!isExecutable(opts.configuredPath)) {
-      throw new TemporalCliError(`TEMPORAL_CLI=${opts.configuredPath} is not an executable file`);
+export function findTemporalCli(opts: ToolchainConfig): { path: string; source: 'TEMPORAL_CLI' | 'PATH' | 'cache' } | null {
+  if (opts.temporalCli) {
+    if (!isExecutable(opts.temporalCli)) {
+      throw new TemporalCliError(`TEMPORAL_CLI=${opts.temporalCli} is not an executable file`);
     }
-    return { path: opts.configuredPath, source: 'TEMPORAL_CLI' };
+    return { path: opts.temporalCli, source: 'TEMPORAL_CLI' };
   }
-  for (const dir of (opts.searchPath ?? process.env.PATH ?? '').split(delimiter)) {
+  for (const dir of opts.searchPath.split(delimiter)) {
     if (dir && isExecutable(join(dir, 'temporal'))) return { path: join(dir, 'temporal'), source: 'PATH' };
   }
-  const cached = join(opts.cacheDir ?? defaultCacheDir(), 'bin', 'temporal');
+  const cached = join(opts.cacheDir, 'bin', 'temporal');
   const marker = `${cached}.version`;
   if (isExecutable(cached) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === TEMPORAL_CLI_VERSION) {
     return { path: cached, source: 'cache' };
@@ -60,7 +51,7 @@ export function findTemporalCli(opts: CliLocator = {}): { path: string; source: 
  * Returns a usable `temporal` binary, building it into the per-user cache with `go install`
  * when none is found. The first build takes minutes; progress is logged as packages compile.
  */
-export async function ensureTemporalCli(opts: CliLocator = {}): Promise<string> {
+export async function ensureTemporalCli(opts: CliLocator): Promise<string> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const found = findTemporalCli(opts);
   if (found) return found.path;
@@ -74,8 +65,8 @@ export async function ensureTemporalCli(opts: CliLocator = {}): Promise<string> 
         `(for example: GOBIN=~/.cache/readflow/bin go install ${MODULE}@${TEMPORAL_CLI_VERSION}).`,
     );
   }
-  const cacheBin = join(opts.cacheDir ?? defaultCacheDir(), 'bin');
-  const staging = join(opts.cacheDir ?? defaultCacheDir(), `staging-${process.pid}`);
+  const cacheBin = join(opts.cacheDir, 'bin');
+  const staging = join(opts.cacheDir, `staging-${process.pid}`);
   mkdirSync(cacheBin, { recursive: true });
   mkdirSync(staging, { recursive: true });
   log(
@@ -88,7 +79,7 @@ export async function ensureTemporalCli(opts: CliLocator = {}): Promise<string> 
   let lastLine = '';
   await new Promise<void>((resolve, reject) => {
     const child = spawn(goBinary, ['install', '-v', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
-      env: { ...process.env, GOBIN: staging, GOFLAGS: process.env.GOFLAGS ?? '-mod=mod' },
+      env: { ...opts.buildEnv, GOBIN: staging },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tail: string[] = [];

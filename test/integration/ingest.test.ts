@@ -49,7 +49,7 @@ describe('ingest activities (Postgres + local blob store)', () => {
     ds = await openTestDataSource();
     root = mkdtempSync(path.join(tmpdir(), 'ingest-'));
     const cfg = testConfig();
-    deps = { store: new LocalBlobStore(root), dataSource: ds, deidSecret: cfg.deidSecret!, maxDicomBytes: cfg.maxDicomBytes };
+    deps = { store: new LocalBlobStore(root), dataSource: ds, deidSecret: cfg.deidSecret, maxDicomBytes: cfg.maxDicomBytes };
     act = createIngestActivities(deps);
   });
   afterAll(async () => {

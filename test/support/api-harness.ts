@@ -140,7 +140,7 @@ export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<Api
       activities: createActivities({
         dataSource: ds,
         store,
-        deidSecret: config.deidSecret ?? '',
+        deidSecret: config.deidSecret,
         maxDicomBytes: config.maxDicomBytes,
         importDir: config.importDir,
         logger,

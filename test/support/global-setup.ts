@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 
 import { ensureDatabase, openDatabase } from '../../src/db/data-source';
+import { loadToolchainConfig } from '../../src/config/toolchain';
 import { ensureTemporalCli } from '../../src/temporal/temporal-cli';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 
@@ -36,7 +37,7 @@ async function startDevServer(cli: string): Promise<TestWorkflowEnvironment> {
  */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
-  const cli = await ensureTemporalCli({ configuredPath: process.env.TEMPORAL_CLI || undefined });
+  const cli = await ensureTemporalCli(loadToolchainConfig(process.env));
   const env = await startDevServer(cli);
   (globalThis as Record<string, unknown>).__READFLOW_TEMPORAL_ENV__ = env;
 

@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { stageIncoming } from '../../ingest/stage-incoming';
 import type { Config } from '../../config/config';
 import type { ScanStage, StoredBox, StoredFusedBox, TaskRole } from '../../db/entities';
-import { DEFAULT_POLICIES, policyWithDeadlines } from '../../domain';
+import { policyWithDeadlines } from '../../domain';
 import type { PolicyName, ReadingPolicy } from '../../domain';
 import type { Logger } from '../../logger';
 import type { BlobStore } from '../../storage/blob-store';
@@ -87,7 +87,7 @@ export class ScansService {
 
   /** The full policy a new scan runs with: the named default, deadlines from the config when set. */
   policyFor(name: PolicyName | undefined): ReadingPolicy {
-    return policyWithDeadlines(DEFAULT_POLICIES[name ?? 'independent-3'], {
+    return policyWithDeadlines(this.config.policies[name ?? 'independent-3'], {
       taskDeadlineMs: this.config.deadlines.taskMs,
       reviewDeadlineMs: this.config.deadlines.reviewMs,
     });
@@ -110,7 +110,7 @@ export class ScansService {
     }
     const filename = file.originalname ? file.originalname.slice(0, 255) : undefined;
     const staged = await stageIncoming(
-      { store: this.store, deidSecret: this.config.deidSecret ?? '', maxDicomBytes: this.config.maxDicomBytes },
+      { store: this.store, deidSecret: this.config.deidSecret, maxDicomBytes: this.config.maxDicomBytes },
       file.buffer,
       filename,
     );
