@@ -1,7 +1,8 @@
 /**
- * Crash recovery: the worker runs in a child process and is killed with SIGKILL while scans are mid-reading
- * (some with a submission accepted but not yet persisted or fused); a new worker process takes over and
- * every scan completes exactly once, with the fused result the readings determine.
+ * Crash recovery: the worker runs in a child process and is killed with SIGKILL while scans are mid-reading: three
+ * submissions are accepted into history and their projection writes are in progress — held on row locks the test
+ * takes on their task rows, so the kill lands before they commit, which the test checks — and a new worker process takes
+ * over; every scan completes exactly once, with the fused result the readings determine.
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -95,19 +96,44 @@ describe('crash recovery', () => {
         await h.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.taskId, readerId: t.readerId, reading: simulatedReading(t.slot) }] });
       }
     }
-    // The last readers of half the scans submit; the updates are accepted into history, then the worker dies
-    // before (or while) their readings are written and the scans fused.
+    // The last readers of half the scans submit; the updates are accepted into history, then the worker dies while
+    // their readings are being written: the test holds row locks on those task rows, so each projection write (one
+    // transaction: scan, task, reading) waits on them, and the kill happens while all three wait.
     const inFlight = [];
-    for (const h of handles.slice(0, 3)) {
-      const t = openTasks(await status(h))[0];
-      inFlight.push(
-        await h.startUpdate(submitReadingUpdate, {
-          args: [{ taskId: t.taskId, readerId: t.readerId, reading: simulatedReading(t.slot) }],
-          waitForStage: WorkflowUpdateStage.ACCEPTED,
-        }),
-      );
+    const inFlightTasks: string[] = [];
+    const locks = ds.createQueryRunner();
+    await locks.connect();
+    try {
+      await locks.startTransaction();
+      for (const h of handles.slice(0, 3)) inFlightTasks.push(openTasks(await status(h))[0].taskId);
+      await locks.query(`SELECT id FROM tasks WHERE id = ANY($1) FOR UPDATE`, [inFlightTasks]);
+      const [{ pid }] = await locks.query(`SELECT pg_backend_pid() AS pid`);
+      for (const h of handles.slice(0, 3)) {
+        const t = openTasks(await status(h))[0];
+        inFlight.push(
+          await h.startUpdate(submitReadingUpdate, {
+            args: [{ taskId: t.taskId, readerId: t.readerId, reading: simulatedReading(t.slot) }],
+            waitForStage: WorkflowUpdateStage.ACCEPTED,
+          }),
+        );
+      }
+      // The three writes are in progress (blocked by our locks) before the kill…
+      const blocked = async (): Promise<number> =>
+        (await locks.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]))[0].n;
+      const until = Date.now() + 30_000;
+      while ((await blocked()) < inFlight.length && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(await blocked()).toBe(inFlight.length);
+      await first.kill('SIGKILL');
+      // …and none of them committed: the readings of the in-flight tasks are not in Postgres, the tasks still open.
+      const written = await locks.query(`SELECT task_id FROM readings WHERE task_id = ANY($1)`, [inFlightTasks]);
+      expect(written).toEqual([]);
+      const stillOpen = await locks.query(`SELECT id FROM tasks WHERE id = ANY($1) AND status = 'open'`, [inFlightTasks]);
+      expect(stillOpen).toHaveLength(inFlightTasks.length);
+      // Releasing the locks lets the dead worker's statements finish; their transactions never get a COMMIT.
+    } finally {
+      if (locks.isTransactionActive) await locks.rollbackTransaction();
+      await locks.release();
     }
-    await first.kill('SIGKILL');
 
     await spawnWorker();
     for (const u of inFlight) expect(await u.result()).toMatchObject({ status: 'accepted', duplicate: false });
