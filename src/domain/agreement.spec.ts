@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { boxF1, fleissKappa, globalLabelKappas, iou, labelSetF1, matchCount, readerAgreementWithFused, scanAgreement } from './agreement';
+import { boxF1, iou, labelSetF1, matchCount, readerAgreementWithFused, scanAgreement } from './agreement';
 import type { ReaderReading } from './fusion';
 import { fuseReadings } from './fusion';
 import type { Box } from './reading';
@@ -98,63 +98,7 @@ describe('scanAgreement', () => {
   });
 });
 
-describe('fleissKappa', () => {
-  it('matches the textbook example (Fleiss 1971 / Wikipedia: 10 subjects, 14 raters, κ ≈ 0.210)', () => {
-    const ratings = [
-      [0, 0, 0, 0, 14],
-      [0, 2, 6, 4, 2],
-      [0, 0, 3, 5, 6],
-      [0, 3, 9, 2, 0],
-      [2, 2, 8, 1, 1],
-      [7, 7, 0, 0, 0],
-      [3, 2, 6, 3, 0],
-      [2, 5, 3, 2, 2],
-      [6, 5, 2, 1, 0],
-      [0, 2, 2, 3, 7],
-    ];
-    // P̄ = 0.378, P̄e = 0.2128 → κ = (0.378 − 0.2128) / (1 − 0.2128) = 0.20993
-    expect(fleissKappa(ratings)).toBeCloseTo(0.20993, 5);
-  });
-
-  it('matches a small hand computation', () => {
-    // P_i = 1, 1, 0 → P̄ = 2/3; p = (1/2, 1/2) → P̄e = 1/2; κ = (2/3 − 1/2)/(1/2) = 1/3.
-    expect(fleissKappa([[2, 0], [0, 2], [1, 1]])).toBeCloseTo(1 / 3, 12);
-    // Systematic disagreement: every subject split 1/1 → P̄ = 0, P̄e = 1/2 → κ = −1.
-    expect(fleissKappa([[1, 1], [1, 1]])).toBe(-1);
-  });
-
-  it('is 1 for identical raters (property), including the degenerate single-category case', () => {
-    fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 2, max: 7 }), (choices, raters) => {
-        const ratings = choices.map((c) => [0, 1, 2, 3].map((k) => (k === c ? raters : 0)));
-        expect(fleissKappa(ratings)).toBe(1);
-      }),
-      { seed: 13, numRuns: 100 },
-    );
-  });
-
-  it('handles degenerate and invalid input', () => {
-    expect(fleissKappa([])).toBeNaN();
-    expect(fleissKappa([[1, 0]])).toBeNaN();
-    expect(() => fleissKappa([[1, 2], [1]])).toThrow(RangeError);
-    expect(() => fleissKappa([[-1, 3]])).toThrow(RangeError);
-  });
-});
-
 describe('over many scans', () => {
-  it('globalLabelKappas computes Fleiss kappa per label from present/absent counts', () => {
-    const scans = [
-      [rr('a', [], ['COPD']), rr('b', [], ['COPD'])],
-      [rr('a', [], ['No finding']), rr('b', [], ['No finding'])],
-      [rr('a', [], ['COPD']), rr('b', [], ['No finding'])],
-    ];
-    const k = globalLabelKappas(scans);
-    // COPD rows [2,0],[0,2],[1,1] → 1/3 (the hand example above); same for No finding.
-    expect(Object.keys(k)).toEqual(['COPD', 'No finding']);
-    expect(k['COPD']).toBeCloseTo(1 / 3, 12);
-    expect(k['No finding']).toBeCloseTo(1 / 3, 12);
-  });
-
   it('readerAgreementWithFused scores each reader against the fused result', () => {
     const box = b('ILD', 0, 0, 10, 10);
     const readings = [rr('r1', [box], ['COPD']), rr('r2', [box], ['COPD']), rr('r3', [], ['No finding'])];

@@ -1,6 +1,6 @@
 /**
  * Inter-reader agreement: per scan (pairwise box F1, per-label global agreement) and over many
- * scans (Fleiss' kappa per global label, per-reader agreement with the fused result).
+ * scans (per-reader agreement with the fused result, served by the readers' statistics endpoint).
  */
 import { compareBoxes, iou } from './geometry';
 import type { FusedResult, ReaderReading } from './fusion';
@@ -117,66 +117,6 @@ export function scanAgreement(
   const meanGlobal = usedLabels.length === 0 ? undefined : usedLabels.reduce((s, l) => s + globalLabelAgreement[l], 0) / usedLabels.length;
   const overall = meanGlobal === undefined ? meanBoxF1 : (meanBoxF1 + meanGlobal) / 2;
   return { pairwiseBoxF1, meanBoxF1, globalLabelAgreement, overall, flagged: overall < flagBelow };
-}
-
-/**
- * Fleiss' kappa. `ratings[i][j]` = number of raters who put subject `i` in category `j` (the standard
- * Fleiss input). Rows may have different totals (the generalisation with a varying number of raters);
- * rows with fewer than two ratings carry no agreement information and are skipped.
- *
- * When chance agreement is 1 (every rating in one category) kappa is 0/0; it is then defined as 1,
- * since observed agreement is perfect. Returns `NaN` when no row has two ratings.
- *
- * @throws RangeError on negative, fractional or non-finite counts, or rows of different lengths.
- */
-export function fleissKappa(ratings: readonly (readonly number[])[]): number {
-  if (ratings.length === 0) return NaN;
-  const k = ratings[0].length;
-  const categoryTotals = new Array<number>(k).fill(0);
-  let totalRatings = 0;
-  let sumP = 0;
-  let subjects = 0;
-  for (const [i, row] of ratings.entries()) {
-    if (row.length !== k) throw new RangeError(`row ${i} has ${row.length} categories, expected ${k}`);
-    let n = 0;
-    let sq = 0;
-    for (const c of row) {
-      if (!(Number.isInteger(c) && c >= 0)) throw new RangeError(`row ${i} has an invalid count ${c}`);
-      n += c;
-      sq += c * c;
-    }
-    if (n < 2) continue;
-    subjects++;
-    sumP += (sq - n) / (n * (n - 1));
-    totalRatings += n;
-    row.forEach((c, j) => (categoryTotals[j] += c));
-  }
-  if (subjects === 0) return NaN;
-  const pBar = sumP / subjects;
-  const pe = categoryTotals.reduce((s, t) => s + (t / totalRatings) ** 2, 0);
-  if (1 - pe < 1e-12) return 1;
-  return (pBar - pe) / (1 - pe);
-}
-
-/**
- * Fleiss' kappa per global label over many scans (categories: present / absent), from each scan's
- * readings. Labels default to every global label used by any reader, sorted.
- */
-export function globalLabelKappas(
-  scans: readonly (readonly ReaderReading[])[],
-  labels?: readonly string[],
-): Record<string, number> {
-  const all = labels ?? [...new Set(scans.flatMap((s) => s.flatMap((r) => r.reading.globalLabels)))].sort(compareStrings);
-  const out: Record<string, number> = {};
-  for (const label of all) {
-    out[label] = fleissKappa(
-      scans.map((s) => {
-        const yes = s.filter((r) => r.reading.globalLabels.includes(label)).length;
-        return [yes, s.length - yes];
-      }),
-    );
-  }
-  return out;
 }
 
 /** A reader's agreement with the fused results of the scans they read. */

@@ -3,7 +3,7 @@
  * loaded from JSON (validated, with every problem reported).
  */
 import type { Problem } from './problems';
-import { compareStrings, isRecord, joinPath, problem } from './problems';
+import { isRecord, joinPath, problem } from './problems';
 
 /** One label of a taxonomy. */
 export interface LabelDef {
@@ -138,10 +138,6 @@ export function findLabel(taxonomy: Taxonomy, name: string): LabelDef | undefine
   return index.get(name);
 }
 
-/** Name of the label with the given Kaggle class id, if any. */
-export function labelForKaggleClassId(taxonomy: Taxonomy, classId: number): string | undefined {
-  return taxonomy.labels.find((l) => l.kaggleClassId === classId)?.name;
-}
 
 const TAXONOMY_KEYS = new Set(['version', 'labels', 'localLabels', 'globalLabels', 'noFinding', 'kaggleClassIds']);
 
@@ -319,11 +315,3 @@ function isNonNegativeInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }
 
-/** Sorts label names in taxonomy order; names unknown to the taxonomy go last, in code-unit order. */
-export function sortByTaxonomy(taxonomy: Taxonomy, names: readonly string[]): string[] {
-  return [...names].sort((a, b) => {
-    const ia = findLabel(taxonomy, a)?.id ?? Number.MAX_SAFE_INTEGER;
-    const ib = findLabel(taxonomy, b)?.id ?? Number.MAX_SAFE_INTEGER;
-    return ia - ib || compareStrings(a, b);
-  });
-}
