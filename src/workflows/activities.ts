@@ -31,7 +31,7 @@ export const ingest = proxyActivities<IngestActivityContract>({
 });
 
 /** Postgres projection writes and the roster read: short, idempotent, retried patiently. */
-export const projection = proxyActivities<ScanActivities>({
+export const scanActivities = proxyActivities<ScanActivities>({
   // A write takes milliseconds; a short timeout gets a write lost with a dead worker retried quickly.
   startToCloseTimeout: '10 seconds',
   retry: {

@@ -24,7 +24,7 @@ import {
 } from '@temporalio/workflow';
 
 import type { BatchActivities } from '../activities/batch.activities';
-import type { BatchCounts, BatchProgress, IngestBatchCarry, IngestBatchInput } from './ingest-batch.messages';
+import type { BatchCounts, BatchProgress, IngestBatchCarry, IngestBatchInput, ScanIngestedSignal } from './ingest-batch.messages';
 import { progressQuery, scanIngestedSignal } from './ingest-batch.messages';
 import { scanLifecycle } from './scan-lifecycle';
 
@@ -32,6 +32,13 @@ const batch = proxyActivities<BatchActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidManifest'] },
 });
+
+/** The counter each ingest outcome a scan reports adds to (an unknown outcome counts as failed). */
+const OUTCOME_COUNTS = {
+  accepted: 'accepted',
+  quarantined: 'quarantined',
+  failed: 'failed',
+} as const satisfies Record<ScanIngestedSignal['outcome'], keyof BatchCounts>;
 
 const ZERO: BatchCounts = { listed: 0, started: 0, duplicate: 0, accepted: 0, quarantined: 0, failed: 0 };
 /** Longest wait for the last scans of a batch to report their ingest outcome. */
@@ -81,7 +88,7 @@ export async function ingestBatch(input: IngestBatchInput): Promise<BatchProgres
   setHandler(progressQuery, progress);
   setHandler(scanIngestedSignal, ({ scanId, outcome }) => {
     if (!pending.delete(scanId)) return; // a repeated report, or a scan of another batch
-    counts[outcome === 'accepted' ? 'accepted' : outcome === 'quarantined' ? 'quarantined' : 'failed'] += 1;
+    counts[OUTCOME_COUNTS[outcome] ?? 'failed'] += 1;
     if (outcome === 'quarantined' && recentQuarantined.length < 100) recentQuarantined.push(scanId);
   });
 

@@ -1,12 +1,38 @@
 /**
  * Assignment steps of the scan workflow: choosing readers/reviewers through the domain rules on a roster
- * snapshot read by an activity, and replacing the holder of a task (deadline missed, or a manager's call).
+ * snapshot read by an activity (escalating when too few are eligible), the `assigning` phase, creating tasks,
+ * and replacing the holder of a task (deadline missed, or a manager's call).
+ *
+ * May import: `src/domain`, `./activities`, and `import type` of the scan state, tasks and messages.
  */
 import type { AssignmentResult, RosterEntry } from '../domain';
 import { chooseReaders, chooseReplacement } from '../domain';
-import { projection } from './activities';
+import { scanActivities } from './activities';
 import type { TaskRole } from './scan-lifecycle.messages';
-import type { ScanState, TaskState } from './scan-state';
+import type { ScanState } from './scan-state';
+import type { TaskState } from './scan-tasks';
+
+/** `assigning` → `reading`: the policy's readers from a roster snapshot; escalates when too few are eligible. */
+export async function assignReaders(s: ScanState): Promise<boolean> {
+  await s.projection.setStage('assigning');
+  for (;;) {
+    const roster = await scanActivities.loadRoster();
+    if (s.cancelled) return false;
+    const r = pickReaders(s, roster, 'reader', s.policy.readers);
+    if (r.ok) {
+      await createTasks(
+        s,
+        'reader',
+        0,
+        r.readerIds.map((readerId, slot) => ({ readerId, slot })),
+      );
+      await s.projection.setStage('reading', { detail: { readers: r.readerIds } });
+      s.attention.decided();
+      return true;
+    }
+    if (!(await s.attention.escalateAndWait('no-eligible-readers', { ...r }))) return false;
+  }
+}
 
 /**
  * Chooses `count` readers for a role. Readers of a consensus policy are taken from non-senior
@@ -47,7 +73,7 @@ export async function replaceTask(
   t: TaskState,
   opts: { cause: 'expired' | 'reassigned'; actor: string; toReaderId?: string },
 ): Promise<ReplaceOutcome> {
-  const roster = await projection.loadRoster();
+  const roster = await scanActivities.loadRoster();
   // The world may have moved while the roster was read (a submission, a cancel, an extension).
   if (t.status !== 'open' || s.terminal) return { ok: false, notOpen: true };
   if (opts.cause === 'expired' && t.dueAt > s.now()) return { ok: false, notOpen: true };
@@ -66,14 +92,14 @@ export async function replaceTask(
   t.replacedBy = next.id;
   if (t.role === 'reviewer') s.reviewers[t.slot] = readerId;
   s.wake = true;
-  s.syncSearchAttributes();
-  await s.write('recordTasks', {
-    tasks: [s.taskRow(t), s.taskRow(next)],
-    audit: [
-      s.audit(`task:${opts.cause}`, opts.actor, { readerId: t.readerId, dueAt: s.iso(t.dueAt), replacedBy: next.id }, t.id),
-      s.audit('task:assigned', opts.actor, { readerId, role: next.role, slot: next.slot, round: next.round, dueAt: s.iso(next.dueAt), replaces: t.id }, next.id),
+  const p = s.projection;
+  await p.writeTasks(
+    [t, next],
+    [
+      p.audit(`task:${opts.cause}`, opts.actor, { readerId: t.readerId, dueAt: s.iso(t.dueAt), replacedBy: next.id }, t.id),
+      p.audit('task:assigned', opts.actor, { readerId, role: next.role, slot: next.slot, round: next.round, dueAt: s.iso(next.dueAt), replaces: t.id }, next.id),
     ],
-  });
+  );
   return { ok: true, task: next };
 }
 
@@ -85,12 +111,10 @@ export async function createTasks(
   assignments: { readerId: string; slot: number }[],
 ): Promise<TaskState[]> {
   const created = assignments.map((a) => s.newTask({ readerId: a.readerId, role, slot: a.slot, round }));
-  s.syncSearchAttributes();
-  await s.write('recordTasks', {
-    tasks: created.map((t) => s.taskRow(t)),
-    audit: created.map((t) =>
-      s.audit('task:assigned', 'workflow', { readerId: t.readerId, role, slot: t.slot, round, dueAt: s.iso(t.dueAt) }, t.id),
-    ),
-  });
+  const p = s.projection;
+  await p.writeTasks(
+    created,
+    created.map((t) => p.audit('task:assigned', 'workflow', { readerId: t.readerId, role, slot: t.slot, round, dueAt: s.iso(t.dueAt) }, t.id)),
+  );
   return created;
 }

@@ -10,9 +10,13 @@
  */
 import { allHandlersFinished, condition } from '@temporalio/workflow';
 
+import { assignReaders } from './scan-assignment';
+import { awaitTasks } from './scan-deadlines';
 import { installScanHandlers } from './scan-handlers';
+import { notifyBatch, runIngest } from './scan-ingest';
 import type { ScanLifecycleInput, ScanLifecycleResult } from './scan-lifecycle.messages';
-import { assignReaders, awaitTasks, fuse, notifyBatch, release, runIngest, runReview } from './scan-phases';
+import { fuse, release } from './scan-release';
+import { runReview } from './scan-review';
 import { ScanState } from './scan-state';
 
 /**
@@ -23,7 +27,7 @@ import { ScanState } from './scan-state';
 export async function scanLifecycle(input: ScanLifecycleInput): Promise<ScanLifecycleResult> {
   const s = new ScanState(input);
   installScanHandlers(s);
-  s.syncSearchAttributes(true);
+  s.projection.initSearchAttributes();
 
   await run(s);
   // A scan cancelled before it was through ingest still reports to its batch.

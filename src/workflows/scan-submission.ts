@@ -1,14 +1,19 @@
 /**
- * Checking a `submitReading` against the scan's state: pure and synchronous, shared by the update's
- * validator (which rejects before anything is written to history) and its handler.
+ * `submitReading`: checking a submission against the scan's state (pure and synchronous, shared by the update's
+ * validator, which rejects before anything is written to history, and its handler), then recording it.
+ *
+ * May import: `@temporalio/common` (types), `src/domain`, `./failures`, and `import type` of the scan state,
+ * tasks and messages.
  */
 import type { ApplicationFailure } from '@temporalio/common';
 
 import type { Problem, Reading } from '../domain';
 import { MAX_COMMENT_LENGTH, readingsEqual, validateReading } from '../domain';
 import { rejections } from './failures';
-import type { ReviewDecision, SubmitReadingInput } from './scan-lifecycle.messages';
-import type { ScanState, TaskState } from './scan-state';
+import type { ReviewDecision, SubmitReadingInput, SubmitReadingResult, TaskStatus } from './scan-lifecycle.messages';
+import type { ScanState } from './scan-state';
+import type { TaskState } from './scan-tasks';
+import { isVerdict } from './scan-tasks';
 
 /** An acceptable submission: what to record (or that it was already recorded). */
 export interface CheckedSubmission {
@@ -19,11 +24,12 @@ export interface CheckedSubmission {
   reason?: string;
 }
 
-const NOT_OPEN_REASONS: Record<string, string> = {
+/** Why a task that is neither open nor submitted takes no submission. */
+const NOT_OPEN_REASONS = {
   expired: 'the deadline passed and the task was reassigned to another reader; late submissions are not accepted',
   reassigned: 'a manager reassigned the task to another reader',
   cancelled: 'the scan was cancelled',
-};
+} satisfies Record<Exclude<TaskStatus, 'open' | 'submitted'>, string>;
 
 /** Throws a typed rejection (`InvalidSubmission`, `TaskNotFound`, `TaskNotOpen`, `ConflictingSubmission`) or returns what to record. */
 export function checkSubmission(s: ScanState, input: SubmitReadingInput): CheckedSubmission {
@@ -40,21 +46,20 @@ export function checkSubmission(s: ScanState, input: SubmitReadingInput): Checke
     throw rejections.conflicting(task.id);
   }
   if (task.status !== 'open') {
-    throw rejections.taskNotOpen({ taskId: task.id, status: task.status, reason: NOT_OPEN_REASONS[task.status] ?? task.status });
+    throw rejections.taskNotOpen({ taskId: task.id, status: task.status, reason: NOT_OPEN_REASONS[task.status] });
   }
   if (s.terminal) throw rejections.taskNotOpen({ taskId: task.id, status: task.status, reason: `the scan is ${s.stage}` });
   return { ...checked, task, duplicate: false };
 }
 
 function isSameSubmission(task: TaskState, c: Omit<CheckedSubmission, 'task' | 'duplicate'>): boolean {
-  if (task.role === 'reviewer' && task.slot === 1) return task.decision === c.decision && (task.reason ?? '') === (c.reason ?? '');
+  if (isVerdict(task)) return task.decision === c.decision && (task.reason ?? '') === (c.reason ?? '');
   return task.reading !== undefined && readingsEqual(task.reading, c.reading) && (task.decision ?? 'submit') === (c.decision ?? 'submit');
 }
 
 function validateContent(s: ScanState, task: TaskState, input: SubmitReadingInput): Omit<CheckedSubmission, 'task' | 'duplicate'> {
   const problems: Problem[] = [];
-  const isConfirmer = task.role === 'reviewer' && task.slot === 1;
-  if (isConfirmer) {
+  if (isVerdict(task)) {
     // Second reviewer: confirm or return the first reviewer's proposal; the proposal is what gets recorded.
     if (input.decision !== 'confirm' && input.decision !== 'return') {
       problems.push({ path: 'decision', code: 'invalid-value', message: 'the second reviewer sends decision "confirm" or "return"' });
@@ -111,4 +116,52 @@ function readingProblems(reading: unknown): Problem[] {
 function invalid(problems: Problem[], proposal: Reading | undefined): ApplicationFailure {
   if (problems.length === 0 && !proposal) return rejections.invalidState('the first reviewer has not submitted a proposal yet');
   return rejections.invalidSubmission(problems);
+}
+
+/**
+ * The `submitReading` handler: checks the submission again (the validator did, before it entered history), marks
+ * the task submitted in memory at once, then writes the `tasks` row, the `readings` row and the audit event in one
+ * step. Answers once that write is in Postgres; an identical repeat waits for the same write.
+ */
+export async function submitReading(s: ScanState, input: SubmitReadingInput): Promise<SubmitReadingResult> {
+  const c = checkSubmission(s, input);
+  const t = c.task;
+  if (c.duplicate) {
+    await t.written;
+    return { status: 'accepted', duplicate: true, taskId: t.id };
+  }
+  const now = s.now();
+  t.status = 'submitted';
+  t.submittedAt = now;
+  t.closedAt = now;
+  t.overdue = false;
+  t.escalated = false;
+  t.reading = c.reading;
+  if (c.decision) t.decision = c.decision;
+  if (c.reason) t.reason = c.reason;
+  s.wake = true;
+  const p = s.projection;
+  p.syncSearchAttributes();
+  const detail: Record<string, unknown> = { role: t.role, slot: t.slot, round: t.round, late: now > t.dueAt };
+  if (c.decision) detail.decision = c.decision;
+  if (c.reason) detail.reason = c.reason;
+  t.written = p.write('recordReading', {
+    tasks: [p.taskRow(t)],
+    reading: {
+      taskId: t.id,
+      scanId: s.scanId,
+      readerId: t.readerId,
+      role: t.role,
+      boxes: c.reading.boxes,
+      globalLabels: c.reading.globalLabels,
+      // The second reviewer's row keeps its verdict and, for a return, the reason (shown with the labels);
+      // its boxes are the proposal it judged.
+      ...(isVerdict(t) ? (c.reason !== undefined ? { comment: c.reason } : {}) : c.reading.comment !== undefined ? { comment: c.reading.comment } : {}),
+      ...(c.decision ? { decision: c.decision } : {}),
+      submittedAt: s.iso(now),
+    },
+    audit: [p.audit('task:submitted', t.readerId, detail, t.id)],
+  });
+  await t.written;
+  return { status: 'accepted', duplicate: false, taskId: t.id };
 }

@@ -1,3 +1,9 @@
+/**
+ * The custom search attributes of ReadFlow's workflows, declared once: the scan workflow upserts them
+ * (`scan-projection.ts`), the dev server and the namespace setup register them (`SEARCH_ATTRIBUTE_CLI_ARGS`).
+ *
+ * May import: `@temporalio/common`.
+ */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /** The scan being processed (equals the workflow id for scan workflows). */
@@ -14,11 +20,16 @@ export const OVERDUE = defineSearchAttributeKey('Overdue', SearchAttributeType.B
 /** Every custom search attribute ReadFlow registers on its namespace. */
 export const SEARCH_ATTRIBUTES = [SCAN_ID, STAGE, SPLIT, READERS, OVERDUE] as const;
 
+/** The `temporal` CLI's name of each search attribute type (`--search-attribute Name=Type`). */
+const CLI_TYPE_NAMES = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+} as const satisfies Record<SearchAttributeType, string>;
+
 /** `Name=Type` pairs for `temporal server start-dev --search-attribute` and `temporal operator search-attribute create`. */
-export const SEARCH_ATTRIBUTE_CLI_ARGS: readonly string[] = [
-  'ScanId=Keyword',
-  'Stage=Keyword',
-  'Split=Keyword',
-  'Readers=KeywordList',
-  'Overdue=Bool',
-];
+export const SEARCH_ATTRIBUTE_CLI_ARGS: readonly string[] = SEARCH_ATTRIBUTES.map((k) => `${k.name}=${CLI_TYPE_NAMES[k.type]}`);

@@ -1,0 +1,45 @@
+/**
+ * The `reviewing` phase (consensus policies): two senior reviewers who did not read the scan. Each round, slot 0
+ * edits the fused proposal and submits it; slot 1 then confirms it (final labels) or returns it with a reason
+ * (next round). After `maxReviewRounds` returns the scan needs a manager; `resumeScan` grants a round.
+ *
+ * May import: `./activities`, the assignment steps, the deadline wait, and `import type` of the scan state.
+ */
+import { scanActivities } from './activities';
+import { createTasks, pickReaders } from './scan-assignment';
+import { awaitTasks } from './scan-deadlines';
+import type { ScanState } from './scan-state';
+
+/** Runs the review rounds (none for policies without reviewers). False when the scan was cancelled. */
+export async function runReview(s: ScanState): Promise<boolean> {
+  if (s.policy.reviewers === 0) return true;
+  await s.projection.setStage('reviewing', { detail: { overall: s.agreement?.overall, flagged: s.agreement?.flagged } });
+  for (;;) {
+    const roster = await scanActivities.loadRoster();
+    if (s.cancelled) return false;
+    const r = pickReaders(s, roster, 'reviewer', s.policy.reviewers);
+    if (r.ok) {
+      s.reviewers = [...r.readerIds];
+      break;
+    }
+    if (!(await s.attention.escalateAndWait('no-eligible-reviewers', { ...r }))) return false;
+  }
+  for (let round = 1; ; round++) {
+    while (round > s.policy.maxReviewRounds + s.extraReviewRounds) {
+      if (!(await s.attention.escalateAndWait('review-rounds-exhausted', { rounds: round - 1 }))) return false;
+      s.extraReviewRounds += 1;
+    }
+    s.reviewRound = round;
+    await createTasks(s, 'reviewer', round, [{ readerId: s.reviewers[0], slot: 0 }]);
+    s.attention.decided();
+    if (!(await awaitTasks(s, () => s.reviewTask(round, 0)?.status === 'submitted'))) return false;
+    await createTasks(s, 'reviewer', round, [{ readerId: s.reviewers[1], slot: 1 }]);
+    if (!(await awaitTasks(s, () => s.reviewTask(round, 1)?.status === 'submitted'))) return false;
+    const verdict = s.reviewTask(round, 1)!;
+    if (verdict.decision === 'confirm') {
+      s.final = s.reviewTask(round, 0)!.reading;
+      return true;
+    }
+    s.returns.push({ round, readerId: verdict.readerId, reason: verdict.reason ?? '' });
+  }
+}
