@@ -20,7 +20,8 @@
  *   (60xx) are removed; group length elements (gggg,0000) outside the file meta are dropped;
  * - attributes the table does not list pass an allow-list (`unlistedAction`): free text (PN, LO, SH, ST, LT, UT, UC)
  *   and dates/times (DA, DT, TM) survive only in reviewed safe attributes (`SAFE_TEXT`); other ones are removed
- *   (or, when the IOD requires them, emptied / replaced by a dummy); UIDs that are not standard ones
+ *   (when the IOD requires them: emptied, or replaced by a dummy; where the type is unknown — other SOP classes,
+ *   nested data sets — replaced by a dummy); UIDs that are not standard ones
  *   (1.2.840.10008.*) are replaced like U; unknown VRs (UN, or implicit VR not in the dictionary) are removed.
  *
  * Deliberate deviations, documented in the DeidentificationMethod we write:
@@ -139,7 +140,8 @@ export function unlistedAction(tag: string, vr: string | undefined, lookup: Type
   if (vr === undefined || vr === 'UN') return { action: 'X', source: 'allow-list' };
   if (TEXT_VRS.has(vr) || DATE_VRS.has(vr)) {
     if (SAFE_TEXT.has(tag)) return { action: 'K', source: 'unlisted' };
-    const type = lookup.modelled ? lookup.typeOf(tag) : undefined;
+    // Unknown type (other SOP classes, nested data sets): a dummy, which any type allows and which tells nothing.
+    const type = lookup.modelled ? lookup.typeOf(tag) : '1';
     return { action: type === '1' ? 'D' : type === '2' ? 'Z' : 'X', source: 'allow-list' };
   }
   if (vr === 'UI') return { action: 'U', source: 'unlisted' }; // standard UIDs are kept by the U handler
