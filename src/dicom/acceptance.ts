@@ -297,5 +297,19 @@ export function applyAcceptance(s: DicomSummary, rule: AcceptanceRule): void {
     throw new DicomInputError('multi-frame', `NumberOfFrames is not a positive integer`);
   }
   if (s.numberOfFrames > 1 && !rule.allowMultiFrame) throw new DicomInputError('multi-frame', `NumberOfFrames ${s.numberOfFrames}`);
+  checkBurnedInFlag(s);
+}
+
+/** Modalities where burned-in text is not expected (projection radiographs); their pixels get the OCR check at ingest. */
+export const RADIOGRAPH_MODALITIES: readonly string[] = ['CR', 'DX'];
+
+/**
+ * BurnedInAnnotation (0028,0301): YES is refused; absent (or any value but NO) means unknown, refused unless the
+ * modality is one where burned-in text is not expected (CR/DX), whose pixels the ingest checks by OCR.
+ */
+export function checkBurnedInFlag(s: Pick<DicomSummary, 'burnedInAnnotation' | 'modality'>): void {
   if (s.burnedInAnnotation === 'YES') throw new DicomInputError('burned-in-annotation', 'BurnedInAnnotation (0028,0301) is YES; pixels are not cleaned');
+  if (s.burnedInAnnotation === 'NO' || RADIOGRAPH_MODALITIES.includes(s.modality)) return;
+  const what = s.burnedInAnnotation === undefined ? 'absent' : `${JSON.stringify(s.burnedInAnnotation.slice(0, 16))}, not YES or NO`;
+  throw new DicomInputError('burned-in-annotation', `BurnedInAnnotation (0028,0301) is ${what} for modality ${s.modality}: burned-in text cannot be ruled out`);
 }

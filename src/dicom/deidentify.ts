@@ -5,12 +5,14 @@ import type { AcceptanceRule, DicomSummary } from './acceptance';
 import { toRefusal } from './inspect';
 import { parseDicomBytes } from './parse';
 import type { ParsedDicom } from './parse';
-import { actionFor, DEIDENTIFICATION_CODES, DEIDENTIFICATION_METHOD, PROFILE } from './profile';
+import { iodFor } from './iod';
+import type { TypeLookup } from './iod';
+import { actionFor, DEIDENTIFICATION_CODES, DEIDENTIFICATION_METHOD, TABLE_E_1_1_VERSION, vrOf } from './profile';
 import { deriveUid, imageIdFor } from './uids';
 import { concat, DatasetWriter, Encoder, textValue } from './writer';
 import type { Editor, ElementEdit, Insertion } from './writer';
 import type { ImageMeta, Refusal } from './types';
-import { DicomInputError } from './types';
+import { DicomInputError, formatTag } from './types';
 
 export interface DeidentifyOptions {
   /** Project secret for the keyed UID hash. */
@@ -27,11 +29,35 @@ export interface SourceUids {
 }
 
 export type DeidentifyResult =
-  | { ok: true; output: Buffer; imageId: string; image: ImageMeta; uidMap: Record<string, string>; sourceUids: SourceUids }
+  | {
+      ok: true;
+      output: Buffer;
+      imageId: string;
+      image: ImageMeta;
+      uidMap: Record<string, string>;
+      sourceUids: SourceUids;
+      report: DeidentificationReport;
+    }
   | Refusal;
+
+/** What the de-identification removed beyond the table's named rows (tags as `(gggg,eeee)`; at most 200 each). */
+export interface DeidentificationReport {
+  /** Version of Table E.1-1 applied. */
+  profile: string;
+  /** Unlisted free-text / date attributes removed (not on the reviewed safe list). */
+  removedFreeText: string[];
+  /** Unlisted free-text / date attributes the IOD requires: emptied or replaced by a dummy. */
+  replacedFreeText: string[];
+  /** Attributes of unknown VR (UN-encoded, or implicit VR not in the dictionary) removed without being copied. */
+  removedUnknownVr: string[];
+}
+
+/** Standard UIDs (SOP classes, transfer syntaxes, coding schemes…) identify no one and are kept. */
+const STANDARD_UID = /^1\.2\.840\.10008\./;
 
 export interface DeidentifiedObject {
   output: Buffer;
+  report: DeidentificationReport;
   imageId: string;
   newSopInstanceUid: string;
   uidMap: Record<string, string>;
@@ -89,21 +115,43 @@ export function deidentifyParsed(p: ParsedDicom, summary: DicomSummary, secret: 
   };
   const bytes = p.bytes;
 
-  const edit: Editor = ({ tag, group, element, vr, el }): ElementEdit => {
-    const action = actionFor(tag, group, element);
-    const valueVr = vr ?? PROFILE.get(tag)?.vr ?? 'UN';
+  const lookupTop = iodFor(summary.sopClassUid ?? metaString(p, 'x00020002'));
+  const nested: TypeLookup = { modelled: false };
+  const report: DeidentificationReport = { profile: TABLE_E_1_1_VERSION, removedFreeText: [], replacedFreeText: [], removedUnknownVr: [] };
+  const note = (list: string[], tag: string): void => {
+    const t = formatTag(tag);
+    if (!list.includes(t) && list.length < 200) list.push(t);
+  };
+
+  const edit: Editor = ({ tag, group, element, vr, el, depth }): ElementEdit => {
+    const { action, source } = actionFor(tag, group, element, vr, depth === 0 ? lookupTop : nested);
+    const valueVr = vrOf(tag, vr === 'UN' ? undefined : vr) ?? 'UN';
+    // A UN-encoded value (explicit VR files) is bytes whose structure is unknown here (a sequence in implicit VR, a
+    // text...): it is never copied. It is removed unless the profile replaces its value anyway.
+    const unknownBytes = p.ts.explicit && vr === 'UN';
+    if (source === 'allow-list') {
+      if (action === 'X') note(unknownBytes || valueVr === 'UN' ? report.removedUnknownVr : report.removedFreeText, tag);
+      else note(report.replacedFreeText, tag);
+    }
     switch (action) {
       case 'X':
         return { kind: 'remove' };
       case 'K':
-        // A sequence encoded as UN with undefined length holds implicit-VR items we cannot verify: drop it.
-        if (p.ts.explicit && vr === 'UN' && el.hadUndefinedLength) return { kind: 'remove' };
+        if (unknownBytes) {
+          note(report.removedUnknownVr, tag);
+          return { kind: 'remove' };
+        }
         if (el.items && el.items.length > 0) return { kind: 'recurse' };
         return { kind: 'keep' };
       case 'Z':
+        if (el.items || valueVr === 'SQ') return { kind: 'value', value: new Uint8Array(0), vr: unknownBytes ? 'UN' : 'SQ' };
         return { kind: 'value', value: new Uint8Array(0), vr: valueVr };
       case 'D':
-        if (valueVr === 'SQ' || el.items) return { kind: 'value', value: new Uint8Array(0), vr: 'SQ' };
+        if (el.items || valueVr === 'SQ') {
+          // A dummy sequence: keep its items and apply the profile inside (their attributes get their own actions).
+          if (unknownBytes) return { kind: 'remove' };
+          return el.items && el.items.length > 0 ? { kind: 'recurse' } : { kind: 'keep' };
+        }
         return { kind: 'value', value: dummyValue(valueVr, secret), vr: valueVr };
       case 'U': {
         if (el.items || el.hadUndefinedLength) return { kind: 'remove' };
@@ -112,9 +160,10 @@ export function deidentifyParsed(p: ParsedDicom, summary: DicomSummary, secret: 
         const mapped = text
           .split('\\')
           .map((u) => u.replace(/[\0 ]+$/, '').trim())
-          .map((u) => (u === '' ? '' : mapUid(u)))
+          .map((u) => (u === '' || STANDARD_UID.test(u) ? u : mapUid(u)))
           .join('\\');
-        return { kind: 'value', value: textValue(mapped, 'UI'), vr: valueVr === 'UN' ? 'UN' : 'UI' };
+        if (mapped === text) return { kind: 'keep' };
+        return { kind: 'value', value: textValue(mapped, 'UI'), vr: unknownBytes ? 'UN' : 'UI' };
       }
     }
   };
@@ -147,6 +196,7 @@ export function deidentifyParsed(p: ParsedDicom, summary: DicomSummary, secret: 
   const output = Buffer.concat([meta, dataset], meta.length + dataset.length);
   return {
     output,
+    report,
     imageId: imageIdFor(newSop),
     newSopInstanceUid: newSop,
     uidMap,
@@ -204,7 +254,7 @@ export function deidentifyDicom(buf: Uint8Array, opts: DeidentifyOptions): Deide
     applyAcceptance(summary, opts.acceptance ?? DEFAULT_ACCEPTANCE);
     addImage(p, summary, true);
     const d = deidentifyParsed(p, summary, opts.secret);
-    return { ok: true, output: d.output, imageId: d.imageId, image: summary.image!, uidMap: d.uidMap, sourceUids: d.sourceUids };
+    return { ok: true, output: d.output, imageId: d.imageId, image: summary.image!, uidMap: d.uidMap, sourceUids: d.sourceUids, report: d.report };
   } catch (e) {
     return toRefusal(e);
   }

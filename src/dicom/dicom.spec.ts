@@ -31,6 +31,7 @@ import {
   validateDicom,
 } from './index';
 import { viewNamedBy } from './acceptance';
+import { iodFor } from './iod';
 
 const enc = new Encoder(true, true);
 
@@ -79,9 +80,9 @@ describe('ids', () => {
   });
 });
 
-describe('profile table (PS3.15 Table E.1-1 as data)', () => {
-  it('has well-formed rows', () => {
-    expect(PROFILE.size).toBeGreaterThan(300);
+describe('profile table (PS3.15 Table E.1-1, generated)', () => {
+  it('has every row of the 2024b table, well formed', () => {
+    expect(PROFILE.size).toBe(617); // 621 rows minus 50xx, 60xx (two rows) and the private-attributes rule
     for (const [tag, row] of PROFILE) {
       expect(tag).toMatch(/^x[0-9a-f]{8}$/);
       expect(row.vr).toMatch(/^[A-Z]{2}$/);
@@ -89,13 +90,17 @@ describe('profile table (PS3.15 Table E.1-1 as data)', () => {
     }
   });
 
+  const CR = iodFor('1.2.840.10008.5.1.4.1.1.1');
+  const DX = iodFor('1.2.840.10008.5.1.4.1.1.1.1');
+  const OTHER = iodFor('1.2.840.10008.5.1.4.1.1.481.5');
+  const a = (t: string, lookup = CR, vr?: string): string => actionFor(t, parseInt(t.slice(1, 5), 16), parseInt(t.slice(5), 16), vr, lookup).action;
+
   it('resolves the key attributes as the basic profile requires', () => {
-    const a = (t: string): string => actionFor(t, parseInt(t.slice(1, 5), 16), parseInt(t.slice(5), 16));
     expect(a('x00100010')).toBe('Z'); // Patient's Name
-    expect(a('x00100020')).toBe('Z'); // Patient ID
+    expect(a('x00100020')).toBe('Z'); // Patient ID (Z/D, Type 2)
     expect(a('x00100030')).toBe('Z'); // Birth Date
     expect(a('x00080050')).toBe('Z'); // Accession
-    expect(a('x00080080')).toBe('X'); // Institution Name
+    expect(a('x00080080')).toBe('X'); // Institution Name (X/Z/D, not in the CR IOD)
     expect(a('x00080018')).toBe('U');
     expect(a('x0020000d')).toBe('U');
     expect(a('x00100040')).toBe('K'); // kept deliberately
@@ -106,6 +111,36 @@ describe('profile table (PS3.15 Table E.1-1 as data)', () => {
     expect(a('x50000010')).toBe('X'); // curve
     expect(a('x00280010')).toBe('K'); // Rows
     expect(a('x00281050')).toBe('K'); // Window Center
+  });
+
+  it('has the rows the hand-kept table missed', () => {
+    expect(a('x0018700c')).toBe('X'); // Date of Last Detector Calibration (X/D, Type 3 in CR)
+    expect(a('x0018700e')).toBe('X');
+    expect(a('x00181204')).toBe('X'); // Date of Manufacture
+    expect(a('x00321066')).toBe('X'); // Reason for Visit
+    expect(a('x00189074')).toBe('D'); // Frame Acquisition DateTime (D)
+    expect(a('x300a00b2', OTHER)).toBe('Z'); // Treatment Machine Name (X/Z): kept empty where the IOD is unknown
+  });
+
+  it('applies combined actions per IOD type', () => {
+    expect(a('x00080023', CR)).toBe('Z'); // Content Date (Z/D): Type 2C in CR
+    expect(a('x00080023', DX)).toBe('D'); // Type 1 in DX
+    expect(a('x00080033', DX)).toBe('D');
+    expect(a('x00400555', DX)).toBe('Z'); // Acquisition Context Sequence (X/Z): Type 2 in DX
+    expect(a('x00400555', CR)).toBe('X');
+    expect(a('x00081070', CR)).toBe('X'); // Operators' Name (X/Z/D): not required by CR
+    expect(a('x00081070', OTHER)).toBe('D'); // unknown IOD: conservative, never removed
+    expect(a('x00081140', OTHER)).toBe('K'); // Referenced Image Sequence (X/Z/U*): kept, UIDs inside replaced
+  });
+
+  it('keeps unlisted free text only when reviewed safe', () => {
+    expect(a('x00201020', CR, 'LO')).toBe('X'); // Reference (retired, unlisted): free text
+    expect(a('x00201020', CR, undefined)).toBe('X'); // implicit VR: the dictionary says LO
+    expect(a('x00080104', CR, 'LO')).toBe('K'); // Code Meaning
+    expect(a('x00081090', CR, 'LO')).toBe('K'); // Manufacturer's Model Name
+    expect(a('x00185101', CR, 'CS')).toBe('K'); // View Position (CS)
+    expect(a('x00280301', CR, 'UN')).toBe('X'); // UN-encoded: unknown bytes
+    expect(a('x00081150', CR, 'UI')).toBe('U'); // unlisted UID: standard ones kept by the U handler
   });
 });
 
@@ -247,7 +282,8 @@ describe('quarantine reasons', () => {
     const d = (b: Buffer, o = {}) => deidentifyDicom(b, { secret: TEST_SECRET, ...o });
     expect(d(fixture('valid/dx_image.dcm'))).toMatchObject({ ok: false, reason: 'not-chest-radiograph' });
     expect(d(fixture('valid/CT_small.dcm'))).toMatchObject({ ok: false, reason: 'not-chest-radiograph' });
-    expect(d(fixture('valid/CT_small.dcm'), { acceptance: PERMISSIVE_ACCEPTANCE })).toMatchObject({ ok: true });
+    // Any modality with the permissive rule, but an absent BurnedInAnnotation outside CR/DX is unknown: refused.
+    expect(d(fixture('valid/CT_small.dcm'), { acceptance: PERMISSIVE_ACCEPTANCE })).toMatchObject({ ok: false, reason: 'burned-in-annotation' });
     const base = syntheticChest();
     expect(d(base)).toMatchObject({ ok: true });
     const frames = syntheticChest();

@@ -10,6 +10,7 @@ export { scanIdFor, imageIdFor, deriveUid, sopInstanceUidHash } from './uids';
 export { DEFAULT_ACCEPTANCE, PERMISSIVE_ACCEPTANCE } from './acceptance';
 export type { AcceptanceRule, DicomSummary } from './acceptance';
 export { SUPPORTED_TRANSFER_SYNTAXES } from './transfer-syntax';
-export { PROFILE, resolveAction, actionFor, DEIDENTIFICATION_METHOD } from './profile';
+export { PROFILE, resolveAction, actionFor, DEIDENTIFICATION_METHOD, TABLE_E_1_1_VERSION, SAFE_TEXT } from './profile';
+export type { DeidentificationReport } from './deidentify';
 export { QUARANTINE_REASONS, isQuarantineReason } from './types';
 export type { ImageMeta, QuarantineReason, Refusal } from './types';
