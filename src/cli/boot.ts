@@ -14,6 +14,7 @@ import { seedRoster } from '../db/seed';
 import type { Logger } from '../logger';
 import { createLogger } from '../logger';
 import { isListening } from '../temporal/dev-server';
+import { newPayloadKey, parsePayloadKeys } from '../temporal/payload-codec';
 
 /** The default local Postgres tried before falling back to an embedded one. */
 const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/readflow';
@@ -23,7 +24,8 @@ export function bootConfig(): Config {
   try {
     // The one place ReadFlow reads the environment.
     const config = loadConfig(process.env);
-    return config.deidSecret ? config : { ...config, deidSecret: devSecret(config) };
+    const withSecret = config.deidSecret ? config : { ...config, deidSecret: devSecret(config) };
+    return withDevPayloadKeys(withSecret);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\nSee .env.example for every variable.\n`);
@@ -42,6 +44,24 @@ function devSecret(config: Config): string {
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return secret;
+}
+
+/**
+ * Outside production (where READFLOW_PAYLOAD_KEYS is required), Temporal payloads are still encrypted: with a random key
+ * kept under the data dir, so the dev server's SQLite and UI hold no readings in clear either (see SECURITY.md).
+ */
+function withDevPayloadKeys(config: Config): Config {
+  if (config.security.payloadKeys?.length || config.env === 'production') return config;
+  const file = join(config.dataDir, 'payload-keys');
+  let text: string;
+  if (existsSync(file)) text = readFileSync(file, 'utf8').trim();
+  else {
+    mkdirSync(config.dataDir, { recursive: true });
+    text = newPayloadKey('dev1');
+    writeFileSync(file, `${text}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return { ...config, security: { ...config.security, payloadKeys: parsePayloadKeys(text) } };
 }
 
 export interface Database {

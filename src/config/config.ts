@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+import type { PayloadKey } from '../temporal/payload-codec';
+import { parsePayloadKeys } from '../temporal/payload-codec';
+
 /**
  * ReadFlow's typed configuration. `loadConfig` is called once at boot with `process.env`
  * (by the CLI entry points); nothing else in the code base reads the environment.
@@ -59,6 +62,13 @@ const shape = z.object({
   READFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   READFLOW_SEED_ROSTER: bool.default(true),
   READFLOW_TOKEN: z.string().min(1).optional(),
+  // ---- security (issue 10): Temporal privacy, ops endpoints ----
+  READFLOW_PAYLOAD_KEYS: z.string().optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  // ---- end security ----
 });
 
 /** Every environment variable ReadFlow reads (documented in .env.example). */
@@ -71,7 +81,46 @@ const schema = shape.superRefine((v, ctx) => {
     if (!v.READFLOW_DEID_SECRET)
       ctx.addIssue({ code: 'custom', path: ['READFLOW_DEID_SECRET'], message: 'required in production' });
   }
+  securityIssues(v, ctx);
 });
+
+// ---- security (issue 10) ----
+function securityIssues(v: z.infer<typeof shape>, ctx: z.RefinementCtx): void {
+  if (v.READFLOW_PAYLOAD_KEYS !== undefined) {
+    try {
+      parsePayloadKeys(v.READFLOW_PAYLOAD_KEYS);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['READFLOW_PAYLOAD_KEYS'], message: (err as Error).message });
+    }
+  } else if (v.NODE_ENV === 'production') {
+    ctx.addIssue({ code: 'custom', path: ['READFLOW_PAYLOAD_KEYS'], message: 'required in production (Temporal payloads are encrypted)' });
+  }
+  const tls = [v.TEMPORAL_TLS_CERT, v.TEMPORAL_TLS_KEY].filter((x) => x !== undefined).length;
+  if (tls === 1) ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together' });
+  if (tls === 0 && (v.TEMPORAL_TLS_CA || v.TEMPORAL_TLS_SERVER_NAME)) {
+    ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: 'TEMPORAL_TLS_CA/SERVER_NAME need a client certificate (mTLS)' });
+  }
+}
+
+/** Security settings (issue 10); see SECURITY.md. */
+export interface SecurityConfig {
+  /** AES-256-GCM keys of the Temporal payload codec, the first active; absent: payloads in clear (dev/test only). */
+  payloadKeys?: PayloadKey[];
+  /** mTLS to the Temporal frontend (file paths); absent: plain gRPC (the dev server on loopback). */
+  temporalTls?: { certFile: string; keyFile: string; caFile?: string; serverName?: string };
+}
+
+function securityConfig(v: z.infer<typeof shape>): SecurityConfig {
+  const out: SecurityConfig = {};
+  if (v.READFLOW_PAYLOAD_KEYS) out.payloadKeys = parsePayloadKeys(v.READFLOW_PAYLOAD_KEYS);
+  if (v.TEMPORAL_TLS_CERT && v.TEMPORAL_TLS_KEY) {
+    out.temporalTls = { certFile: v.TEMPORAL_TLS_CERT, keyFile: v.TEMPORAL_TLS_KEY };
+    if (v.TEMPORAL_TLS_CA) out.temporalTls.caFile = v.TEMPORAL_TLS_CA;
+    if (v.TEMPORAL_TLS_SERVER_NAME) out.temporalTls.serverName = v.TEMPORAL_TLS_SERVER_NAME;
+  }
+  return out;
+}
+// ---- end security ----
 
 export type RawConfig = z.infer<typeof schema>;
 
@@ -102,6 +151,7 @@ export interface Config {
   seedRoster: boolean;
   /** Bearer token used by the command-line clients (`npm run ingest`). */
   cliToken?: string;
+  security: SecurityConfig;
 }
 
 export class ConfigError extends Error {
@@ -166,5 +216,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     seedRoster: v.READFLOW_SEED_ROSTER,
     cliToken: v.READFLOW_TOKEN,
+    security: securityConfig(v),
   };
 }
