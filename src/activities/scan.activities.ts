@@ -6,6 +6,7 @@
  * sequence numbers), so a retried activity or a replayed workflow never duplicates a row, and each
  * activity applies one workflow step in one transaction.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource, EntityManager } from 'typeorm';
 
 import type { RosterEntry } from '../domain';
@@ -233,6 +234,55 @@ async function insertAudit(em: EntityManager, events: readonly AuditEventRow[]):
   }
 }
 
+/**
+ * `ApplicationFailure` type of a projection write Postgres refused for its data (SQLSTATE class 22 "data exception" or
+ * 23 "integrity constraint violation", e.g. 22021 for a NUL in text): retrying cannot help, so it is non-retryable and
+ * the workflow sees it at once instead of after ~100 minutes of retries. Connection errors, timeouts, serialization
+ * failures and the like stay retryable (an outage delays a scan, it never fails it).
+ */
+export const PROJECTION_DATA_ERROR = 'ProjectionDataError';
+
+/** The SQLSTATE of a Postgres error (pg's `code`, also on TypeORM's `QueryFailedError.driverError`), if any. */
+export function sqlState(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; driverError?: { code?: unknown } };
+  const code = typeof e.driverError?.code === 'string' ? e.driverError.code : e.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** True for a Postgres error no retry can fix (classes 22 and 23). */
+export function isPermanentDataError(err: unknown): boolean {
+  const code = sqlState(err);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/**
+ * Runs a projection write, turning a permanent data error into a non-retryable `ProjectionDataError`. Its message names
+ * the SQLSTATE and, when Postgres gives them, the table, column and constraint: never Postgres' message or the query
+ * parameters, which can quote readings and reasons (22P02 quotes the refused value).
+ */
+async function permanentFailuresFinal(what: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    if (!isPermanentDataError(err)) throw err;
+    const code = sqlState(err) as string;
+    const e = err as { driverError?: Record<string, unknown> } & Record<string, unknown>;
+    const where: Record<string, string> = {};
+    for (const key of ['table', 'column', 'constraint'] as const) {
+      const v = e.driverError?.[key] ?? e[key];
+      if (typeof v === 'string') where[key] = v;
+    }
+    const at = Object.entries(where).map(([k, v]) => `${k} ${v}`).join(', ');
+    throw ApplicationFailure.create({
+      type: PROJECTION_DATA_ERROR,
+      message: `${what}: Postgres refused the data for good (SQLSTATE ${code}${at ? `; ${at}` : ''}); not retried`,
+      nonRetryable: true,
+      details: [{ sqlState: code, ...where }],
+    });
+  }
+}
+
 /** Applies one projection step in one transaction (scan first: tasks and readings reference it). */
 export async function applyProjectionStep(ds: DataSource, step: ProjectionStep): Promise<void> {
   await ds.transaction(async (em) => {
@@ -247,7 +297,10 @@ export async function applyProjectionStep(ds: DataSource, step: ProjectionStep):
 /** Builds the scan projection activities. */
 export function createScanActivities(deps: ScanActivityDeps): ScanActivities {
   const { dataSource } = deps;
-  const apply = (step: ProjectionStep): Promise<void> => applyProjectionStep(dataSource, step);
+  const writer =
+    (what: string) =>
+    (step: ProjectionStep): Promise<void> =>
+      permanentFailuresFinal(what, () => applyProjectionStep(dataSource, step));
   return {
     async loadRoster(): Promise<RosterEntry[]> {
       const rows: {
@@ -283,9 +336,9 @@ export function createScanActivities(deps: ScanActivityDeps): ScanActivities {
         return entry;
       });
     },
-    recordScan: apply,
-    recordTasks: apply,
-    recordReading: apply,
-    recordRelease: apply,
+    recordScan: writer('recordScan'),
+    recordTasks: writer('recordTasks'),
+    recordReading: writer('recordReading'),
+    recordRelease: writer('recordRelease'),
   };
 }

@@ -124,6 +124,31 @@ export function helmetOptions(publicUrl: string): Parameters<typeof helmet>[0] {
 }
 
 /**
+ * CORS for the codec endpoint only, and only for the Temporal UI's origin (`TEMPORAL_UI_URL`): the UI's browser calls
+ * `POST /api/v1/temporal-codec/decode` with `Content-Type`, `X-Namespace` and `Authorization`. Preflights are answered
+ * here (204) before authentication; every other origin gets no CORS headers, so browsers refuse to show it the answer.
+ */
+export function temporalCodecCors(uiUrl: string): (req: Request, res: Response, next: NextFunction) => void {
+  const allowed = new URL(uiUrl).origin;
+  return (req, res, next) => {
+    const origin = req.headers.origin;
+    if (origin === allowed) {
+      res.setHeader('Access-Control-Allow-Origin', allowed);
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
+      res.setHeader('Vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        res.setHeader('Access-Control-Allow-Methods', 'POST');
+        res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Namespace, Authorization');
+        res.setHeader('Access-Control-Max-Age', '600');
+        res.status(204).end();
+        return;
+      }
+    }
+    next();
+  };
+}
+
+/**
  * Builds the configured NestJS application: helmet, body limits, `/api/v1` prefix (health, readiness and metrics
  * outside it), Swagger UI at `/docs` and OpenAPI JSON at `/api/v1/openapi.json`, the problem+json filter and the
  * validation pipe. It does not listen: the caller calls `app.listen`.
@@ -141,6 +166,7 @@ export async function createApiApp(deps: ApiDeps): Promise<INestApplication> {
   app.use(
     helmet(helmetOptions(deps.config.http.publicUrl)),
   );
+  app.use('/api/v1/temporal-codec', temporalCodecCors(deps.config.temporal.uiUrl));
   // The web page: `/` and `/app/*` (static files, outside `/api/v1`).
   if (!mountWebApp(app)) deps.logger.warn('src/web/public not found: the web page is not served');
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] });

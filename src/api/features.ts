@@ -10,10 +10,11 @@ import { ScansService } from './scans/scans.service';
 import { ImageService } from './tasks/image.service';
 import { MeController, TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
+import { TemporalCodecController } from './temporal-codec/temporal-codec.controller';
 import { ScanWorkflowsService } from './workflows/scan-workflows.service';
 
 /** Feature controllers under `/api/v1`. */
-export const API_CONTROLLERS: Type<unknown>[] = [MeController, TasksController, ScansController, BatchesController, ExportsController, ReadersController, AuditController, QuarantineController];
+export const API_CONTROLLERS: Type<unknown>[] = [MeController, TasksController, ScansController, BatchesController, ExportsController, ReadersController, AuditController, QuarantineController, TemporalCodecController];
 
 /** Their services. */
 export const API_PROVIDERS: Provider[] = [ScanWorkflowsService, TasksService, ScansService, ExportsService, ImageService, ReadersService, AuditService, QuarantineService];

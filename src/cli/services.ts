@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import type { BlobStore } from '../storage/blob-store';
 import { LocalBlobStore } from '../storage/blob-store';
 import { startSweeper } from '../storage/sweeper';
+import { readflowDataConverter, temporalConnectionOptions } from '../temporal/connect';
 import { createReadflowWorker } from '../temporal/worker';
 
 export interface Running {
@@ -26,7 +27,7 @@ export async function startWorker(
   dataSource: DataSource,
   store: LocalBlobStore,
 ): Promise<Running> {
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal.address, config.security));
   const activities = createActivities({
     dataSource,
     store,
@@ -40,6 +41,7 @@ export async function startWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
+    dataConverter: readflowDataConverter(config.security),
   });
   const running = worker.run();
   logger.info(
@@ -68,8 +70,8 @@ export async function startApi(
   dataSource: DataSource,
   store: BlobStore,
 ): Promise<Running & { url: string }> {
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const temporalClient = new Client({ connection, namespace: config.temporal.namespace });
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal.address, config.security));
+  const temporalClient = new Client({ connection, namespace: config.temporal.namespace, dataConverter: readflowDataConverter(config.security) });
   const app = await createApiApp({
     config,
     dataSource,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import type { Config } from './config';
 import { loadConfig } from './config';
+import { newPayloadKey, parsePayloadKeys } from '../temporal/payload-codec';
 import { ConfigError } from './errors';
 import type { IngestClientConfig } from './ingest-client';
 import { loadIngestClientConfig } from './ingest-client';
@@ -28,7 +29,7 @@ function orExit<T>(load: () => T): T {
 
 /** The servers' configuration (`npm start`, `npm run worker`, `npm run api`). */
 export function bootConfig(): Config {
-  return orExit(() => loadConfig(process.env, { devDeidSecret }));
+  return orExit(() => withDevPayloadKeys(loadConfig(process.env, { devDeidSecret })));
 }
 
 /** The ingest client's configuration (`npm run ingest`): the API's URL and a token, flags first. */
@@ -53,4 +54,22 @@ export function devDeidSecret(dataDir: string): string {
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return secret;
+}
+
+/**
+ * Outside production (where READFLOW_PAYLOAD_KEYS is required), Temporal payloads are still encrypted: with a random key
+ * kept under the data dir, so the dev server's SQLite and UI hold no readings in clear either (see SECURITY.md).
+ */
+function withDevPayloadKeys(config: Config): Config {
+  if (config.security.payloadKeys?.length || config.env === 'production') return config;
+  const file = join(config.dataDir, 'payload-keys');
+  let text: string;
+  if (existsSync(file)) text = readFileSync(file, 'utf8').trim();
+  else {
+    mkdirSync(config.dataDir, { recursive: true });
+    text = newPayloadKey('dev1');
+    writeFileSync(file, `${text}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return { ...config, security: { ...config.security, payloadKeys: parsePayloadKeys(text) } };
 }

@@ -70,6 +70,7 @@ describe('loadConfig', () => {
         NODE_ENV: 'production',
         DATABASE_URL: 'postgres://u@db/readflow',
         READFLOW_DEID_SECRET: 'x'.repeat(32),
+        READFLOW_PAYLOAD_KEYS: `p1:${Buffer.alloc(32, 1).toString('base64')}`,
       }).env,
     ).toBe('production');
   });

@@ -10,6 +10,8 @@ import type { ToolchainConfig } from './toolchain';
 import { TOOLCHAIN_KEYS, loadToolchainConfig } from './toolchain';
 
 export { ConfigError } from './errors';
+import type { PayloadKey } from '../temporal/payload-codec';
+import { parsePayloadKeys } from '../temporal/payload-codec';
 
 /**
  * ReadFlow's typed configuration of the server roles (`npm start`, `npm run worker`, `npm run api`). `loadConfig` is
@@ -73,6 +75,13 @@ const shape = z.object({
     .optional(),
   READFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   READFLOW_SEED_ROSTER: bool.default(true),
+  // ---- security (issue 10): Temporal privacy, ops endpoints ----
+  READFLOW_PAYLOAD_KEYS: z.string().optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  // ---- end security ----
 });
 
 /** Every environment variable ReadFlow reads (documented in .env.example): the servers', the ingest client's, the toolchain's. */
@@ -85,7 +94,46 @@ const schema = shape.superRefine((v, ctx) => {
     if (!v.READFLOW_DEID_SECRET)
       ctx.addIssue({ code: 'custom', path: ['READFLOW_DEID_SECRET'], message: 'required in production' });
   }
+  securityIssues(v, ctx);
 });
+
+// ---- security (issue 10) ----
+function securityIssues(v: z.infer<typeof shape>, ctx: z.RefinementCtx): void {
+  if (v.READFLOW_PAYLOAD_KEYS !== undefined) {
+    try {
+      parsePayloadKeys(v.READFLOW_PAYLOAD_KEYS);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['READFLOW_PAYLOAD_KEYS'], message: (err as Error).message });
+    }
+  } else if (v.NODE_ENV === 'production') {
+    ctx.addIssue({ code: 'custom', path: ['READFLOW_PAYLOAD_KEYS'], message: 'required in production (Temporal payloads are encrypted)' });
+  }
+  const tls = [v.TEMPORAL_TLS_CERT, v.TEMPORAL_TLS_KEY].filter((x) => x !== undefined).length;
+  if (tls === 1) ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together' });
+  if (tls === 0 && (v.TEMPORAL_TLS_CA || v.TEMPORAL_TLS_SERVER_NAME)) {
+    ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: 'TEMPORAL_TLS_CA/SERVER_NAME need a client certificate (mTLS)' });
+  }
+}
+
+/** Security settings (issue 10); see SECURITY.md. */
+export interface SecurityConfig {
+  /** AES-256-GCM keys of the Temporal payload codec, the first active; absent: payloads in clear (dev/test only). */
+  payloadKeys?: PayloadKey[];
+  /** mTLS to the Temporal frontend (file paths); absent: plain gRPC (the dev server on loopback). */
+  temporalTls?: { certFile: string; keyFile: string; caFile?: string; serverName?: string };
+}
+
+function securityConfig(v: z.infer<typeof shape>): SecurityConfig {
+  const out: SecurityConfig = {};
+  if (v.READFLOW_PAYLOAD_KEYS) out.payloadKeys = parsePayloadKeys(v.READFLOW_PAYLOAD_KEYS);
+  if (v.TEMPORAL_TLS_CERT && v.TEMPORAL_TLS_KEY) {
+    out.temporalTls = { certFile: v.TEMPORAL_TLS_CERT, keyFile: v.TEMPORAL_TLS_KEY };
+    if (v.TEMPORAL_TLS_CA) out.temporalTls.caFile = v.TEMPORAL_TLS_CA;
+    if (v.TEMPORAL_TLS_SERVER_NAME) out.temporalTls.serverName = v.TEMPORAL_TLS_SERVER_NAME;
+  }
+  return out;
+}
+// ---- end security ----
 
 export type RawConfig = z.infer<typeof schema>;
 
@@ -118,6 +166,7 @@ export interface Config {
   /** The reading policies new scans run with: the defaults, replaced by READFLOW_POLICIES_FILE's entries. */
   policies: Readonly<Record<PolicyName, ReadingPolicy>>;
   seedRoster: boolean;
+  security: SecurityConfig;
 }
 
 export interface ConfigSources {
@@ -233,5 +282,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, so
     },
     policies,
     seedRoster: v.READFLOW_SEED_ROSTER,
+    security: securityConfig(v),
   };
 }

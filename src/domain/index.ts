@@ -5,6 +5,7 @@ export * from './problems';
 export * from './seeded';
 export * from './taxonomy';
 export * from './reading';
+export * from './text';
 export * from './policy';
 export * from './assignment';
 export { boxArea, clampToImage, compareBoxes, sameBox } from './geometry';

@@ -6,6 +6,7 @@ import type { Problem } from './problems';
 import { compareStrings, isRecord, joinPath, problem } from './problems';
 import type { Taxonomy } from './taxonomy';
 import { findLabel } from './taxonomy';
+import { NOTE_TEXT, textProblems } from './text';
 
 /** A box label drawn by a reader, in pixel coordinates of the de-identified image. */
 export interface Box {
@@ -31,8 +32,8 @@ export interface ImageSize {
 
 /** Default cap on boxes per reading when the caller gives none. */
 export const DEFAULT_MAX_BOXES = 100;
-/** Maximum comment length in characters. */
-export const MAX_COMMENT_LENGTH = 4000;
+/** Maximum comment length in characters (code points); comments follow the {@link NOTE_TEXT} rule. */
+export const MAX_COMMENT_LENGTH = NOTE_TEXT.maxChars;
 
 const COORDS = ['x_min', 'y_min', 'x_max', 'y_max'] as const;
 const READING_KEYS = new Set(['boxes', 'globalLabels', 'comment']);
@@ -44,7 +45,8 @@ const BOX_KEYS = new Set(['label', ...COORDS]);
  * Problem codes: `invalid-type`, `required`, `unknown-field`, `unknown-label`, `label-not-local` (a global
  * label used on a box), `label-not-global`, `not-finite`, `out-of-image`, `non-positive-area`,
  * `duplicate-box`, `duplicate-label`, `too-many-boxes`, `no-finding-conflict`, `empty-reading`
- * (a submission with nothing is rejected; "No finding" must be explicit), `comment-too-long`.
+ * (a submission with nothing is rejected; "No finding" must be explicit), `comment-too-long` (characters or UTF-8 bytes),
+ * `control-character` and `invalid-text` (see ./text.ts).
  *
  * Coordinates may be fractional; a box must satisfy `0 ≤ x_min < x_max ≤ columns` and
  * `0 ≤ y_min < y_max ≤ rows`. On success the reading is returned in canonical order
@@ -148,13 +150,9 @@ export function validateReading(
 
   let comment: string | undefined;
   if (input.comment !== undefined) {
-    if (typeof input.comment !== 'string') {
-      problems.push(problem('comment', 'invalid-type', 'comment must be a string'));
-    } else if (input.comment.length > MAX_COMMENT_LENGTH) {
-      problems.push(problem('comment', 'comment-too-long', `comment exceeds ${MAX_COMMENT_LENGTH} characters`));
-    } else {
-      comment = input.comment;
-    }
+    const found = textProblems(input.comment, 'comment', { ...NOTE_TEXT, tooLongCode: 'comment-too-long' });
+    if (found.length > 0) problems.push(...found);
+    else comment = input.comment as string;
   }
 
   if (problems.length > 0) return { ok: false, problems };

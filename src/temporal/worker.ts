@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 
@@ -10,6 +11,8 @@ export interface ReadflowWorkerOptions {
   /** Pre-bundled workflow code (tests bundle once and reuse); defaults to bundling `src/workflows`. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxConcurrentActivityTaskExecutions?: number;
+  /** The payload codec (src/temporal/connect.ts `readflowDataConverter`); payloads in clear without it. */
+  dataConverter?: DataConverter;
 }
 
 /** Path of the workflows entry module (TypeScript under Jest, JavaScript under dist/). */
@@ -24,5 +27,6 @@ export async function createReadflowWorker(opts: ReadflowWorkerOptions): Promise
     activities: opts.activities,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 20,
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
   });
 }

@@ -8,7 +8,7 @@
 import type { ApplicationFailure } from '@temporalio/common';
 
 import type { Problem, Reading } from '../domain';
-import { MAX_COMMENT_LENGTH, readingsEqual, validateReading } from '../domain';
+import { NOTE_TEXT, readingsEqual, textProblems, validateReading } from '../domain';
 import { rejections } from './failures';
 import type { ReviewDecision, SubmitReadingInput, SubmitReadingResult, TaskStatus } from './scan-lifecycle.messages';
 import type { ScanState } from './scan-state';
@@ -72,9 +72,8 @@ function validateContent(s: ScanState, task: TaskState, input: SubmitReadingInpu
     if (input.decision === 'confirm' && reason) {
       problems.push({ path: 'reason', code: 'not-allowed', message: 'a confirmation carries no reason (only a return does)' });
     }
-    if (reason && reason.length > MAX_COMMENT_LENGTH) {
-      problems.push({ path: 'reason', code: 'comment-too-long', message: `reason exceeds ${MAX_COMMENT_LENGTH} characters` });
-    }
+    // A NUL or another control character would make the projection write fail for ever: rejected here, before history.
+    if (reason) problems.push(...textProblems(reason, 'reason', { ...NOTE_TEXT, tooLongCode: 'comment-too-long' }));
     const proposal = s.reviewTask(task.round, 0)?.reading;
     if (problems.length > 0 || !proposal) throw invalid(problems, proposal);
     const out: Omit<CheckedSubmission, 'task' | 'duplicate'> = { reading: proposal, decision: input.decision };

@@ -4,7 +4,7 @@ import { Worker } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 
 import { ReaderEntity } from '../../src/db/entities';
-import { connectTemporal, openTestDataSource, testServices } from '../support/services';
+import { connectTemporal, openTestDataSource, testDataConverter, testServices } from '../support/services';
 
 describe('foundation: real Temporal dev server and real Postgres', () => {
   let ds: DataSource;
@@ -27,6 +27,7 @@ describe('foundation: real Temporal dev server and real Postgres', () => {
       taskQueue,
       workflowsPath: require.resolve('../support/workflows/probe'),
       activities: { shout: async (t: string) => t.toUpperCase() },
+      dataConverter: testDataConverter(),
     });
     const result = await worker.runUntil(
       temporal.client.workflow.execute('probe', { taskQueue, workflowId: `probe-${randomUUID()}`, args: ['hello'] }),

@@ -5,6 +5,7 @@
  */
 import { Worker } from '@temporalio/worker';
 
+import { testDataConverter } from '../support/services';
 import { bundleWorkflows } from '../support/workflow-harness';
 import { loadHistories } from '../support/workflow-histories';
 
@@ -15,7 +16,7 @@ describe('workflow replay', () => {
     const workflowBundle = await bundleWorkflows();
     const failures: string[] = [];
     let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) {
+    for await (const r of Worker.runReplayHistories({ workflowBundle, dataConverter: testDataConverter() }, histories)) {
       replayed += 1;
       if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
     }

@@ -20,7 +20,7 @@ import { hashToken, newToken } from '../../src/db/tokens';
 import { DEFAULT_ROSTER } from '../../src/db/seed';
 import { LocalBlobStore } from '../../src/storage/blob-store';
 import { createReadflowWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
-import { connectTemporal, openTestDataSource, testConfig } from './services';
+import { connectTemporal, openTestDataSource, testConfig, testDataConverter } from './services';
 
 /** NIH ChestX-ray14 frontal DX, implicit VR little endian, 1024×1024 (test/fixtures/dicom/SOURCES.tsv). */
 export const NIH_CXR = path.resolve(__dirname, '../fixtures/dicom/cxr/dicom_00000001_000.dcm');
@@ -146,6 +146,7 @@ export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<Api
         logger,
       }),
       workflowBundle: await workflowBundle(),
+      dataConverter: testDataConverter(),
     });
     const running = worker.run();
     stopWorker = async () => {

@@ -7,6 +7,19 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../../src/config/config';
 import { loadConfig } from '../../src/config/config';
 import { createDataSource } from '../../src/db/data-source';
+import { readflowDataConverter } from '../../src/temporal/connect';
+import { parsePayloadKeys } from '../../src/temporal/payload-codec';
+
+/**
+ * The payload keys of every test client and worker (READFLOW_PAYLOAD_KEYS): tests run with encrypted payloads, like
+ * `npm start` and production. `old1` is a retired key still listed for decryption.
+ */
+export const TEST_PAYLOAD_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')},old1:${Buffer.alloc(32, 9).toString('base64')}`;
+
+/** The data converter (payload codec) of test clients and workers. */
+export function testDataConverter(): ReturnType<typeof readflowDataConverter> {
+  return readflowDataConverter({ payloadKeys: parsePayloadKeys(TEST_PAYLOAD_KEYS) });
+}
 
 /** The services started by global-setup, as seen from a test worker. */
 export function testServices(): { temporalAddress: string; namespace: string; databaseUrl: string; temporalCli: string } {
@@ -36,6 +49,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     TEMPORAL_START_DEV_SERVER: 'false',
     READFLOW_DEID_SECRET: 'test-secret-test-secret-test-secret-0123456789',
     PORT: '0',
+    READFLOW_PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
     ...overrides,
   });
 }
@@ -57,7 +71,7 @@ export async function connectTemporal(): Promise<{
   const s = testServices();
   const connection = await Connection.connect({ address: s.temporalAddress });
   const nativeConnection = await NativeConnection.connect({ address: s.temporalAddress });
-  const client = new Client({ connection, namespace: s.namespace });
+  const client = new Client({ connection, namespace: s.namespace, dataConverter: testDataConverter() });
   return {
     client,
     connection,

@@ -10,6 +10,7 @@ import { createActivities } from '../../src/activities';
 import { createDataSource } from '../../src/db/data-source';
 import { LocalBlobStore } from '../../src/storage/blob-store';
 import { createReadflowWorker } from '../../src/temporal/worker';
+import { testDataConverter } from './services';
 
 export interface ChildWorkerConfig {
   address: string;
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     taskQueue: cfg.taskQueue,
     activities: createActivities({ dataSource: ds, store: new LocalBlobStore(cfg.storeDir), deidSecret: cfg.deidSecret, maxDicomBytes: 64 * 1024 * 1024 }),
     workflowBundle: { codePath: cfg.bundlePath },
+    dataConverter: testDataConverter(),
   });
   const running = worker.run();
   process.stdout.write('ready\n');

@@ -23,7 +23,7 @@ import { LocalBlobStore } from '../../src/storage/blob-store';
 import { createReadflowWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { ScanLifecycleInput, ScanLifecycleResult, ScanSplit, ScanStatus, TaskView } from '../../src/workflows/scan-lifecycle.messages';
 import { reviewContextQuery, statusQuery, submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
-import { testConfig } from './services';
+import { testConfig, testDataConverter } from './services';
 import type { ChildWorkerConfig } from './worker-child-main';
 
 export const DEID_SECRET = 'test-secret-test-secret-test-secret-0123456789';
@@ -143,6 +143,7 @@ export async function startWorker(opts: {
     taskQueue: opts.rig.taskQueue,
     activities: opts.activities,
     workflowBundle: opts.workflowBundle,
+    dataConverter: testDataConverter(),
   });
   const running = worker.run();
   return {

@@ -14,6 +14,7 @@ import {
 
 import type { ReaderRole } from '../../db/entities';
 import { PageQuery } from '../common/page-query';
+import { SafeText } from '../common/safe-text';
 
 export const READER_ROLES: readonly ReaderRole[] = ['radiologist', 'manager', 'admin'];
 
@@ -79,6 +80,7 @@ export class CreateReaderDto {
   @IsString()
   @MinLength(1)
   @MaxLength(200)
+  @SafeText()
   displayName!: string;
 
   @ApiPropertyOptional({ enum: READER_ROLES, default: 'radiologist' })
@@ -110,6 +112,7 @@ export class UpdateReaderDto {
   @IsString()
   @MinLength(1)
   @MaxLength(200)
+  @SafeText()
   displayName?: string;
 
   @ApiPropertyOptional()

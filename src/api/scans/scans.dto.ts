@@ -16,6 +16,7 @@ import { DEFAULT_POLICIES, SCAN_STAGES } from '../../domain';
 import { TASK_ROLES, TASK_STATUSES, BoxDto } from '../tasks/tasks.dto';
 import type { TaskRole, TaskStatus } from '../../db/entities';
 import { PageQuery } from '../common/page-query';
+import { SafeText } from '../common/safe-text';
 
 export const SPLITS = ['train', 'test'] as const;
 export const POLICY_NAMES = Object.keys(DEFAULT_POLICIES) as readonly PolicyName[];
@@ -56,6 +57,7 @@ export class CreateBatchDto extends ScanSettingsDto {
   @IsString()
   @MinLength(1)
   @MaxLength(4096)
+  @SafeText()
   directory?: string;
 
   @ApiPropertyOptional({
@@ -225,6 +227,7 @@ export class CancelScanDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
+  @SafeText({ multiline: true })
   reason?: string;
 }
 

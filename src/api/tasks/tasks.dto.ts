@@ -4,6 +4,7 @@ import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'cla
 
 import type { TaskRole, TaskStatus } from '../../db/entities';
 import { PageQuery } from '../common/page-query';
+import { SafeText } from '../common/safe-text';
 
 export const TASK_STATUSES: readonly TaskStatus[] = [
   'open',
@@ -36,6 +37,7 @@ export class ManagerTasksQuery extends InboxQuery {
   @IsOptional()
   @IsString()
   @MaxLength(64)
+  @SafeText()
   readerId?: string;
 }
 
@@ -249,6 +251,7 @@ export class SubmissionDto {
   @IsOptional()
   @IsString()
   @MaxLength(4000)
+  @SafeText({ multiline: true })
   reason?: string;
 }
 
@@ -266,6 +269,7 @@ export class ReassignDto {
   @IsOptional()
   @IsString()
   @MaxLength(64)
+  @SafeText()
   toReaderId?: string;
 }
 
