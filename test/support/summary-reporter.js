@@ -5,6 +5,7 @@
  * which runs the suite once per Node version), the counts are also appended there as one JSON line, so CI can close
  * its log with the totals of every run.
  */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- Jest loads reporters as CommonJS
 const { appendFileSync } = require('node:fs');
 
 class SummaryReporter {
