@@ -5,6 +5,7 @@ import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 
+import { Connection } from '@temporalio/client';
 import pino from 'pino';
 import { Client } from 'pg';
 
@@ -164,11 +165,22 @@ export class Stack {
     if (role === 'api') {
       await waitFor('API /readyz', async () => (await fetch(`${this.apiUrl}/readyz`)).ok, 90_000, child);
     } else {
-      let ready = false;
-      child.stdout?.on('data', (b: Buffer) => {
-        if (b.toString('utf8').includes('Worker running')) ready = true;
+      // Ready when this process polls the task queue (the SDK's default identity is `<pid>@<host>`).
+      await waitFor('worker polling', () => this.polledBy(child.pid as number), 90_000, child);
+    }
+  }
+
+  private async polledBy(pid: number): Promise<boolean> {
+    const connection = await Connection.connect({ address: this.temporalAddress, connectTimeout: '2s' });
+    try {
+      const r = await connection.workflowService.describeTaskQueue({
+        namespace: 'readflow',
+        taskQueue: { name: 'readflow' },
+        taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
       });
-      await waitFor('worker', async () => ready, 90_000, child);
+      return (r.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`));
+    } finally {
+      await connection.close();
     }
   }
 
