@@ -16,6 +16,8 @@ export interface SimOptions {
   readTime: Distribution;
   /** Reading speed multiplier (2 = twice as fast). */
   speed: number;
+  /** Tasks one reader works on at once (tabs open). */
+  readerParallel: number;
   /** Share of readers absent for a while (they stop answering; their tasks expire and are reassigned). */
   absentFraction: number;
   absentMs: number;
@@ -59,6 +61,7 @@ export const USAGE = `npm run simulate -- [options]
   --readers N             first N radiologists of the roster (default all)
   --read-time D           fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN:SIGMA (default uniform:200-1500; 0 = instant)
   --speed X               reading speed multiplier (default 1)
+  --reader-parallel N     tasks one reader works on at once (default 2)
   --absent-fraction F     readers absent for a while (default 0.1)
   --absent-ms MS          how long (default 40000)
   --noise L               reader noise level (default 1; 0 = perfect)
@@ -93,6 +96,7 @@ export function parseOptions(argv: string[]): SimOptions {
       readers: { type: 'string' },
       'read-time': { type: 'string' },
       speed: { type: 'string' },
+      'reader-parallel': { type: 'string' },
       'absent-fraction': { type: 'string' },
       'absent-ms': { type: 'string' },
       noise: { type: 'string' },
@@ -154,6 +158,7 @@ export function parseOptions(argv: string[]): SimOptions {
     readers: num('readers', 0, (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0'),
     readTime,
     speed: num('speed', 1, (n) => n > 0, 'positive'),
+    readerParallel: num('reader-parallel', vindr ? 8 : 2, (n) => Number.isInteger(n) && n >= 1 && n <= 64, 'an integer in 1..64'),
     absentFraction: num('absent-fraction', vindr ? 0 : 0.1, frac, 'between 0 and 1'),
     absentMs: num('absent-ms', 40_000, (n) => n >= 0, '≥ 0'),
     noise: num('noise', 1, (n) => n >= 0 && n <= 5, 'between 0 and 5'),

@@ -18,6 +18,8 @@ export interface ReadingWorld {
   stats: { retries: number };
   readTime: Distribution;
   speed: number;
+  /** Tasks one reader works on at once. */
+  parallel: number;
 }
 
 export interface SubmissionRecord {
@@ -41,9 +43,13 @@ export class SimulatedReader {
   readonly counters: ReaderCounters = { submitted: 0, lateRejections: 0, gone: 0, invalid: [], blindingViolations: [] };
   readonly submissions: SubmissionRecord[] = [];
   readonly seenTasks = new Set<string>();
+  /** Time from assignment (the task's assignedAt) to this reader first seeing it in the inbox. */
+  readonly pickupLagMs: number[] = [];
   absentFrom = Infinity;
   absentUntil = 0;
   private handled = new Set<string>();
+  /** Tasks being read now (a radiologist may have a few open at once: `parallel`). */
+  private readonly inHand = new Map<string, Promise<void>>();
 
   constructor(
     readonly id: string,
@@ -65,7 +71,7 @@ export class SimulatedReader {
         await sleep(500);
         continue;
       }
-      let items: { taskId: string; role: 'reader' | 'reviewer'; imageId: string }[] = [];
+      let items: { taskId: string; role: 'reader' | 'reviewer'; imageId: string; assignedAt: string }[] = [];
       try {
         const page = await must('inbox', () => this.api.GET('/api/v1/me/tasks', { params: { query: { status: 'open', limit: 200 } } }), stats);
         items = page.items;
@@ -73,17 +79,23 @@ export class SimulatedReader {
         await sleep(1000);
         continue;
       }
-      const todo = items.filter((t) => !this.handled.has(t.taskId));
+      const todo = items.filter((t) => !this.handled.has(t.taskId) && !this.inHand.has(t.taskId));
       for (const t of todo) {
         if (this.world.done() || this.absent()) break;
+        while (this.inHand.size >= this.world.parallel) await Promise.race(this.inHand.values());
+        if (!this.seenTasks.has(t.taskId)) this.pickupLagMs.push(Date.now() - Date.parse(t.assignedAt));
         this.seenTasks.add(t.taskId);
-        await this.handle(t.taskId).catch((err: unknown) => {
-          this.counters.invalid.push(`${this.id} ${t.taskId}: ${err instanceof Error ? err.message : String(err)}`);
-          this.handled.add(t.taskId);
-        });
+        const work = this.handle(t.taskId)
+          .catch((err: unknown) => {
+            this.counters.invalid.push(`${this.id} ${t.taskId}: ${err instanceof Error ? err.message : String(err)}`);
+            this.handled.add(t.taskId);
+          })
+          .finally(() => this.inHand.delete(t.taskId));
+        this.inHand.set(t.taskId, work);
       }
       if (todo.length === 0) await sleep(300 + this.rng.int(0, 200));
     }
+    await Promise.all(this.inHand.values());
   }
 
   private async handle(taskId: string): Promise<void> {

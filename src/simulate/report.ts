@@ -11,6 +11,8 @@ export interface SimReport {
   lateRejections: number;
   apiRetries: number;
   latencySeconds: { p50: number; p95: number; max: number };
+  /** Assignment → the reader first sees the task in the inbox (projection and polling lag). */
+  inboxLagSeconds: { p50: number; p95: number; max: number };
   scansPerMinute: { minute: number; scans: number }[];
   readerLoad: { min: number; max: number; mean: number; stddev: number; perReader: Record<string, number> };
   accuracy: ReturnType<typeof accuracy>;
@@ -59,6 +61,10 @@ export function buildReport(
     lateRejections: sim.readers.reduce((a, r) => a + r.counters.lateRejections, 0),
     apiRetries: sim.stats.retries,
     latencySeconds: { p50: q(latencies, 0.5), p95: q(latencies, 0.95), max: latencies.length ? Math.max(...latencies) : 0 },
+    inboxLagSeconds: (() => {
+      const lags = sim.readers.flatMap((r) => r.pickupLagMs).map((ms) => ms / 1000);
+      return { p50: q(lags, 0.5), p95: q(lags, 0.95), max: lags.length ? Math.max(...lags) : 0 };
+    })(),
     scansPerMinute: [...perMinute.entries()].sort((a, b) => a[0] - b[0]).map(([minute, scans]) => ({ minute, scans })),
     readerLoad: {
       min: loads.length ? Math.min(...loads) : 0,
@@ -83,6 +89,7 @@ export function formatReport(r: SimReport): string {
     `  scans        released ${r.scans.released}, escalated ${r.scans.escalated}, quarantined ${r.scans.quarantined}${Object.keys(r.scans.other).length ? `, other ${JSON.stringify(r.scans.other)}` : ''}`,
     `  tasks        ${r.tasks.total} (${Object.entries(r.tasks).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v}`).join(', ')}); reassignments ${r.reassignments}; late rejections ${r.lateRejections}; API retries ${r.apiRetries}`,
     `  latency      upload → released p50 ${r.latencySeconds.p50.toFixed(1)} s, p95 ${r.latencySeconds.p95.toFixed(1)} s, max ${r.latencySeconds.max.toFixed(1)} s`,
+    `  inbox lag    assignment → seen by the reader p50 ${r.inboxLagSeconds.p50.toFixed(1)} s, p95 ${r.inboxLagSeconds.p95.toFixed(1)} s, max ${r.inboxLagSeconds.max.toFixed(1)} s`,
     `  throughput   scans released per minute: ${r.scansPerMinute.map((m) => `[${m.minute}] ${m.scans}`).join(' ')}`,
     `  reader load  submissions per reader min ${r.readerLoad.min}, max ${r.readerLoad.max}, mean ${r.readerLoad.mean}, sd ${r.readerLoad.stddev}`,
     `  accuracy     released boxes vs seeded truth, F1 at IoU ≥ 0.4: ${pct(r.accuracy.overall)}; mean reader agreement ${r.meanAgreement ?? 'n/a'}`,

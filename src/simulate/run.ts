@@ -141,6 +141,7 @@ export class Simulation {
       stats: this.stats,
       readTime: o.readTime,
       speed: o.speed,
+      parallel: o.readerParallel,
     };
     const rng = this.rng.fork('readers');
     const absent = Math.round(chosen.length * o.absentFraction);
