@@ -1,0 +1,198 @@
+/**
+ * End-to-end benchmark: in one run on the same Temporal dev server, scans per second through ReadFlow's whole
+ * lifecycle (real ingest and de-identification of a real radiograph, assignment, 3 independent readers answering at
+ * once, fusion, release, every projection write to Postgres) against a floor workflow doing only Temporal's
+ * irreducible part of the same protocol (bench/floor: one ingest activity, 3 updates answered at once, 3 deadline
+ * timers, one release activity, no projection). Prints both rates, the ratio, and history events per scan.
+ *
+ * Readers of ReadFlow are instant: a driver polls the `tasks` inbox projection every 100 ms and answers each open
+ * task through the `submitReading` update (as bench:lifecycle does). The floor's driver sends its 3 updates as soon
+ * as the workflow is started.
+ *
+ * Run: `npm run bench:e2e -- [scans=200] [concurrency=50]`. Needs Postgres (DATABASE_URL, else 127.0.0.1:5432);
+ * starts its own Temporal dev server.
+ */
+import 'reflect-metadata';
+
+import { promises as fsp, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+
+import { createActivities } from '../src/activities';
+import { dropDatabase, openDatabase } from '../src/db/data-source';
+import { seedRoster } from '../src/db/seed';
+import type { Reading } from '../src/domain';
+import { DEFAULT_POLICIES, policyWithDeadlines } from '../src/domain';
+import { stageIncoming } from '../src/ingest/stage-incoming';
+import { LocalBlobStore } from '../src/storage/blob-store';
+import { ensureTemporalCli } from '../src/temporal/temporal-cli';
+import { createReadflowWorker, WORKFLOWS_PATH } from '../src/temporal/worker';
+import type { ScanLifecycleInput } from '../src/workflows/scan-lifecycle.messages';
+import { submitReadingUpdate } from '../src/workflows/scan-lifecycle.messages';
+import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
+import * as floorActivities from './floor/activities';
+import { floorSubmitUpdate } from './floor/workflows';
+import { loadToolchainConfig } from '../src/config/toolchain';
+
+const SCANS = Number(process.argv[2] ?? 200);
+const CONCURRENCY = Number(process.argv[3] ?? 50);
+const READERS = 3;
+const DEADLINE_MS = 10 * 60_000; // never reached: readers are instant
+const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+const CXR = path.resolve(process.cwd(), 'test/fixtures/dicom/cxr/dicom_00000001_000.dcm');
+
+function variant(bytes: Buffer, n: number): Buffer {
+  const text = bytes.toString('latin1');
+  const m = /1\.3\.6\.1\.4\.1\.11129\.5\.5\.(\d{30,})/.exec(text);
+  if (!m) throw new Error('no SOP Instance UID');
+  const suffix = `9${String(process.pid).padStart(7, '0')}${String(n).padStart(8, '0')}`.padEnd(m[1].length, '5').slice(0, m[1].length);
+  return Buffer.from(text.split(m[0]).join(m[0].slice(0, m[0].length - m[1].length) + suffix), 'latin1');
+}
+
+function reading(slot: number): Reading {
+  const j = slot * 6;
+  return { boxes: [{ label: 'Cardiomegaly', x_min: 300 + j, y_min: 500 + j, x_max: 700 + j, y_max: 800 - j }], globalLabels: ['Other diseases'] };
+}
+
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+async function historyLengths(client: Client, ids: string[]): Promise<number[]> {
+  const out: number[] = [];
+  await pool(ids, 10, async (id) => {
+    const h = await client.workflow.getHandle(id).fetchHistory();
+    out.push(h.events?.length ?? 0);
+  });
+  return out;
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const cli = await ensureTemporalCli(loadToolchainConfig(process.env));
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: cli }, namespace: 'readflow', ip: '127.0.0.1', searchAttributes: [...SEARCH_ATTRIBUTES] },
+  });
+  const base = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
+  base.pathname = `/readflow_bench_e2e_${process.pid}`;
+  const dbUrl = base.toString();
+  const ds = await openDatabase(dbUrl, { poolSize: 16 });
+  const storeDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'readflow-bench-e2e-'));
+  const store = new LocalBlobStore(storeDir);
+  const connection = await Connection.connect({ address: env.address });
+  const client = new Client({ connection, namespace: 'readflow' });
+  const native = await NativeConnection.connect({ address: env.address });
+  const quiet = new DefaultLogger('ERROR');
+  try {
+    await seedRoster(ds, { seed: true });
+
+    // ReadFlow: the full lifecycle.
+    const rfWorker = await createReadflowWorker({
+      connection: native,
+      namespace: 'readflow',
+      taskQueue: 'bench-e2e-readflow',
+      activities: createActivities({ dataSource: ds, store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }),
+      workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }),
+      maxConcurrentActivityTaskExecutions: 40,
+    });
+    const nih = readFileSync(CXR);
+    const inputs: ScanLifecycleInput[] = [];
+    const policy = policyWithDeadlines(DEFAULT_POLICIES['independent-3'], { taskDeadlineMs: DEADLINE_MS, reviewDeadlineMs: DEADLINE_MS });
+    for (let i = 0; i < SCANS; i++) {
+      const staged = await stageIncoming({ store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, variant(nih, i));
+      inputs.push({ scanId: staged.scanId, sourceKey: staged.sourceKey, split: 'train', policy, batchId: 'bench-e2e' });
+    }
+    const rfRunning = rfWorker.run();
+    const rfStart = Date.now();
+    let done = false;
+    const answered = new Set<string>();
+    const readers = (async () => {
+      while (!done) {
+        const open: { id: string; scan_id: string; reader_id: string; slot: number }[] = await ds.query(
+          `SELECT id, scan_id, reader_id, slot FROM tasks WHERE status = 'open' AND role = 'reader'`,
+        );
+        await pool(open.filter((t) => !answered.has(t.id)), 32, async (t) => {
+          answered.add(t.id);
+          await client.workflow
+            .getHandle(t.scan_id)
+            .executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, reading: reading(t.slot) }] })
+            .catch(() => answered.delete(t.id));
+        });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await pool(inputs, CONCURRENCY, async (input) => {
+      const h = await client.workflow.start('scanLifecycle', { taskQueue: 'bench-e2e-readflow', workflowId: input.scanId, args: [input] });
+      await h.result();
+    });
+    const rfMs = Date.now() - rfStart;
+    done = true;
+    await readers;
+    rfWorker.shutdown();
+    await rfRunning;
+    const rfEvents = await historyLengths(client, inputs.map((x) => x.scanId));
+
+    // The floor: Temporal's irreducible part of the same protocol.
+    const floorWorker = await Worker.create({
+      connection: native,
+      namespace: 'readflow',
+      taskQueue: 'bench-e2e-floor',
+      activities: floorActivities,
+      workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./floor/workflows'), logger: quiet }),
+      maxConcurrentActivityTaskExecutions: 40,
+    });
+    const floorRunning = floorWorker.run();
+    const floorIds = inputs.map((_, i) => `floor-${process.pid}-${i}`);
+    const floorStart = Date.now();
+    await pool(floorIds, CONCURRENCY, async (id) => {
+      const h = await client.workflow.start('floorScan', { taskQueue: 'bench-e2e-floor', workflowId: id, args: [{ scanId: id, readers: READERS, deadlineMs: DEADLINE_MS }] });
+      await Promise.all(Array.from({ length: READERS }, (_, slot) => h.executeUpdate(floorSubmitUpdate, { args: [slot] })));
+      await h.result();
+    });
+    const floorMs = Date.now() - floorStart;
+    floorWorker.shutdown();
+    await floorRunning;
+    const floorEvents = await historyLengths(client, floorIds);
+
+    const rfRate = (SCANS * 1000) / rfMs;
+    const floorRate = (SCANS * 1000) / floorMs;
+    const out = [
+      '',
+      `bench:e2e — ${SCANS} scans each, independent-3 (3 instant readers), ${CONCURRENCY} scans in flight, one Temporal dev server`,
+      `  ReadFlow lifecycle  ${(rfMs / 1000).toFixed(1)} s  ${rfRate.toFixed(2)} scans/s  history median ${median(rfEvents)} events/scan (max ${Math.max(...rfEvents)})`,
+      `  floor workflow      ${(floorMs / 1000).toFixed(1)} s  ${floorRate.toFixed(2)} scans/s  history median ${median(floorEvents)} events/scan (max ${Math.max(...floorEvents)})`,
+      `  ratio               ReadFlow = ${((rfRate / floorRate) * 100).toFixed(1)} % of the floor's rate (goal ≥ 70 %); history ${(median(rfEvents) / median(floorEvents)).toFixed(2)}× the floor's (goal ≤ 1.5×)`,
+      '',
+    ];
+    process.stdout.write(out.join('\n'));
+  } finally {
+    await native.close();
+    await connection.close();
+    await env.teardown();
+    await ds.destroy();
+    await dropDatabase(dbUrl);
+    await fsp.rm(storeDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

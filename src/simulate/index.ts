@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { SingleBar } from 'cli-progress';
+
+import { ensureTemporalCli } from '../temporal/temporal-cli';
+import type { ChaosEvent } from './chaos';
+import { chaosPlan, runChaos } from './chaos';
+import { checkInvariants } from './invariants';
+import type { SimOptions } from './options';
+import type { SimReport } from './report';
+import { buildReport } from './report';
+import type { RunTarget } from './run';
+import { Simulation } from './run';
+import { Stack } from './stack';
+import type { ToolchainConfig } from '../config/toolchain';
+
+export { parseOptions, USAGE, UsageError } from './options';
+export type { SimOptions } from './options';
+export type { SimReport } from './report';
+export { formatReport } from './report';
+
+export interface SimulateHooks {
+  log?: (line: string) => void;
+  /** Postgres server for the simulator's own stack (default postgres://postgres@127.0.0.1:5432/postgres). */
+  postgresUrl?: string;
+  temporalCli?: string;
+  /** Where the Temporal CLI is found or built, and the system environment (PATH, HOME) the stack's processes get. */
+  toolchain?: ToolchainConfig;
+  /** Chaos: how many rounds of every fault, over how long, and the database outage length. */
+  chaos?: { rounds?: number; spanMs?: number; databaseOutageMs?: number };
+}
+
+/**
+ * Runs a simulation: its own ReadFlow (Temporal dev server, worker and API as child processes on a fresh database)
+ * unless `opts.url` names one; simulated radiologists through the REST API; chaos if asked; then the invariants and
+ * the report. Resolves with the report (`ok` false when an invariant broke).
+ */
+function requireToolchain(hooks: SimulateHooks): ToolchainConfig {
+  if (!hooks.toolchain) throw new Error('simulate: give hooks.temporalCli or hooks.toolchain');
+  return hooks.toolchain;
+}
+
+export async function simulate(opts: SimOptions, hooks: SimulateHooks = {}): Promise<SimReport> {
+  const log = hooks.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let stack: Stack | undefined;
+  let dir: string | undefined;
+  let target: RunTarget;
+  if (opts.url) {
+    target = { apiUrl: opts.url.replace(/\/$/, ''), adminToken: opts.adminToken as string, temporalAddress: opts.temporalAddress };
+  } else {
+    dir = mkdtempSync(path.join(tmpdir(), 'readflow-sim-'));
+    stack = new Stack({
+      dir,
+      temporalCli: hooks.temporalCli ?? (await ensureTemporalCli({ ...requireToolchain(hooks), log })),
+      systemEnv: { PATH: hooks.toolchain?.searchPath, HOME: hooks.toolchain?.buildEnv.HOME },
+      postgresUrl: hooks.postgresUrl ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      database: `readflow_sim_${process.pid}_${Date.now()}`,
+      taskDeadline: opts.taskDeadline,
+      reviewDeadline: opts.reviewDeadline,
+      log,
+    });
+    log(`starting ReadFlow under ${dir} (Temporal dev server, worker, API)…`);
+    await stack.start();
+    log(`ReadFlow up: API ${stack.apiUrl}, Temporal ${stack.temporalAddress}, database ${stack.databaseUrl}`);
+    target = { apiUrl: stack.apiUrl, adminToken: stack.adminToken, temporalAddress: stack.temporalAddress, importDir: stack.importDir, deidSecret: stack.deidSecret };
+  }
+  const bar = opts.progress ? new SingleBar({ format: 'scans {bar} {value}/{total} finished | {eta_formatted} | {stages}', hideCursor: true, etaBuffer: 50 }) : undefined;
+  const sim = new Simulation(opts, target, (done, stages) => {
+    bar?.update(done, { stages: Object.entries(stages).map(([k, v]) => `${k} ${v}`).join(', ') });
+  });
+  let chaos: ChaosEvent[] = [];
+  try {
+    log(`planning ${opts.scans} scans…`);
+    sim.plan();
+    bar?.start(sim.scans.length, 0, { stages: '' });
+    const running = sim.run();
+    const chaosRun =
+      opts.chaos && stack
+        ? runChaos(
+            stack,
+            chaosPlan(opts.seed, hooks.chaos?.spanMs ?? Math.max(20_000, sim.scans.length * 300), hooks.chaos?.rounds ?? 1, hooks.chaos?.databaseOutageMs ?? 5000),
+            () => sim.done(),
+            (l) => (bar ? undefined : log(l)),
+          )
+        : Promise.resolve([]);
+    await running;
+    chaos = await chaosRun;
+    bar?.stop();
+    log('checking invariants…');
+    const result = await checkInvariants(sim);
+    const report = buildReport(sim, result, chaos);
+    if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+    return report;
+  } finally {
+    bar?.stop();
+    if (stack) await stack.stop({ drop: !opts.keep });
+    if (dir && !opts.keep) rmSync(dir, { recursive: true, force: true });
+    else if (dir) log(`kept ${dir}${stack ? ` and database ${stack.databaseUrl}` : ''}`);
+  }
+}
+
+

@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
+import { parseOptions, simulate } from '../../src/simulate';
+import { testServices } from '../support/services';
+import { loadToolchainConfig } from '../../src/config/toolchain';
+
+/**
+ * The small chaos run of `npm run simulate -- --chaos`: ReadFlow as separate processes (Temporal dev server on a
+ * SQLite file, worker, API, all from dist/), 24 synthetic scans read by the seeded roster through the REST API, while
+ * the worker is SIGKILLed and replaced, the Temporal server is stopped and restarted on the same file, Postgres
+ * refuses connections and has its backends terminated for 4 s, and the API restarts. Every invariant must hold.
+ */
+describe('simulate --chaos (small)', () => {
+  const root = path.resolve(__dirname, '../..');
+  beforeAll(() => {
+    // The supervised processes run the compiled CLI, as `npm run simulate` does (it builds first).
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  }, 300_000);
+
+  it('keeps every invariant through a worker kill, a Temporal restart, a database outage and an API restart', async () => {
+    const s = testServices();
+    const pg = new URL(s.databaseUrl);
+    pg.pathname = '/postgres';
+    const opts = parseOptions([
+      '--scans', '24',
+      '--test-fraction', '0.25',
+      '--read-time', 'uniform:0-300',
+      '--absent-fraction', '0',
+      '--bad-fraction', '0.1',
+      '--batch-fraction', '0.25',
+      '--image-size', '96',
+      '--seed', '7',
+      '--chaos',
+      '--no-progress',
+      '--timeout-min', '4',
+    ]);
+    const lines: string[] = [];
+    const report = await simulate(opts, {
+      log: (l) => lines.push(l),
+      postgresUrl: pg.toString(),
+      temporalCli: s.temporalCli,
+      toolchain: loadToolchainConfig(process.env),
+      chaos: { rounds: 1, spanMs: 25_000, databaseOutageMs: 4000 },
+    });
+    const failed = report.invariants.filter((c) => !c.ok);
+    expect(failed).toEqual([]);
+    expect(report.chaos.map((c) => c.fault).sort()).toEqual(['database-outage', 'kill-worker', 'restart-api', 'restart-temporal']);
+    expect(report.scans.released + report.scans.quarantined).toBe(24);
+    expect(report.scans.quarantined).toBeGreaterThan(0);
+    expect(report.tasks.submitted).toBeGreaterThanOrEqual(report.scans.released * 3);
+  }, 240_000);
+});
