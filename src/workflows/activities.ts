@@ -6,6 +6,8 @@
  *   `QuarantinedInput` failure and is never retried;
  * - projection writes and the roster read retry for a long time with capped backoff: a database outage
  *   delays a scan, it never fails it.
+ *
+ * May import: `@temporalio/workflow`, `import type` of `src/activities`.
  */
 import { proxyActivities } from '@temporalio/workflow';
 

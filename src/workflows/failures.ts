@@ -1,6 +1,8 @@
 /**
  * Typed rejections of the scan workflow's messages: non-retryable `ApplicationFailure`s whose `type`
  * the API maps to HTTP statuses (see docs/architecture.md).
+ *
+ * May import: `@temporalio/common`, `import type` of `src/domain` and the scan's messages.
  */
 import { ApplicationFailure } from '@temporalio/common';
 

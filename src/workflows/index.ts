@@ -1,3 +1,3 @@
-/** The workflows bundle: every workflow the ReadFlow worker runs. */
+/** The workflows bundle: every workflow the ReadFlow worker runs (see README.md for the modules behind them). */
 export { scanLifecycle } from './scan-lifecycle';
 export { ingestBatch } from './ingest-batch';

@@ -10,6 +10,9 @@
  * outlive the batch run, so the batch can `continueAsNew` every `filesPerRun` files to keep its history bounded;
  * counts, the manifest cursor and the scans still in ingest are carried over. Each scan reports back with the
  * `scanIngested` signal (to the batch's workflow id, so it reaches the current run).
+ *
+ * May import: `@temporalio/workflow`, `@temporalio/common`, `import type` of `src/activities`, its messages, and
+ * the scan workflow (started as a child).
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {

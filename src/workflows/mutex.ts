@@ -2,6 +2,8 @@
  * A workflow-safe mutex: serializes decisions that await activities (e.g. a deadline reassignment and a
  * manager's reassignment of the same task). Workflow code is single-threaded; this only orders the
  * interleavings at `await` points. Uses `condition`, so it is deterministic.
+ *
+ * May import: `@temporalio/workflow`.
  */
 import { condition } from '@temporalio/workflow';
 

@@ -6,7 +6,11 @@
  * `quarantined`, `needs-attention` (waits for a manager's `resumeScan`) and `cancelled`.
  *
  * The body only uses activities, `condition` with timeouts (deadlines) and the deterministic workflow clock;
- * every state change is projected to Postgres by an idempotent activity and audited.
+ * every state change is projected to Postgres by an idempotent activity and audited (`scan-projection.ts`).
+ * The phases live in their own modules (`scan-ingest`, `scan-assignment`, `scan-deadlines`, `scan-review`,
+ * `scan-release`), the handlers in `scan-handlers.ts`; see README.md.
+ *
+ * May import: `@temporalio/workflow` and the scan workflow's modules.
  */
 import { allHandlersFinished, condition } from '@temporalio/workflow';
 
