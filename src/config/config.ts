@@ -10,6 +10,52 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+// ── Cluster shape (`npm run start:cluster`: Temporal server on Postgres, UI server, N workers, N APIs) ──────────
+/** Keys read only by `npm run start:cluster` (src/cli/start-cluster.ts); kept in one block. */
+const clusterShape = {
+  READFLOW_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  READFLOW_APIS: z.coerce.number().int().min(1).max(64).default(2),
+  /** First API process port (the others follow); default PORT + 1. PORT is the load balancer's. */
+  READFLOW_API_BASE_PORT: port.optional(),
+  TEMPORAL_DB: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a Postgres database name').default('temporal'),
+  TEMPORAL_VISIBILITY_DB: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a Postgres database name').default('temporal_visibility'),
+  /** Fixed when the Temporal database is created: more shards, more history parallelism (and more idle load). */
+  TEMPORAL_HISTORY_SHARDS: z.coerce.number().int().min(1).max(16384).default(4),
+  /** The server's internal ports: history, matching, worker gRPC, frontend HTTP, then four membership ports. */
+  TEMPORAL_SERVER_PORT_BASE: z.coerce.number().int().min(1).max(65527).default(7234),
+  TEMPORAL_NAMESPACE_RETENTION: z.string().regex(/^\d+(h|d)$/, 'a duration like 72h or 30d').default('30d'),
+  TEMPORAL_SERVER_BIN: z.string().min(1).optional(),
+  TEMPORAL_SQL_TOOL_BIN: z.string().min(1).optional(),
+  TEMPORAL_UI_SERVER_BIN: z.string().min(1).optional(),
+};
+
+export interface ClusterConfig {
+  workers: number;
+  apis: number;
+  apiBasePort: number;
+  temporalDb: string;
+  visibilityDb: string;
+  historyShards: number;
+  serverPortBase: number;
+  namespaceRetentionMs: number;
+  binaries: { server?: string; sqlTool?: string; uiServer?: string };
+}
+
+function clusterConfig(v: { PORT: number } & z.infer<z.ZodObject<typeof clusterShape>>): ClusterConfig {
+  return {
+    workers: v.READFLOW_WORKERS,
+    apis: v.READFLOW_APIS,
+    apiBasePort: v.READFLOW_API_BASE_PORT ?? v.PORT + 1,
+    temporalDb: v.TEMPORAL_DB,
+    visibilityDb: v.TEMPORAL_VISIBILITY_DB,
+    historyShards: v.TEMPORAL_HISTORY_SHARDS,
+    serverPortBase: v.TEMPORAL_SERVER_PORT_BASE,
+    namespaceRetentionMs: parseDuration(v.TEMPORAL_NAMESPACE_RETENTION),
+    binaries: { server: v.TEMPORAL_SERVER_BIN, sqlTool: v.TEMPORAL_SQL_TOOL_BIN, uiServer: v.TEMPORAL_UI_SERVER_BIN },
+  };
+}
+// ── end of the cluster block ───────────────────────────────────────────────────────────────────────────────────
+
 const shape = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -59,6 +105,7 @@ const shape = z.object({
   READFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   READFLOW_SEED_ROSTER: bool.default(true),
   READFLOW_TOKEN: z.string().min(1).optional(),
+  ...clusterShape,
 });
 
 /** Every environment variable ReadFlow reads (documented in .env.example). */
@@ -102,6 +149,8 @@ export interface Config {
   seedRoster: boolean;
   /** Bearer token used by the command-line clients (`npm run ingest`). */
   cliToken?: string;
+  /** `npm run start:cluster` only. */
+  cluster: ClusterConfig;
 }
 
 export class ConfigError extends Error {
@@ -166,5 +215,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     seedRoster: v.READFLOW_SEED_ROSTER,
     cliToken: v.READFLOW_TOKEN,
+    cluster: clusterConfig(v),
   };
 }
