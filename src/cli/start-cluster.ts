@@ -49,12 +49,12 @@ function supervise(s: Supervised, env: NodeJS.ProcessEnv, logger: Logger, stoppi
   void s.current.exited.then((status) => {
     if (stopping()) return;
     const delay = Date.now() - startedAt > 60_000 ? 1000 : Math.min(30_000, 1000 * 2 ** Math.min(s.restarts, 5));
-    logger.warn({ process: s.current.name, pid: s.current.pid, status, restartInMs: delay, log: s.logFile }, 'Process exited; restarting it');
+    logger.warn({ process: s.current.name, childPid: s.current.pid, status, restartInMs: delay, log: s.logFile }, 'Process exited; restarting it');
     setTimeout(() => {
       if (stopping()) return;
       s.restarts++;
       s.current = spawnRole(s, env);
-      logger.info({ process: s.current.name, pid: s.current.pid }, 'Process restarted');
+      logger.info({ process: s.current.name, childPid: s.current.pid }, 'Process restarted');
       supervise(s, env, logger, stopping);
     }, delay).unref();
   });
