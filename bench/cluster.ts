@@ -220,7 +220,8 @@ async function main(): Promise<void> {
   try {
     const cli = await ensureTemporalCli({ configuredPath: process.env.TEMPORAL_CLI || undefined });
     const binaries = await ensureServerBinaries();
-    const freePortBase = 30_000 + (process.pid % 1000) * 20;
+    // Below 32768: Temporal keeps membership ports in a smallint column.
+    const freePortBase = 20_000 + (process.pid % 600) * 20;
 
     // A. SQLite dev server.
     const devAddress = `127.0.0.1:${freePortBase}`;

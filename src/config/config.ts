@@ -22,7 +22,8 @@ const clusterShape = {
   /** Fixed when the Temporal database is created: more shards, more history parallelism (and more idle load). */
   TEMPORAL_HISTORY_SHARDS: z.coerce.number().int().min(1).max(16384).default(4),
   /** The server's internal ports: history, matching, worker gRPC, frontend HTTP, then four membership ports. */
-  TEMPORAL_SERVER_PORT_BASE: z.coerce.number().int().min(1).max(65527).default(7234),
+  // Temporal stores membership ports in a smallint column: they must stay below 32768.
+  TEMPORAL_SERVER_PORT_BASE: z.coerce.number().int().min(1).max(32760, 'at most 32760 (Temporal keeps membership ports in a smallint)').default(7234),
   TEMPORAL_NAMESPACE_RETENTION: z.string().regex(/^\d+(h|d)$/, 'a duration like 72h or 30d').default('30d'),
   TEMPORAL_SERVER_BIN: z.string().min(1).optional(),
   TEMPORAL_SQL_TOOL_BIN: z.string().min(1).optional(),

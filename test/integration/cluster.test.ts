@@ -29,10 +29,10 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** `n` consecutive free ports. */
+/** `n` consecutive free ports, below 32768 (Temporal keeps membership ports in a smallint column). */
 async function freeRange(n: number): Promise<number> {
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     let ok = true;
     for (let p = base; p < base + n && ok; p++) ok = await portFree(p);
     if (ok) return base;
