@@ -17,9 +17,9 @@ import { Client as PgClient } from 'pg';
 import { dropDatabase } from '../../src/db/data-source';
 import { ensureServerBinaries } from '../../src/temporal/server-binaries';
 import { testServices } from '../support/services';
+import { dicomVariant, NIH_CXR } from '../support/workflow-harness';
 
 const root = join(__dirname, '../..');
-const CXR = join(root, 'test/fixtures/dicom/cxr/dicom_00000001_000.dcm');
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((res) => {
@@ -37,13 +37,6 @@ async function freeRange(n: number): Promise<number> {
     for (let p = base; p < base + n && ok; p++) ok = await portFree(p);
     if (ok) return base;
   }
-}
-
-function cxrVariant(n: number, tag: string): Buffer {
-  const text = readFileSync(CXR).toString('latin1');
-  const m = /1\.3\.6\.1\.4\.1\.11129\.5\.5\.(\d{30,})/.exec(text)!;
-  const suffix = `9${tag}${String(n).padStart(6, '0')}`.padEnd(m[1].length, '5').slice(0, m[1].length);
-  return Buffer.from(text.split(m[0]).join(m[0].slice(0, m[0].length - m[1].length) + suffix), 'latin1');
 }
 
 interface Cluster {
@@ -178,7 +171,7 @@ describe('npm run start:cluster: production-shaped Temporal, 2 workers, 2 APIs b
     for (let i = 0; i < 6; i++) {
       const form = new FormData();
       form.set('split', i < 4 ? 'train' : 'test');
-      form.set('file', new Blob([cxrVariant(i, tag.replace(/\D/g, '').slice(0, 6))]), `scan-${i}.dcm`);
+      form.set('file', new Blob([dicomVariant(readFileSync(NIH_CXR), `9${tag.replace(/\D/g, '').slice(0, 6)}`, i)]), `scan-${i}.dcm`);
       const r = await call('/api/v1/scans', manager, { method: 'POST', body: form });
       expect(r.status).toBe(202);
       scanIds.push(((await r.json()) as { scanId: string }).scanId);
