@@ -226,7 +226,7 @@ async function main(): Promise<void> {
     // A. SQLite dev server.
     const devAddress = `127.0.0.1:${freePortBase}`;
     const dev = await startDevServer({ cliPath: cli, address: devAddress, namespace: 'readflow', uiPort: freePortBase + 1, dbFile: path.join(tmp, 'temporal.sqlite'), logger });
-    const devPid = (): number => Number(execFileSync('pgrep', ['-n', '-f', `--db-filename ${path.join(tmp, 'temporal.sqlite')}`], { encoding: 'utf8' }).trim());
+    const devPid = (): number => Number(execFileSync('pgrep', ['-n', '-f', '--', `db-filename ${path.join(tmp, 'temporal.sqlite')}`], { encoding: 'utf8' }).trim());
     process.stdout.write(`A. SQLite dev server, 1 worker, ${SCANS} scans…\n`);
     results.push(await runCampaign({ name: 'SQLite dev server, 1 worker', address: devAddress, namespace: 'readflow', ds, dbUrl, store, storeDir: tmp, workers: 1, offset: 0, server: devPid }));
     await dev.stop();
