@@ -27,6 +27,53 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+// ── Cluster shape (`npm run start:cluster`: Temporal server on Postgres, UI server, N workers, N APIs) ──────────
+/** Keys read only by `npm run start:cluster` (src/cli/start-cluster.ts); kept in one block. */
+const clusterShape = {
+  READFLOW_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  READFLOW_APIS: z.coerce.number().int().min(1).max(64).default(2),
+  /** First API process port (the others follow); default PORT + 1. PORT is the load balancer's. */
+  READFLOW_API_BASE_PORT: port.optional(),
+  TEMPORAL_DB: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a Postgres database name').default('temporal'),
+  TEMPORAL_VISIBILITY_DB: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a Postgres database name').default('temporal_visibility'),
+  /** Fixed when the Temporal database is created: more shards, more history parallelism (and more idle load). */
+  TEMPORAL_HISTORY_SHARDS: z.coerce.number().int().min(1).max(16384).default(4),
+  /** The server's internal ports: history, matching, worker gRPC, frontend HTTP, then four membership ports. */
+  // Temporal stores membership ports in a smallint column: they must stay below 32768.
+  TEMPORAL_SERVER_PORT_BASE: z.coerce.number().int().min(1).max(32760, 'at most 32760 (Temporal keeps membership ports in a smallint)').default(7234),
+  TEMPORAL_NAMESPACE_RETENTION: z.string().regex(/^\d+(h|d)$/, 'a duration like 72h or 30d').default('30d'),
+  TEMPORAL_SERVER_BIN: z.string().min(1).optional(),
+  TEMPORAL_SQL_TOOL_BIN: z.string().min(1).optional(),
+  TEMPORAL_UI_SERVER_BIN: z.string().min(1).optional(),
+};
+
+export interface ClusterConfig {
+  workers: number;
+  apis: number;
+  apiBasePort: number;
+  temporalDb: string;
+  visibilityDb: string;
+  historyShards: number;
+  serverPortBase: number;
+  namespaceRetentionMs: number;
+  binaries: { server?: string; sqlTool?: string; uiServer?: string };
+}
+
+function clusterConfig(v: { PORT: number } & z.infer<z.ZodObject<typeof clusterShape>>): ClusterConfig {
+  return {
+    workers: v.READFLOW_WORKERS,
+    apis: v.READFLOW_APIS,
+    apiBasePort: v.READFLOW_API_BASE_PORT ?? v.PORT + 1,
+    temporalDb: v.TEMPORAL_DB,
+    visibilityDb: v.TEMPORAL_VISIBILITY_DB,
+    historyShards: v.TEMPORAL_HISTORY_SHARDS,
+    serverPortBase: v.TEMPORAL_SERVER_PORT_BASE,
+    namespaceRetentionMs: parseDuration(v.TEMPORAL_NAMESPACE_RETENTION),
+    binaries: { server: v.TEMPORAL_SERVER_BIN, sqlTool: v.TEMPORAL_SQL_TOOL_BIN, uiServer: v.TEMPORAL_UI_SERVER_BIN },
+  };
+}
+// ── end of the cluster block ───────────────────────────────────────────────────────────────────────────────────
+
 const shape = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -82,6 +129,7 @@ const shape = z.object({
   TEMPORAL_TLS_CA: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   // ---- end security ----
+  ...clusterShape,
 });
 
 /** Every environment variable ReadFlow reads (documented in .env.example): the servers', the ingest client's, the toolchain's. */
@@ -158,6 +206,11 @@ export interface Config {
   };
   /** Where the Temporal CLI comes from (`npm start` starts a dev server with it). */
   toolchain: ToolchainConfig;
+  /**
+   * The environment ReadFlow was started with, handed on as it is to the child processes it starts (`start:cluster`'s
+   * workers and APIs), which validate their own configuration from it.
+   */
+  inheritedEnv: Readonly<Record<string, string | undefined>>;
   adminToken?: string;
   /** HMAC key of de-identified UIDs and scan ids (at least 32 characters). */
   deidSecret: string;
@@ -167,6 +220,8 @@ export interface Config {
   policies: Readonly<Record<PolicyName, ReadingPolicy>>;
   seedRoster: boolean;
   security: SecurityConfig;
+  /** `npm run start:cluster` only. */
+  cluster: ClusterConfig;
 }
 
 export interface ConfigSources {
@@ -273,6 +328,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, so
       startDevServer: v.TEMPORAL_START_DEV_SERVER,
     },
     toolchain: loadToolchainConfig(env),
+    inheritedEnv: { ...env },
     adminToken: v.READFLOW_ADMIN_TOKEN,
     deidSecret,
     maxDicomBytes: v.READFLOW_MAX_DICOM_BYTES,
@@ -283,5 +339,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, so
     policies,
     seedRoster: v.READFLOW_SEED_ROSTER,
     security: securityConfig(v),
+    cluster: clusterConfig(v),
   };
 }
