@@ -1,5 +1,6 @@
 # ReadFlow API and worker image (the same image; the command selects the role).
-FROM node:20-bookworm-slim AS build
+# Node 24, the current LTS (CI runs the suite on it as well as on Node 20, the oldest supported).
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-fund --no-audit
@@ -8,7 +9,7 @@ COPY src ./src
 COPY bench ./bench
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

@@ -1,4 +1,3 @@
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 
@@ -9,6 +8,7 @@ import type { Logger } from '../logger';
 import type { BlobStore } from '../storage/blob-store';
 import { LocalBlobStore } from '../storage/blob-store';
 import { startSweeper } from '../storage/sweeper';
+import { connectTemporalClient } from '../temporal/client';
 import { readflowDataConverter, temporalConnectionOptions } from '../temporal/connect';
 import { createReadflowWorker } from '../temporal/worker';
 
@@ -70,12 +70,11 @@ export async function startApi(
   dataSource: DataSource,
   store: BlobStore,
 ): Promise<Running & { url: string }> {
-  const connection = await Connection.connect(temporalConnectionOptions(config.temporal.address, config.security));
-  const temporalClient = new Client({ connection, namespace: config.temporal.namespace, dataConverter: readflowDataConverter(config.security) });
+  const temporal = await connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace, security: config.security });
   const app = await createApiApp({
     config,
     dataSource,
-    temporalClient,
+    temporalClient: temporal.client,
     store,
     logger: logger.child({ component: 'api' }),
   });
@@ -86,7 +85,7 @@ export async function startApi(
     url,
     stop: async () => {
       await app.close();
-      await connection.close();
+      await temporal.close();
     },
   };
 }

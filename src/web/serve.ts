@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
+import { NotFoundException } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Express, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 
 /** URL prefix of the web page's assets (never collides with `/api/v1`, `/docs`, `/healthz`, `/readyz`, `/metrics`). */
 export const WEB_ASSETS_PREFIX = '/app/';
@@ -45,7 +46,13 @@ export function mountWebApp(
     dotfiles: 'ignore',
     setHeaders: (res: Response) => res.setHeader('Cache-Control', 'no-cache'),
   });
-  (app.getHttpAdapter().getInstance() as Express).get('/', (_req: Request, res: Response) => {
+  const express = app.getHttpAdapter().getInstance() as Express;
+  // A missing asset is a 404 problem document like any other: since NestJS 12 the router's not-found handler covers
+  // only the global prefix (`/api/v1`), so misses under /app/ are handed to Nest's exception layer (the problem filter).
+  express.use(WEB_ASSETS_PREFIX, (req: Request, _res: Response, next: NextFunction) => {
+    next(new NotFoundException(`Cannot ${req.method} ${req.originalUrl}`));
+  });
+  express.get('/', (_req: Request, res: Response) => {
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);
   });

@@ -141,8 +141,9 @@ describe('npm start: the whole service on embedded defaults', () => {
       env,
       encoding: 'utf8',
     });
-    expect(noToken.status).toBe(1);
-    expect(noToken.stderr).toMatch(/No token/);
+    // A missing token is a configuration error, reported like the servers' (exit 2, the variable named).
+    expect(noToken.status).toBe(2);
+    expect(noToken.stderr).toMatch(/READFLOW_TOKEN: required \(or --token\)/);
     expect(existsSync(join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
 
     const code = await ctrlC(first);
