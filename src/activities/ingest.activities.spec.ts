@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 
-import { fixture, leakyChest, TEST_SECRET, tinyPng } from '../../test/fixtures/dicom/corpus';
+import { deflateBomb, fixture, leakyChest, TEST_SECRET, tinyPng } from '../../test/fixtures/dicom/corpus';
 import { LocalBlobStore } from '../storage/blob-store';
 import { tesseractTextCheck } from '../ingest/burned-in-text';
 import { originalNameKey, stageIncoming } from '../ingest/stage-incoming';
@@ -45,6 +45,16 @@ describe('ingest activities (fake database)', () => {
     expect(JSON.stringify(queries)).not.toContain('ct.dcm');
     expect(await store.stat('quarantine', s.sha256)).not.toBeNull();
     expect(JSON.parse((await store.get('originals', originalNameKey(s.sha256))).toString())).toEqual({ sha256: s.sha256, names: ['ct.dcm'] });
+  });
+
+  it('quarantines a deflate bomb in the worker with its reason (streamed inflate stops at the limit)', async () => {
+    const act = createIngestActivities({ store, dataSource, deidSecret: TEST_SECRET, maxDicomBytes: 64 << 20, burnedInText: false });
+    const s = await stageIncoming({ store, deidSecret: TEST_SECRET, maxDicomBytes: 64 << 20 }, deflateBomb(4096));
+    expect(s.sopInstanceUid).toBe('1.2.3.4.5.6.7.8.66'); // staging read the file meta only
+    const err = await act.validateScan({ scanId: s.scanId, sourceKey: s.sourceKey }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: QUARANTINED_INPUT, nonRetryable: true, details: [{ reason: 'decompression-limit' }] });
+    expect(await store.stat('quarantine', s.sha256)).not.toBeNull();
+    expect(await store.stat('incoming', s.sourceKey)).toBeNull();
   });
 
   describe('burned-in text (real OCR: tesseract)', () => {

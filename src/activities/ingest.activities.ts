@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 
 import type { BlobStore } from '../storage/blob-store';
-import { deidentifyDicom, sopInstanceUidHash, validateDicom } from '../dicom';
+import { checkDeflatedSize, deidentifyDicom, sopInstanceUidHash, validateDicom } from '../dicom';
 import type { AcceptanceRule, ImageMeta, QuarantineReason } from '../dicom';
 import { tesseractTextCheck } from '../ingest/burned-in-text';
 import type { BurnedInTextCheck } from '../ingest/burned-in-text';
@@ -177,6 +177,9 @@ export function createIngestActivities(deps: IngestDeps) {
   async function validateScan(input: ValidateScanInput): Promise<ValidateScanResult> {
     const { scanId, sourceKey } = input;
     const check = async (data: Buffer): Promise<ValidateScanResult> => {
+      // A deflated data set is first inflated as a stream that stops at the size/ratio limit (deflate bombs).
+      const bomb = await checkDeflatedSize(data, { maxBytes: maxDicomBytes });
+      if (bomb) return quarantine(input, data, bomb.reason, bomb.detail);
       const v = validateDicom(data, { acceptance: deps.acceptance, maxBytes: maxDicomBytes });
       if (!v.ok) return quarantine(input, data, v.reason, v.detail);
       const text = await burnedInText(data);
