@@ -53,13 +53,14 @@ export function inflateLimit(compressedBytes: number, opts: Pick<ParseOptions, '
  */
 export async function checkDeflatedSize(input: Uint8Array, opts: Pick<ParseOptions, 'maxBytes' | 'maxInflateRatio'> = {}): Promise<DicomInputError | undefined> {
   let meta: DataSet & { position?: number };
+  let ts: string;
   try {
     if (!isDicmAt128(input)) return undefined;
     meta = dicomParser.readPart10Header(input as Buffer) as DataSet & { position?: number };
+    ts = (meta.string('x00020010') ?? '').replace(/\0/g, '').trim();
   } catch {
     return undefined; // not a readable Part 10 header: the parser reports it
   }
-  const ts = (meta.string('x00020010') ?? '').replace(/\0/g, '').trim();
   if (!transferSyntaxInfo(ts)?.deflated) return undefined;
   const compressed = input.subarray(meta.position ?? 0);
   const limit = inflateLimit(compressed.length, opts);
@@ -194,7 +195,12 @@ export function parseDicomBytes(input: Uint8Array, opts: ParseOptions = {}): Par
   let dataSet: DataSet;
   if (ts.deflated && opts.headerOnly && part10) {
     // Header read of a deflated file: the file meta is enough (no inflation on the request path).
-    const meta = dicomParser.readPart10Header(bytes as Buffer);
+    let meta: DataSet;
+    try {
+      meta = dicomParser.readPart10Header(bytes as Buffer);
+    } catch (e) {
+      throw classifyParserError(e);
+    }
     const parsed: ParsedDicom = { dataSet: meta, bytes, transferSyntax, ts, datasetStart: metaEnd, part10 };
     checkStructure(parsed, true);
     return parsed;
