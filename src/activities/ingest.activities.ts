@@ -236,6 +236,7 @@ export function createIngestActivities(deps: IngestDeps) {
       newUids: { sop: r.uidMap[r.sourceUids.sop], study: r.uidMap[r.sourceUids.study], series: r.uidMap[r.sourceUids.series] },
       uidMap: r.uidMap,
       profile: 'DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile (ReadFlow)',
+      report: r.report,
     });
     await store.delete('incoming', sourceKey);
     return { imageId: r.imageId, deidentifiedKey, image: r.image };
