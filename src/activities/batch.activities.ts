@@ -31,7 +31,8 @@ export const IMPORT_PATH_REFUSED = 'ImportPathRefused';
 
 /** A staged batch file: the input of its `scanLifecycle`, or why it could not be staged. */
 export type StagedBatchFile =
-  | { ok: true; scanId: string; sourceKey: string; filename: string }
+  /** `filename` is no longer set: the name stays in the restricted originals store (kept optional for old histories). */
+  | { ok: true; scanId: string; sourceKey: string; filename?: string }
   | { ok: false; path: string; reason: 'unreadable' | 'not-a-file' | 'too-large' | 'outside-import-dir'; detail: string };
 
 export interface BatchActivities {
@@ -143,9 +144,8 @@ export function createBatchActivities(deps: BatchActivityDeps): BatchActivities 
       } finally {
         await fh.close();
       }
-      const filename = path.basename(file);
-      const staged = await stageIncoming(deps, bytes, filename);
-      return { ok: true, scanId: staged.scanId, sourceKey: staged.sourceKey, filename };
+      const staged = await stageIncoming(deps, bytes, path.basename(file));
+      return { ok: true, scanId: staged.scanId, sourceKey: staged.sourceKey };
     },
   };
 }

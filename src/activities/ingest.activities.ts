@@ -4,8 +4,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 
 import type { BlobStore } from '../storage/blob-store';
-import { deidentifyDicom, sopInstanceUidHash, validateDicom } from '../dicom';
+import { checkDeflatedSize, deidentifyDicom, sopInstanceUidHash, validateDicom } from '../dicom';
 import type { AcceptanceRule, ImageMeta, QuarantineReason } from '../dicom';
+import { tesseractTextCheck } from '../ingest/burned-in-text';
+import type { BurnedInTextCheck } from '../ingest/burned-in-text';
 
 export interface IngestDeps {
   store: BlobStore;
@@ -13,11 +15,21 @@ export interface IngestDeps {
   deidSecret: string;
   maxDicomBytes: number;
   acceptance?: AcceptanceRule;
+  /**
+   * OCR check of the pixels for burned-in text (default: tesseract, see src/ingest/burned-in-text.ts); `false` turns
+   * it off (tests of other behaviour). Images with identifying-looking text, or whose pixels cannot be decoded, are
+   * quarantined (`burned-in-annotation`); an OCR engine that cannot run fails the activity (retried, then
+   * needs-attention), never the scan.
+   */
+  burnedInText?: BurnedInTextCheck | false;
 }
+
+export const BURNED_IN_TEXT_CHECK_UNAVAILABLE = 'BurnedInTextCheckUnavailable';
 
 export interface ValidateScanInput {
   scanId: string;
   sourceKey: string;
+  /** Ignored (older workflow inputs carry it): file names stay in the restricted originals store, never in records. */
   filename?: string;
 }
 
@@ -68,16 +80,31 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 export function createIngestActivities(deps: IngestDeps) {
   const { store, dataSource, deidSecret, maxDicomBytes } = deps;
   if (!deidSecret) throw new Error('createIngestActivities: deidSecret is required');
+  const textCheck = deps.burnedInText === false ? undefined : (deps.burnedInText ?? tesseractTextCheck());
+
+  /** Burned-in text in the pixels (OCR): undefined when clean, else the refusal detail. */
+  async function burnedInText(data: Buffer): Promise<string | undefined> {
+    if (!textCheck) return undefined;
+    const r = await textCheck.check(data);
+    if (!r.ok) {
+      if (/^OCR engine/.test(r.detail)) throw ApplicationFailure.retryable(r.detail, BURNED_IN_TEXT_CHECK_UNAVAILABLE);
+      return `burned-in text cannot be ruled out: ${r.detail}`;
+    }
+    if (!r.verdict.identifying) return undefined;
+    // The words themselves may identify: the detail names only the kinds of text found.
+    const kinds = [...new Set(r.verdict.reasons.map((x) => x.split(' ')[0]))].join(', ');
+    return `text that looks identifying is burned into the pixels (OCR: ${kinds})`;
+  }
 
   /**
    * The incoming bytes after checking their size. Over the cap, they are streamed (never held in memory) into
    * `quarantine/`, recorded, deleted from `incoming/`, and a `QuarantinedInput` failure is thrown.
    */
-  async function readIncoming(scanId: string, sourceKey: string, size: number, filename?: string): Promise<Buffer> {
+  async function readIncoming(scanId: string, sourceKey: string, size: number): Promise<Buffer> {
     if (size > maxDicomBytes) {
       const detail = `${size} bytes exceeds the cap of ${maxDicomBytes}`;
       const moved = await store.putStream('quarantine', store.createReadStream('incoming', sourceKey));
-      await recordQuarantine({ sha256: moved.sha256, scanId, filename, size: moved.size, reason: 'too-large', detail });
+      await recordQuarantine({ sha256: moved.sha256, scanId, size: moved.size, reason: 'too-large', detail });
       await store.delete('incoming', sourceKey);
       throw quarantineFailure('too-large', detail);
     }
@@ -95,7 +122,7 @@ export function createIngestActivities(deps: IngestDeps) {
    * existed. Re-throws the recorded quarantine; re-records bytes left in `quarantine/` without a record (a crash
    * between the two writes); otherwise fails with the non-retryable `SourceMissing`.
    */
-  async function sourceGone(input: { scanId: string; sourceKey: string }, filename?: string): Promise<never> {
+  async function sourceGone(input: { scanId: string; sourceKey: string }): Promise<never> {
     const { scanId, sourceKey } = input;
     if (SHA256_HEX.test(sourceKey)) {
       const recorded = await recordedQuarantine(sourceKey);
@@ -103,20 +130,19 @@ export function createIngestActivities(deps: IngestDeps) {
       if (await store.stat('quarantine', sourceKey)) {
         const data = await store.get('quarantine', sourceKey);
         const v = validateDicom(data, { acceptance: deps.acceptance, maxBytes: maxDicomBytes });
-        if (!v.ok) return quarantine(input, data, v.reason, v.detail, filename);
+        if (!v.ok) return quarantine(input, data, v.reason, v.detail);
       }
     }
     throw ApplicationFailure.nonRetryable(
       `the source of ${scanId} is gone: neither incoming/${sourceKey} nor originals/${sourceKey} exists`,
       SOURCE_MISSING,
-      { sourceKey, ...(filename ? { filename } : {}) },
+      { sourceKey },
     );
   }
 
   async function recordQuarantine(q: {
     sha256: string;
     scanId: string;
-    filename?: string;
     size: number;
     reason: string;
     detail: string;
@@ -125,13 +151,12 @@ export function createIngestActivities(deps: IngestDeps) {
     if (q.data) await store.put('quarantine', q.data, { key: q.sha256 });
     await dataSource.query(
       `INSERT INTO quarantined_inputs (sha256, scan_id, filename, reason, detail, size_bytes)
-       VALUES ($1, $2, $3, $4, $5, $6)
+       VALUES ($1, $2, NULL, $3, $4, $5)
        ON CONFLICT (sha256) DO UPDATE SET
          scan_id = COALESCE(quarantined_inputs.scan_id, EXCLUDED.scan_id),
-         filename = COALESCE(quarantined_inputs.filename, EXCLUDED.filename),
          reason = EXCLUDED.reason,
          detail = EXCLUDED.detail`,
-      [q.sha256, q.scanId, q.filename ?? null, q.reason, q.detail.slice(0, 2000), String(q.size)],
+      [q.sha256, q.scanId, q.reason, q.detail.slice(0, 2000), String(q.size)],
     );
   }
 
@@ -141,19 +166,24 @@ export function createIngestActivities(deps: IngestDeps) {
   }
 
   /** Stores refused bytes in `quarantine/`, records them, deletes the incoming copy, and throws `QuarantinedInput`. */
-  async function quarantine(input: { scanId: string; sourceKey: string }, data: Buffer, reason: string, detail: string, filename?: string): Promise<never> {
+  async function quarantine(input: { scanId: string; sourceKey: string }, data: Buffer, reason: string, detail: string): Promise<never> {
     const sha256 = createHash('sha256').update(data).digest('hex');
-    await recordQuarantine({ sha256, scanId: input.scanId, filename, size: data.length, reason, detail, data });
+    await recordQuarantine({ sha256, scanId: input.scanId, size: data.length, reason, detail, data });
     await store.delete('incoming', input.sourceKey);
     throw quarantineFailure(reason, detail);
   }
 
   /** Parses, checks the size cap and the acceptance rule, and keeps the original in the restricted `originals/`. */
   async function validateScan(input: ValidateScanInput): Promise<ValidateScanResult> {
-    const { scanId, sourceKey, filename } = input;
-    const check = (data: Buffer): ValidateScanResult | Promise<never> => {
+    const { scanId, sourceKey } = input;
+    const check = async (data: Buffer): Promise<ValidateScanResult> => {
+      // A deflated data set is first inflated as a stream that stops at the size/ratio limit (deflate bombs).
+      const bomb = await checkDeflatedSize(data, { maxBytes: maxDicomBytes });
+      if (bomb) return quarantine(input, data, bomb.reason, bomb.detail);
       const v = validateDicom(data, { acceptance: deps.acceptance, maxBytes: maxDicomBytes });
-      if (!v.ok) return quarantine(input, data, v.reason, v.detail, filename);
+      if (!v.ok) return quarantine(input, data, v.reason, v.detail);
+      const text = await burnedInText(data);
+      if (text) return quarantine(input, data, 'burned-in-annotation', text);
       return {
         sopInstanceUidHash: sopInstanceUidHash(v.summary.sopInstanceUid, deidSecret),
         transferSyntax: v.summary.transferSyntax,
@@ -162,7 +192,7 @@ export function createIngestActivities(deps: IngestDeps) {
     };
     const incoming = await store.stat('incoming', sourceKey);
     if (incoming) {
-      const data = await readIncoming(scanId, sourceKey, incoming.size, filename);
+      const data = await readIncoming(scanId, sourceKey, incoming.size);
       const result = await check(data);
       await store.put('originals', data); // durable (atomic, fsynced) before the incoming copy goes
       await store.delete('incoming', sourceKey);
@@ -170,7 +200,7 @@ export function createIngestActivities(deps: IngestDeps) {
     }
     // A retry after an attempt that kept the original and deleted the incoming copy.
     if (SHA256_HEX.test(sourceKey) && (await store.stat('originals', sourceKey))) return check(await store.get('originals', sourceKey));
-    return sourceGone(input, filename);
+    return sourceGone(input);
   }
 
   /**
@@ -206,6 +236,7 @@ export function createIngestActivities(deps: IngestDeps) {
       newUids: { sop: r.uidMap[r.sourceUids.sop], study: r.uidMap[r.sourceUids.study], series: r.uidMap[r.sourceUids.series] },
       uidMap: r.uidMap,
       profile: 'DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile (ReadFlow)',
+      report: r.report,
     });
     await store.delete('incoming', sourceKey);
     return { imageId: r.imageId, deidentifiedKey, image: r.image };

@@ -1,6 +1,7 @@
 export { inspectDicom } from './inspect';
 export type { InspectResult } from './inspect';
 export { validateDicom } from './validate';
+export { checkDeflatedSize, inflateLimit, DEFAULT_MAX_INFLATE_RATIO } from './parse';
 export type { ValidateResult } from './validate';
 export { deidentifyDicom, deidentifyObject, fileMeta, READFLOW_IMPLEMENTATION_CLASS_UID } from './deidentify';
 export type { DeidentifyOptions, DeidentifyResult, DeidentifiedObject, SourceUids } from './deidentify';

@@ -11,8 +11,10 @@ export type InspectResult = { ok: true; sopInstanceUid: string; transferSyntax: 
 export function inspectDicom(buf: Uint8Array, opts: { maxBytes?: number } = {}): InspectResult {
   try {
     const p = parseDicomBytes(buf, { headerOnly: true, maxBytes: opts.maxBytes });
-    const el = p.dataSet.elements.x00080018;
-    const sop = el && el.length > 0 ? p.dataSet.string('x00080018')?.replace(/\0/g, '').trim() : undefined;
+    // Deflated files: only the file meta was read; its Media Storage SOP Instance UID names the instance.
+    const tag = p.dataSet.elements.x00080018 ? 'x00080018' : p.ts.deflated ? 'x00020003' : 'x00080018';
+    const el = p.dataSet.elements[tag];
+    const sop = el && el.length > 0 ? p.dataSet.string(tag)?.replace(/\0/g, '').trim() : undefined;
     if (!sop) return { ok: false, reason: 'missing-required-attribute:(0008,0018)', detail: 'no SOP Instance UID' };
     return { ok: true, sopInstanceUid: sop, transferSyntax: p.transferSyntax };
   } catch (e) {

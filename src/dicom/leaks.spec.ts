@@ -3,9 +3,9 @@
  */
 import { parseDicomBytes } from './parse';
 import { Encoder, textValue } from './writer';
-import { LEAKY_VALUES, leakyChest, syntheticChestImage, TEST_SECRET } from '../../test/fixtures/dicom/corpus';
+import { deflateBomb, fixture, LEAKY_VALUES, leakyChest, syntheticChestImage, TEST_SECRET } from '../../test/fixtures/dicom/corpus';
 import { chestLikePixels } from '../../test/fixtures/dicom/text-image';
-import { deidentifyDicom, PERMISSIVE_ACCEPTANCE } from './index';
+import { checkDeflatedSize, deidentifyDicom, inflateLimit, inspectDicom, isQuarantineReason, PERMISSIVE_ACCEPTANCE, validateDicom } from './index';
 
 const enc = new Encoder(true, true);
 const implicitEnc = new Encoder(false, true);
@@ -52,5 +52,28 @@ describe('identity leaks of the audit', () => {
   it('an absent BurnedInAnnotation is unknown: refused unless the modality is CR/DX (those get the OCR check at ingest)', () => {
     const us = syntheticChestImage(chestLikePixels(64, 64), 64, 64, [], { modality: 'US', sopClass: '1.2.840.10008.5.1.4.1.1.6.1' });
     expect(deidentifyDicom(us, { secret: TEST_SECRET, acceptance: PERMISSIVE_ACCEPTANCE })).toMatchObject({ ok: false, reason: 'burned-in-annotation' });
+  });
+});
+
+describe('deflate bomb (issue 10 item 3)', () => {
+  const bomb = deflateBomb(4096); // 16 MiB of pixels in ~17 KB
+
+  it('is read at upload from its file meta only: no inflation, even with a cap far below its inflated size', () => {
+    expect(bomb.length).toBeLessThan(100_000);
+    expect(inspectDicom(bomb, { maxBytes: 1 << 20 })).toEqual({ ok: true, sopInstanceUid: '1.2.3.4.5.6.7.8.66', transferSyntax: '1.2.840.10008.1.2.1.99' });
+  });
+
+  it('is refused by the streaming check and by the parser (decompression-limit), before its data set is held', async () => {
+    const refusal = await checkDeflatedSize(bomb, { maxBytes: 64 << 20 });
+    expect(refusal).toMatchObject({ reason: 'decompression-limit' });
+    expect(validateDicom(bomb, { maxBytes: 64 << 20 })).toMatchObject({ ok: false, reason: 'decompression-limit' });
+    expect(deidentifyDicom(bomb, { secret: TEST_SECRET, maxBytes: 64 << 20 })).toMatchObject({ ok: false, reason: 'decompression-limit' });
+    expect(isQuarantineReason('decompression-limit')).toBe(true);
+  });
+
+  it('a real deflated file stays within the limits', async () => {
+    expect(await checkDeflatedSize(fixture('valid/image_dfl.dcm'))).toBeUndefined();
+    expect(inflateLimit(1000)).toBe(8 << 20);
+    expect(inflateLimit(1 << 20, { maxInflateRatio: 10 })).toBe(10 << 20);
   });
 });

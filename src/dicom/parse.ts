@@ -1,4 +1,4 @@
-import { inflateRawSync } from 'node:zlib';
+import { createInflateRaw, inflateRawSync } from 'node:zlib';
 
 import * as dicomParser from 'dicom-parser';
 import type { DataSet, Element } from 'dicom-parser';
@@ -26,8 +26,64 @@ export interface ParsedDicom {
 export interface ParseOptions {
   /** Refuse (`too-large`) inputs, or inflated data sets, longer than this. */
   maxBytes?: number;
-  /** Stop at Pixel Data (fast header read). */
+  /**
+   * Stop at Pixel Data (fast header read). A deflated data set is NOT inflated then: the data set is the file meta
+   * group only (its Media Storage SOP Instance UID stands for the SOP Instance UID).
+   */
   headerOnly?: boolean;
+  /** Refuse (`decompression-limit`) a deflated data set that inflates to more than this many times its size. */
+  maxInflateRatio?: number;
+}
+
+/** Deflated data sets: at most this ratio of inflated to compressed size (chest films deflate 2-5×)… */
+export const DEFAULT_MAX_INFLATE_RATIO = 40;
+/** …but always allowed up to this size (small files with large uniform areas). */
+export const INFLATE_FLOOR_BYTES = 8 << 20;
+
+/** The most a deflated data set of `compressedBytes` may inflate to. */
+export function inflateLimit(compressedBytes: number, opts: Pick<ParseOptions, 'maxBytes' | 'maxInflateRatio'> = {}): number {
+  const ratio = opts.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO;
+  return Math.min(opts.maxBytes ?? Number.MAX_SAFE_INTEGER, Math.max(INFLATE_FLOOR_BYTES, Math.ceil(compressedBytes * ratio)));
+}
+
+/**
+ * Streams the deflated data set of a Part 10 file through zlib (never holding the output) and checks it stays within
+ * `inflateLimit`. Undefined when the file is not deflated or stays within; else the `decompression-limit` refusal.
+ * Used by the worker before parsing, so that a deflate bomb costs a bounded, asynchronous read.
+ */
+export async function checkDeflatedSize(input: Uint8Array, opts: Pick<ParseOptions, 'maxBytes' | 'maxInflateRatio'> = {}): Promise<DicomInputError | undefined> {
+  let meta: DataSet & { position?: number };
+  let ts: string;
+  try {
+    if (!isDicmAt128(input)) return undefined;
+    meta = dicomParser.readPart10Header(input as Buffer) as DataSet & { position?: number };
+    ts = (meta.string('x00020010') ?? '').replace(/\0/g, '').trim();
+  } catch {
+    return undefined; // not a readable Part 10 header: the parser reports it
+  }
+  if (!transferSyntaxInfo(ts)?.deflated) return undefined;
+  const compressed = input.subarray(meta.position ?? 0);
+  const limit = inflateLimit(compressed.length, opts);
+  return new Promise((resolve) => {
+    const z = createInflateRaw();
+    let total = 0;
+    let done = false;
+    const finish = (r: DicomInputError | undefined): void => {
+      if (done) return;
+      done = true;
+      resolve(r);
+    };
+    z.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        finish(new DicomInputError('decompression-limit', `deflated data set of ${compressed.length} bytes inflates past ${limit} bytes (limit: ${opts.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO}× its size, at most the size cap)`));
+        z.destroy();
+      }
+    });
+    z.on('error', () => finish(undefined)); // corrupt stream: the parser reports it
+    z.on('end', () => finish(undefined));
+    z.end(Buffer.from(compressed.buffer, compressed.byteOffset, compressed.length));
+  });
 }
 
 const VRS = new Set([
@@ -137,6 +193,18 @@ export function parseDicomBytes(input: Uint8Array, opts: ParseOptions = {}): Par
   if (opts.headerOnly) options.untilTag = PIXEL_DATA;
 
   let dataSet: DataSet;
+  if (ts.deflated && opts.headerOnly && part10) {
+    // Header read of a deflated file: the file meta is enough (no inflation on the request path).
+    let meta: DataSet;
+    try {
+      meta = dicomParser.readPart10Header(bytes as Buffer);
+    } catch (e) {
+      throw classifyParserError(e);
+    }
+    const parsed: ParsedDicom = { dataSet: meta, bytes, transferSyntax, ts, datasetStart: metaEnd, part10 };
+    checkStructure(parsed, true);
+    return parsed;
+  }
   try {
     if (ts.deflated) {
       ({ dataSet, bytes } = parseDeflated(bytes, metaEnd, opts, options));
@@ -164,12 +232,16 @@ function parseDeflated(
   options: Record<string, unknown>,
 ): { dataSet: DataSet; bytes: Uint8Array } {
   let inflated: Buffer;
+  const compressed = bytes.length - metaEnd;
+  const limit = inflateLimit(compressed, opts);
   try {
-    inflated = inflateRawSync(bytes.subarray(metaEnd), opts.maxBytes !== undefined ? { maxOutputLength: opts.maxBytes } : {});
+    // zlib stops as soon as the output passes the limit: memory stays bounded by it.
+    inflated = inflateRawSync(bytes.subarray(metaEnd), { maxOutputLength: limit });
   } catch (e) {
     const text = errorText(e);
     if (/maxOutputLength|larger than|Cannot create/i.test(text) || (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new DicomInputError('too-large', `inflated data set exceeds the cap: ${text}`);
+      if (opts.maxBytes !== undefined && limit >= opts.maxBytes) throw new DicomInputError('too-large', `inflated data set exceeds the cap of ${opts.maxBytes} bytes`);
+      throw new DicomInputError('decompression-limit', `deflated data set of ${compressed} bytes inflates past ${limit} bytes (${opts.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO}× its size)`);
     }
     throw new DicomInputError('truncated', `deflated data set does not inflate: ${text}`);
   }

@@ -1,6 +1,7 @@
 /**
  * Machine-readable quarantine reasons: `not-dicom`, `truncated`, `unsupported-transfer-syntax`, `not-chest-radiograph`,
- * `burned-in-annotation`, `multi-frame`, `too-large`, `missing-required-attribute:(gggg,eeee)`.
+ * `burned-in-annotation`, `multi-frame`, `too-large`, `decompression-limit` (a deflated data set inflating past its
+ * ratio/size limit), `missing-required-attribute:(gggg,eeee)`.
  */
 export type QuarantineReason = string;
 
@@ -12,6 +13,7 @@ export const QUARANTINE_REASONS = [
   'burned-in-annotation',
   'multi-frame',
   'too-large',
+  'decompression-limit',
 ] as const;
 
 /** True for one of the listed reasons or `missing-required-attribute:(gggg,eeee)`. */

@@ -50,7 +50,10 @@ export interface ScanLifecycleInput {
   scanId: string;
   /** Key of the staged file in the `incoming` store (`stageIncoming`). */
   sourceKey: string;
-  /** Original file name, for the audit trail and quarantine records only. */
+  /**
+   * Deprecated, no longer set: file names can identify a patient and stay in the restricted originals store
+   * (`stageIncoming`). Kept optional so that histories of scans started with one still replay.
+   */
   filename?: string;
   split: ScanSplit;
   /** The full policy (domain `ReadingPolicy`, e.g. `DEFAULT_POLICIES['independent-3']`); deadlines included. */

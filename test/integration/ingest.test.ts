@@ -14,7 +14,9 @@ import type { DataSource } from 'typeorm';
 import { PERMISSIVE_ACCEPTANCE, scanIdFor } from '../../src/dicom';
 import { parseDicomBytes } from '../../src/dicom/parse';
 import { createIngestActivities, mappingKey, QUARANTINED_INPUT } from '../../src/activities/ingest.activities';
-import { stageIncoming } from '../../src/ingest/stage-incoming';
+import { originalNameKey, stageIncoming } from '../../src/ingest/stage-incoming';
+import { ensureDefaultRoster, eventually, freshCxr, startApiHarness } from '../support/api-harness';
+import type { ApiHarness } from '../support/api-harness';
 import type { IngestDeps } from '../../src/activities/ingest.activities';
 import { QuarantinedInputEntity } from '../../src/db/entities';
 import { LocalBlobStore } from '../../src/storage/blob-store';
@@ -49,7 +51,8 @@ describe('ingest activities (Postgres + local blob store)', () => {
     ds = await openTestDataSource();
     root = mkdtempSync(path.join(tmpdir(), 'ingest-'));
     const cfg = testConfig();
-    deps = { store: new LocalBlobStore(root), dataSource: ds, deidSecret: cfg.deidSecret, maxDicomBytes: cfg.maxDicomBytes };
+    // OCR (burned-in text) is tested in src/activities/ingest.activities.spec.ts and below, through the API.
+    deps = { store: new LocalBlobStore(root), dataSource: ds, deidSecret: cfg.deidSecret, maxDicomBytes: cfg.maxDicomBytes, burnedInText: false };
     act = createIngestActivities(deps);
   });
   afterAll(async () => {
@@ -111,7 +114,8 @@ describe('ingest activities (Postgres + local blob store)', () => {
     await expectQuarantined(act.deidentifyScan(input), 'not-dicom');
     const r = await rows(sha(png));
     expect(r).toHaveLength(1);
-    expect(r[0]).toMatchObject({ scanId: staged.scanId, filename: 'scan.dcm', reason: 'not-dicom', sizeBytes: String(png.length) });
+    // The file name is not recorded (it may identify the patient).
+    expect(r[0]).toMatchObject({ scanId: staged.scanId, filename: null, reason: 'not-dicom', sizeBytes: String(png.length) });
     expect((await deps.store.get('quarantine', sha(png))).equals(png)).toBe(true);
     expect(await deps.store.stat('incoming', staged.sourceKey)).toBeNull();
   });
@@ -125,7 +129,7 @@ describe('ingest activities (Postgres + local blob store)', () => {
     for (const [name, data, reason] of cases) {
       const s = await stageIncoming(deps, data, name);
       await expectQuarantined(act.validateScan({ scanId: s.scanId, sourceKey: s.sourceKey, filename: name }), reason);
-      expect(await rows(s.sha256)).toEqual([expect.objectContaining({ reason, filename: name })]);
+      expect(await rows(s.sha256)).toEqual([expect.objectContaining({ reason, filename: null })]);
     }
     // The quarantine detail names the failing check: the dog's lateral thorax film is refused for its view.
     const dx = await rows(sha(fixture('valid/dx_image.dcm')));
@@ -208,12 +212,12 @@ describe('ingest activities (Postgres + local blob store)', () => {
       await deps.store.put('quarantine', other, { key: t.sha256 });
       await deps.store.delete('incoming', t.sourceKey);
       await expectQuarantined(act.validateScan({ scanId: t.scanId, sourceKey: t.sourceKey, filename: 'x.dcm' }), 'not-dicom');
-      expect(await rows(t.sha256)).toEqual([expect.objectContaining({ reason: 'not-dicom', filename: 'x.dcm' })]);
+      expect(await rows(t.sha256)).toEqual([expect.objectContaining({ reason: 'not-dicom', filename: null })]);
     });
 
     it('a refusal by deidentifyScan also leaves no incoming copy', async () => {
-      // Accepted by a permissive validation, refused by the default de-identification rule.
-      const data = fixture('valid/CT_small.dcm');
+      // Accepted by a permissive validation, refused by the default de-identification rule (a lateral DX, flag NO).
+      const data = fixture('valid/dx_image.dcm');
       const s = await stageIncoming(deps, data);
       await createIngestActivities({ ...deps, acceptance: PERMISSIVE_ACCEPTANCE }).validateScan({ scanId: s.scanId, sourceKey: s.sourceKey });
       await deps.store.put('incoming', data); // as left behind by an older worker
@@ -255,5 +259,59 @@ describe('ingest activities (Postgres + local blob store)', () => {
     }
     expect(outcomes.deidentified).toBeGreaterThan(10);
     expect(outcomes.quarantined).toBeGreaterThan(10);
+  });
+});
+
+/** Every payload of a workflow's history, decoded (payload data is base64 JSON in the history's JSON form). */
+async function historyText(h: ApiHarness, workflowId: string): Promise<string> {
+  const history = await h.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  // Payload data (JSON bytes) as text.
+  return JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
+}
+
+describe('file names carry identity: an upload named after the patient (API + worker + Temporal)', () => {
+  let h: ApiHarness;
+  let manager: string;
+  const NAME = 'DOE_JOHN_MRN555.dcm';
+  beforeAll(async () => {
+    h = await startApiHarness({ worker: true });
+    manager = await h.addReader(`${h.prefix}-mgr`, 'manager');
+    await ensureDefaultRoster(h.ds);
+  });
+  afterAll(async () => h?.close());
+
+  const upload = async (bytes: Buffer): Promise<string> => {
+    const res = await h.http().post('/api/v1/scans').set(h.bearer(manager)).field('split', 'train').attach('file', bytes, NAME).expect(202);
+    return res.body.scanId as string;
+  };
+  const stage = async (scanId: string): Promise<string | undefined> =>
+    (await h.http().get(`/api/v1/scans/${scanId}`).set(h.bearer(manager)))?.body?.stage as string | undefined;
+
+  it('is in neither the audit trail, the quarantine list nor the workflow history; only in the restricted originals store', async () => {
+    const good = freshCxr();
+    const broken = freshCxr().subarray(0, 4096);
+    const accepted = await upload(good);
+    const quarantined = await upload(broken);
+    await eventually(async () => ((await stage(quarantined)) === 'quarantined' ? true : undefined), 60_000, 'quarantine');
+    await eventually(async () => (['reading', 'assigning', 'needs-attention'].includes((await stage(accepted)) ?? '') ? true : undefined), 90_000, 'accepted scan past ingest');
+    try {
+      for (const scanId of [accepted, quarantined]) {
+        const audit = (await h.ds.query(`SELECT action, detail::text AS detail FROM audit_events WHERE scan_id = $1`, [scanId])) as { detail: string }[];
+        expect(audit.length).toBeGreaterThan(0);
+        expect(JSON.stringify(audit)).not.toMatch(/DOE_JOHN|MRN555/);
+        expect(await historyText(h, scanId)).not.toMatch(/DOE_JOHN|MRN555/);
+      }
+      const q = (await h.ds.query(`SELECT filename, detail FROM quarantined_inputs WHERE scan_id = $1`, [quarantined])) as { filename: string | null }[];
+      expect(q).toHaveLength(1);
+      expect(q[0].filename).toBeNull();
+      const list = await h.http().get('/api/v1/quarantine').set(h.bearer(manager)).expect(200);
+      expect(JSON.stringify(list.body)).toContain(quarantined);
+      expect(JSON.stringify(list.body)).not.toMatch(/DOE_JOHN|MRN555/);
+      // The name is kept only where the originals are (restricted, never served).
+      const names = JSON.parse((await h.store.get('originals', originalNameKey(sha(good)))).toString('utf8')) as { names: string[] };
+      expect(names.names).toEqual([NAME]);
+    } finally {
+      await h.http().post(`/api/v1/scans/${accepted}/cancel`).set(h.bearer(manager)).send({});
+    }
   });
 });

@@ -116,10 +116,10 @@ export class ScansService {
     );
     const { scanId } = staged;
     const policyName: PolicyName = dto.policy ?? 'independent-3';
+    // The file name stays in the restricted originals store (stageIncoming): never in the workflow input.
     const input = {
       scanId,
       sourceKey: staged.sourceKey,
-      ...(filename ? { filename } : {}),
       split: dto.split,
       policy: this.policyFor(policyName),
       startedBy: me.readerId,

@@ -1,0 +1,191 @@
+/**
+ * Burned-in text check of radiographs (issue 11): OCR (Debian's `tesseract`, 5.x) on a downscaled 8-bit copy of the
+ * first frame, run by the ingest activity (never on the request path). Text that looks identifying — a date, an
+ * id-like number, name-like words — makes the image refused (`burned-in-annotation`); laterality markers (L/R) and
+ * short device/position labels (PA, AP, ERECT, PORTABLE…) are allowed.
+ *
+ * Compressed pixel data is decoded with GDCM's `gdcmconv --raw` (libgdcm-tools) first. When the pixels cannot be
+ * decoded or the OCR engine cannot run, the check answers `unavailable`: the caller refuses the image (fail closed).
+ * Verdicts are cached in memory by the SHA-256 of the rendered pixels (copies of a film differ only in their header).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { renderPreview8 } from '../dicom';
+
+export interface OcrWord {
+  text: string;
+  conf: number;
+}
+
+export interface BurnedInTextVerdict {
+  identifying: boolean;
+  /** Why (e.g. `date "1965-04-12"`), empty when clean. */
+  reasons: string[];
+  /** Words read with enough confidence (for logs; not stored with the scan: they may identify). */
+  words: string[];
+}
+
+export type BurnedInTextResult = { ok: true; verdict: BurnedInTextVerdict } | { ok: false; detail: string };
+
+export interface BurnedInTextCheck {
+  check(dicom: Uint8Array): Promise<BurnedInTextResult>;
+}
+
+/** Words that may appear burned into a chest film without identifying anyone: markers, views, positions, device labels. */
+export const SAFE_WORDS: ReadonlySet<string> = new Set(
+  [
+    'L', 'R', 'LT', 'RT', 'LEFT', 'RIGHT', 'PA', 'AP', 'LAT', 'LATERAL', 'LL', 'RL', 'OBL', 'ERECT', 'UPRIGHT', 'SUPINE',
+    'SEMI', 'SITTING', 'STANDING', 'PORTABLE', 'PORT', 'MOBILE', 'CHEST', 'THORAX', 'INSP', 'EXP', 'INSPIRATION',
+    'EXPIRATION', 'DX', 'CR', 'KV', 'KVP', 'MA', 'MAS', 'MM', 'CM', 'GRID', 'DECUB', 'DECUBITUS', 'BED', 'TABLE', 'WALL',
+  ],
+);
+
+const MIN_CONF = 70;
+
+/** Decides whether OCR words look identifying (dates, ids, names) rather than markers and device labels. */
+export function classifyOcrWords(words: OcrWord[]): BurnedInTextVerdict {
+  const kept = words.map((w) => ({ text: w.text.toUpperCase().replace(/^[^A-Z0-9]+|[^A-Z0-9]+$/g, ''), conf: w.conf })).filter((w) => w.text !== '' && w.conf >= MIN_CONF);
+  const reasons: string[] = [];
+  const line = kept.map((w) => w.text).join(' ');
+  const date = /\b(?:(?:19|20)\d{2}[-/.]?[01]\d[-/.]?[0-3]\d|[0-3]?\d[-/.][01]?\d[-/.](?:19|20)?\d{2})\b/.exec(line);
+  if (date) reasons.push(`date ${JSON.stringify(date[0])}`);
+  for (const w of kept) {
+    const digits = (w.text.match(/\d/g) ?? []).length;
+    if (digits >= 5 || (digits >= 3 && /[A-Z]/.test(w.text) && w.text.length >= 5)) reasons.push(`id-like ${JSON.stringify(w.text)}`);
+  }
+  const nameLike = kept.filter((w) => /^[A-Z]{3,}$/.test(w.text) && !SAFE_WORDS.has(w.text));
+  const strong = nameLike.filter((w) => w.conf >= 85 && w.text.length >= 4);
+  if (nameLike.length >= 2 || strong.length >= 1) reasons.push(`name-like ${nameLike.map((w) => JSON.stringify(w.text)).join(' ')}`);
+  return { identifying: reasons.length > 0, reasons, words: kept.map((w) => w.text) };
+}
+
+/** Box-filter downscale (long side ≤ maxSide) or nearest upscale (long side ≥ minSide) of an 8-bit image. */
+export function resample(px: Uint8Array, w: number, h: number, minSide: number, maxSide: number): { pixels: Uint8Array; width: number; height: number } {
+  const long = Math.max(w, h);
+  if (long > maxSide) {
+    const f = Math.ceil(long / maxSide);
+    const W = Math.floor(w / f);
+    const H = Math.floor(h / f);
+    const out = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        let s = 0;
+        for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) s += px[(y * f + dy) * w + x * f + dx];
+        out[y * W + x] = Math.round(s / (f * f));
+      }
+    }
+    return { pixels: out, width: W, height: H };
+  }
+  if (long < minSide) {
+    const f = Math.ceil(minSide / long);
+    const W = w * f;
+    const H = h * f;
+    const out = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) out[y * W + x] = px[Math.floor(y / f) * w + Math.floor(x / f)];
+    return { pixels: out, width: W, height: H };
+  }
+  return { pixels: px, width: w, height: h };
+}
+
+function run(cmd: string, args: string[], input: Buffer | undefined, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, OMP_THREAD_LIMIT: '1' } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+/** Parses tesseract's TSV output into words with confidences. */
+export function parseTesseractTsv(tsv: string): OcrWord[] {
+  const words: OcrWord[] = [];
+  for (const line of tsv.split('\n').slice(1)) {
+    const f = line.split('\t');
+    if (f.length < 12 || f[0] !== '5') continue;
+    const text = f[11].trim();
+    const conf = Number(f[10]);
+    if (text !== '' && Number.isFinite(conf)) words.push({ text, conf });
+  }
+  return words;
+}
+
+export interface TesseractCheckOptions {
+  tesseract?: string;
+  gdcmconv?: string;
+  /** Long side of the OCR copy at most (default 1024: box-filtered down). */
+  maxSide?: number;
+  /** Long side of the OCR copy at least (default 0: small images are not enlarged). */
+  minSide?: number;
+  timeoutMs?: number;
+}
+
+/** The OCR check with Debian's tesseract (and gdcmconv for compressed pixel data). */
+export function tesseractTextCheck(opts: TesseractCheckOptions = {}): BurnedInTextCheck & { calls: () => number } {
+  const tesseract = opts.tesseract ?? 'tesseract';
+  const gdcmconv = opts.gdcmconv ?? 'gdcmconv';
+  const maxSide = opts.maxSide ?? 1024;
+  const minSide = opts.minSide ?? 0;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const cache = new Map<string, BurnedInTextVerdict>();
+  let calls = 0;
+
+  async function decoded(dicom: Uint8Array): Promise<ReturnType<typeof renderPreview8>> {
+    const first = renderPreview8(dicom);
+    if (first.ok || first.reason !== 'unsupported-transfer-syntax') return first;
+    const dir = await mkdtemp(path.join(tmpdir(), 'readflow-ocr-'));
+    try {
+      await writeFile(path.join(dir, 'in.dcm'), dicom);
+      const r = await run(gdcmconv, ['--raw', path.join(dir, 'in.dcm'), path.join(dir, 'raw.dcm')], undefined, timeoutMs);
+      if (r.code !== 0) return { ok: false, reason: 'unsupported-transfer-syntax', detail: `gdcmconv --raw failed: ${r.stderr.slice(0, 200)}` };
+      return renderPreview8(await readFile(path.join(dir, 'raw.dcm')));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  return {
+    calls: () => calls,
+    async check(dicom) {
+      let img: ReturnType<typeof renderPreview8>;
+      try {
+        img = await decoded(dicom);
+      } catch (e) {
+        return { ok: false, detail: `pixels not decoded for the burned-in text check: ${(e as Error).message}` };
+      }
+      if (!img.ok) return { ok: false, detail: `pixels not decoded for the burned-in text check: ${img.reason}${img.detail ? ` (${img.detail})` : ''}` };
+      const small = resample(img.pixels, img.width, img.height, minSide, maxSide);
+      const key = createHash('sha256').update(small.pixels).digest('hex');
+      const cached = cache.get(key);
+      if (cached) return { ok: true, verdict: cached };
+      const pgm = Buffer.concat([Buffer.from(`P5 ${small.width} ${small.height} 255\n`, 'latin1'), small.pixels]);
+      let r: Awaited<ReturnType<typeof run>>;
+      try {
+        calls++;
+        r = await run(tesseract, ['-', '-', '--psm', '11', 'tsv'], pgm, timeoutMs);
+      } catch (e) {
+        return { ok: false, detail: `OCR engine unavailable: ${(e as Error).message}` };
+      }
+      if (r.code !== 0) return { ok: false, detail: `OCR engine failed (${r.code}): ${r.stderr.slice(0, 200)}` };
+      const verdict = classifyOcrWords(parseTesseractTsv(r.stdout));
+      if (cache.size >= 256) cache.delete(cache.keys().next().value as string);
+      cache.set(key, verdict);
+      return { ok: true, verdict };
+    },
+  };
+}
