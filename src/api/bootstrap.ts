@@ -16,7 +16,9 @@ import type { BlobStore } from '../storage/blob-store';
 import { mountWebApp } from '../web/serve';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
-import { FieldProblem, InvalidSubmissionError, PayloadTooLargeError, ValidationFailedError } from './errors';
+import { AuthService } from './auth/auth.service';
+import { AuthedRequest, missingTokenReason, tokenHashOf } from './auth/principal';
+import { FieldProblem, ForbiddenError, InvalidSubmissionError, PayloadTooLargeError, UnauthorizedError, ValidationFailedError } from './errors';
 import { httpMetrics } from './metrics/http-metrics.middleware';
 import { isSubmissionPath } from './problem.filter';
 import { MetricsService } from './metrics/metrics.service';
@@ -52,6 +54,38 @@ function isJsonScalar(body: unknown): boolean {
   }
 }
 
+/** Deepest nesting of arrays and objects a JSON body may have (a reading is 3 levels deep). */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * body-parser's `verify`: refuses a body nested deeper than {@link MAX_JSON_DEPTH} before `JSON.parse` and validation
+ * see it (100k levels used to cost a 500 and a logged stack trace each time). One pass over the bytes, strings skipped.
+ */
+export function checkJsonDepth(_req: unknown, _res: unknown, buf: Buffer): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i += 1) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i += 1; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > MAX_JSON_DEPTH) throw Object.assign(new Error(`the body is nested deeper than ${MAX_JSON_DEPTH} levels`), { type: 'entity.too.deep', status: 422 });
+    } else if (c === 0x5d || c === 0x7d) depth -= 1;
+  }
+}
+
+/** Refuses control characters (NUL…) in the URL path: ids and names never hold them, and Postgres refuses NUL (a 500). */
+function noControlCharactersInPath(req: Request, _res: Response, next: NextFunction): void {
+  if (/%(?:[01][0-9a-f]|7f)/i.test(req.path)) {
+    next(new ValidationFailedError([{ path: 'path', code: 'control-character', message: 'the URL path contains a control character' }], 'The URL path contains a control character.'));
+  } else {
+    next();
+  }
+}
+
 /** Turns body-parser failures into domain errors before Nest flattens them into a bare 400. */
 function bodyParserErrors(err: unknown, req: Request, _res: Response, next: NextFunction): void {
   const e = err as { type?: unknown; message?: unknown; body?: unknown } | null;
@@ -61,6 +95,8 @@ function bodyParserErrors(err: unknown, req: Request, _res: Response, next: Next
         ? bodyProblem(req, { path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.')
         : bodyProblem(req, { path: '', code: 'invalid-json', message: String(e.message) }, 'The body is not valid JSON.'),
     );
+  } else if (e && e.type === 'entity.too.deep') {
+    next(bodyProblem(req, { path: '', code: 'too-deep', message: String(e.message) }, `The body is nested deeper than ${MAX_JSON_DEPTH} levels.`));
   } else if (e && e.type === 'entity.too.large') {
     next(new PayloadTooLargeError(`The body is larger than ${JSON_BODY_LIMIT}.`));
   } else {
@@ -110,16 +146,65 @@ export function buildOpenApi(app: INestApplication, config: Config): OpenAPIObje
  * URLs. `upgrade-insecure-requests` only when ReadFlow is served over https: on a plain-http address (a LAN host
  * without TLS) it would make browsers fetch the page's own scripts over https, and the page would not load.
  */
-export function helmetOptions(publicUrl: string): Parameters<typeof helmet>[0] {
+export function helmetOptions(publicUrl: string, opts: { docs?: boolean } = {}): Parameters<typeof helmet>[0] {
   const https = publicUrl.startsWith('https:');
   return {
     contentSecurityPolicy: {
       directives: {
         'img-src': ["'self'", 'blob:', 'data:'],
+        // No inline styles and no https: wildcard: the page's styles are its own files. Swagger UI (/docs only) needs
+        // inline styles; it runs no inline script.
+        'style-src': opts.docs ? ["'self'", "'unsafe-inline'"] : ["'self'"],
         ...(https ? {} : { 'upgrade-insecure-requests': null }),
       },
     },
+    // HSTS only means something over https (browsers ignore it over http, and it would pin a LAN address to https).
+    strictTransportSecurity: https ? { maxAge: 31_536_000 } : false,
     crossOriginResourcePolicy: { policy: 'same-site' },
+  };
+}
+
+/** Helmet for every response: the strict policy, and Swagger UI's variant under `/docs`. */
+function securityHeaders(publicUrl: string): (req: Request, res: Response, next: NextFunction) => void {
+  const strict = helmet(helmetOptions(publicUrl));
+  const docs = helmet(helmetOptions(publicUrl, { docs: true }));
+  return (req, res, next) => (req.path === '/docs' || req.path.startsWith('/docs/') ? docs(req, res, next) : strict(req, res, next));
+}
+
+/**
+ * Authenticated API answers are `no-store` unless the route says otherwise (images: `private, no-cache` with an ETag,
+ * so they are always revalidated and a reassigned reader loses them).
+ */
+function noStoreByDefault(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+}
+
+/** Paths of the operations endpoints that `READFLOW_PROTECT_OPS_ENDPOINTS` puts behind a manager or admin token. */
+export function isOpsPath(path: string): boolean {
+  return path === '/metrics' || path === '/docs' || path.startsWith('/docs/') || /^\/api\/v1\/openapi\.(json|yaml)$/.test(path);
+}
+
+/** `/metrics`, `/docs` and the OpenAPI files for managers and admins only (a Prometheus scrape sends a bearer token). */
+function protectOps(auth: AuthService): (req: Request, res: Response, next: NextFunction) => void {
+  return (req, _res, next) => {
+    if (!isOpsPath(req.path)) {
+      next();
+      return;
+    }
+    const hash = tokenHashOf(req as AuthedRequest);
+    if (!hash) {
+      next(new UnauthorizedError(missingTokenReason(req as AuthedRequest) ?? 'A bearer token is required.'));
+      return;
+    }
+    auth.lookup(hash).then(
+      (found) => {
+        if (!found || !('principal' in found)) next(new UnauthorizedError('The token is unknown, revoked or deactivated.'));
+        else if (found.principal.role !== 'manager' && found.principal.role !== 'admin') next(new ForbiddenError('This needs the role manager or admin.'));
+        else next();
+      },
+      (err: unknown) => next(err),
+    );
   };
 }
 
@@ -161,15 +246,17 @@ export async function createApiApp(deps: ApiDeps): Promise<INestApplication> {
   });
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-For counts only from configured proxies (READFLOW_TRUSTED_PROXIES): the rate limit keys on the address.
+  app.set('trust proxy', deps.config.security.trustedProxies.length > 0 ? deps.config.security.trustedProxies : false);
   app.use(httpMetrics(app.get(MetricsService)));
-  app.use(
-    helmet(helmetOptions(deps.config.http.publicUrl)),
-  );
+  app.use(securityHeaders(deps.config.http.publicUrl));
+  app.use('/api/v1', noStoreByDefault);
+  if (deps.config.security.protectOpsEndpoints) app.use(protectOps(app.get(AuthService)));
   app.use('/api/v1/temporal-codec', temporalCodecCors(deps.config.temporal.uiUrl));
   // The web page: `/` and `/app/*` (static files, outside `/api/v1`).
   if (!mountWebApp(app)) deps.logger.warn('src/web/public not found: the web page is not served');
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
+  app.use('/api/v1', noControlCharactersInPath);
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], verify: checkJsonDepth });
   app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
   app.use(bodyParserErrors);
   app.use(objectBodies);

@@ -128,6 +128,13 @@ const shape = z.object({
   TEMPORAL_TLS_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS_CA: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  READFLOW_RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().positive().optional(),
+  READFLOW_TRUSTED_PROXIES: z.string().min(1).optional(),
+  READFLOW_PROTECT_OPS_ENDPOINTS: bool.optional(),
+  READFLOW_DEADLINE_HORIZON: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 90d')
+    .default('180d'),
   // ---- end security ----
   ...clusterShape,
 });
@@ -169,10 +176,26 @@ export interface SecurityConfig {
   payloadKeys?: PayloadKey[];
   /** mTLS to the Temporal frontend (file paths); absent: plain gRPC (the dev server on loopback). */
   temporalTls?: { certFile: string; keyFile: string; caFile?: string; serverName?: string };
+  /** Requests a minute per client address without a verified token; default: READFLOW_RATE_LIMIT_PER_MINUTE. */
+  anonymousRateLimitPerMinute?: number;
+  /** Express `trust proxy` list (e.g. `loopback`, `10.0.0.0/8`): only these may set X-Forwarded-For; none by default. */
+  trustedProxies: string[];
+  /** `/metrics`, `/docs` and the OpenAPI files need a manager or admin token (default: true in production). */
+  protectOpsEndpoints: boolean;
+  /** How far ahead a manager may move a deadline (ms). */
+  deadlineHorizonMs: number;
 }
 
 function securityConfig(v: z.infer<typeof shape>): SecurityConfig {
-  const out: SecurityConfig = {};
+  const out: SecurityConfig = {
+    protectOpsEndpoints: v.READFLOW_PROTECT_OPS_ENDPOINTS ?? v.NODE_ENV === 'production',
+    deadlineHorizonMs: parseDuration(v.READFLOW_DEADLINE_HORIZON),
+    trustedProxies: (v.READFLOW_TRUSTED_PROXIES ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  };
+  if (v.READFLOW_RATE_LIMIT_ANONYMOUS_PER_MINUTE) out.anonymousRateLimitPerMinute = v.READFLOW_RATE_LIMIT_ANONYMOUS_PER_MINUTE;
   if (v.READFLOW_PAYLOAD_KEYS) out.payloadKeys = parsePayloadKeys(v.READFLOW_PAYLOAD_KEYS);
   if (v.TEMPORAL_TLS_CERT && v.TEMPORAL_TLS_KEY) {
     out.temporalTls = { certFile: v.TEMPORAL_TLS_CERT, keyFile: v.TEMPORAL_TLS_KEY };

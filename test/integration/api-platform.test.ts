@@ -43,7 +43,8 @@ describe('API platform (real Postgres, real Temporal dev server)', () => {
       const res = await request(h.server).get('/healthz').expect(200);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
-      expect(res.headers['strict-transport-security']).toBeDefined();
+      // HSTS only over https (SECURITY.md); this app's PUBLIC_URL is plain http.
+      expect(res.headers['strict-transport-security']).toBeUndefined();
       expect(res.headers['x-powered-by']).toBeUndefined();
     });
   });
@@ -121,9 +122,10 @@ describe('API platform (real Postgres, real Temporal dev server)', () => {
   describe('roster', () => {
     it('creates a reader (token shown once), lists, patches, and rotates its token (admin)', async () => {
       const id = `${h.prefix}-new`;
+      // Only an admin's creation comes with a token (SECURITY.md: who may create readers).
       const created = await request(h.server)
         .post('/api/v1/readers')
-        .set(h.bearer(manager))
+        .set(h.bearer(admin))
         .send({ id, displayName: 'New Reader', senior: true, active: false, openTaskCap: 7 })
         .expect(201);
       expect(created.body).toMatchObject({ id, role: 'radiologist', senior: true, active: false, openTaskCap: 7, openTasks: 0, completedTasks: 0, medianReadSeconds: null, agreement: null });
@@ -155,7 +157,7 @@ describe('API platform (real Postgres, real Temporal dev server)', () => {
         [id],
       );
       expect(trail).toEqual([
-        { actor: `${h.prefix}-mgr`, action: 'reader:created' },
+        { actor: `${h.prefix}-admin`, action: 'reader:created' },
         { actor: `${h.prefix}-mgr`, action: 'reader:updated' },
         { actor: `${h.prefix}-admin`, action: 'reader:token-rotated' },
       ]);

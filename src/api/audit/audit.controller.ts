@@ -76,7 +76,7 @@ export class AuditService {
     const limit = q.limit ?? 100;
     let rows: (AuditRow & { at_key: string })[];
     if (q.scanId) {
-      const after = decodeCursor(q.cursor, 2);
+      const after = decodeCursor(q.cursor, 2, ['timestamp', 'integer']);
       rows = await this.ds.query(
         `SELECT id, scan_id, task_id, actor, action, detail, at, ${tsKey('at')} AS at_key
            FROM audit_events
@@ -86,7 +86,7 @@ export class AuditService {
       );
       return pageOf(rows, limit, (r) => [r.at_key, String(r.id)], toDto);
     }
-    const after = decodeCursor(q.cursor, 1);
+    const after = decodeCursor(q.cursor, 1, ['integer']);
     rows = await this.ds.query(
       `SELECT id, scan_id, task_id, actor, action, detail, at, '' AS at_key FROM audit_events
         ${after ? 'WHERE id > $2::bigint' : ''} ORDER BY id LIMIT $1`,

@@ -55,7 +55,7 @@ export class QuarantineService {
   /** Newest first, keyset over (created_at, id) on ix_quarantined_inputs_created. */
   async list(q: QuarantineQuery): Promise<Page<QuarantinedInputDto>> {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, 2, ['timestamp', 'uuid']);
     const rows: Row[] = await this.ds.query(
       `SELECT id, sha256, scan_id, filename, reason, detail, size_bytes, created_at, ${tsKey('created_at')} AS created_key
          FROM quarantined_inputs

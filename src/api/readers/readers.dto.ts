@@ -141,6 +141,10 @@ export class IssuedTokenDto {
 }
 
 export class CreatedReaderDto extends ReaderDto {
-  @ApiProperty({ description: 'The new reader’s API token; shown once, only its hash is stored' })
-  token!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The new reader’s API token when an admin creates it (shown once, only its hash is stored); null when a manager does: an admin issues it',
+  })
+  token!: string | null;
 }

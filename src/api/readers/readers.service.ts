@@ -72,7 +72,10 @@ export class ReadersService {
   async create(by: Principal, dto: CreateReaderDto): Promise<CreatedReaderDto> {
     const role = dto.role ?? 'radiologist';
     if (role !== 'radiologist' && by.role !== 'admin') throw new ForbiddenError('Only an admin creates managers and admins.');
-    const token = newToken();
+    // Who may give a reader credentials (issue 10, item 9): only an admin. A manager adds a radiologist (the request),
+    // but gets no token for it, so no manager ever holds the credentials of an account they created and could
+    // assign work to; an admin issues the token (POST /readers/{id}/token) and hands it to the person.
+    const token = by.role === 'admin' ? newToken() : null;
     await this.ds.transaction(async (em) => {
       const inserted: unknown[] = await em.query(
         `INSERT INTO readers (id, display_name, role, senior, active, open_task_cap)
@@ -80,8 +83,8 @@ export class ReadersService {
         [dto.id, dto.displayName, role, dto.senior ?? false, dto.active ?? true, dto.openTaskCap ?? 50],
       );
       if (inserted.length === 0) throw new ConflictError('already-exists', `A reader with id "${dto.id}" already exists.`);
-      await em.insert(ApiTokenEntity, { readerId: dto.id, tokenHash: hashToken(token) });
-      await audit(em, by.readerId, 'reader:created', { readerId: dto.id, role, senior: dto.senior ?? false });
+      if (token) await em.insert(ApiTokenEntity, { readerId: dto.id, tokenHash: hashToken(token) });
+      await audit(em, by.readerId, 'reader:created', { readerId: dto.id, role, senior: dto.senior ?? false, tokenIssued: token !== null });
     });
     return { ...(await this.get(dto.id)), token };
   }

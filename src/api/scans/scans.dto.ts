@@ -72,6 +72,7 @@ export class CreateBatchDto extends ScanSettingsDto {
   @IsString({ each: true })
   @MinLength(1, { each: true })
   @MaxLength(4096, { each: true })
+  @SafeText({}, { each: true })
   files?: string[];
 }
 

@@ -217,7 +217,7 @@ export class ScansService {
     for (const [at, p] of entries) {
       if (p.includes('\0')) problems.push({ path: at, code: 'invalid-format', message: 'a path cannot contain NUL bytes' });
       else if (!inside(path.resolve(configured, p))) {
-        problems.push({ path: at, code: 'outside-import-dir', message: `${JSON.stringify(p)} is not inside the import directory ${configured}` });
+        problems.push({ path: at, code: 'outside-import-dir', message: `${JSON.stringify(p)} is not inside the import directory (READFLOW_IMPORT_DIR; give a path relative to it)` });
       }
       if (problems.length >= 20) break;
     }
@@ -233,7 +233,7 @@ export class ScansService {
   /** Newest first; keyset over (created_at, id) on ix_scans_stage_created / ix_scans_split_created / ix_scans_created. */
   async list(q: ListScansQuery): Promise<Page<ScanSummaryDto>> {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, 2, ['timestamp', 'id']);
     const params: unknown[] = [limit + 1];
     const where: string[] = [];
     if (q.stage) where.push(`stage = $${params.push(q.stage)}`);

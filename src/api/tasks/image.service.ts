@@ -52,7 +52,7 @@ export class ImageService {
     const etag = `"${imageId}-${stat.size.toString(16)}"`;
     res.setHeader('ETag', etag);
     res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('Cache-Control', 'private, max-age=3600');
+    res.setHeader('Cache-Control', 'private, no-cache');
     res.setHeader('Content-Disposition', `inline; filename="${imageId}.dcm"`);
     if (etagMatches(req.headers['if-none-match'], etag)) {
       res.status(304).end();
@@ -94,7 +94,7 @@ export class ImageService {
     const imageId = task.image_id?.trim() ?? key;
     const etag = `"${imageId}-png8"`;
     res.setHeader('ETag', etag);
-    res.setHeader('Cache-Control', 'private, max-age=3600');
+    res.setHeader('Cache-Control', 'private, no-cache');
     if (etagMatches(req.headers['if-none-match'], etag)) {
       res.status(304).end();
       return;

@@ -8,7 +8,7 @@ import { isManager, Principal } from '../auth/principal';
 import { decodeCursor, pageOf, tsKey } from '../common/cursor';
 import type { Page } from '../common/cursor';
 import { CONFIG, DATA_SOURCE } from '../deps';
-import { ConflictError, FieldProblem, InvalidSubmissionError, NotFoundError, ValidationFailedError } from '../errors';
+import { ConflictError, FieldProblem, InvalidDeadlineError, InvalidSubmissionError, NotFoundError, ValidationFailedError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { ScanWorkflowsService } from '../workflows/scan-workflows.service';
 import {
@@ -113,7 +113,7 @@ export class TasksService {
   /** `GET /me/tasks`: the caller's tasks of one status, by deadline. */
   async inbox(me: Principal, q: InboxQuery): Promise<Page<InboxItemDto>> {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, 2, ['timestamp', 'uuid']);
     if (after && !UUID.test(String(after[1]))) decodeCursor('!', 2);
     const params: unknown[] = [me.readerId, q.status ?? 'open', limit + 1];
     if (after) params.push(after[0], after[1]);
@@ -138,7 +138,7 @@ export class TasksService {
   /** `GET /tasks`: what managers act on. */
   async managerList(q: ManagerTasksQuery): Promise<Page<ManagedTaskDto>> {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, 2, ['timestamp', 'uuid']);
     if (after && !UUID.test(String(after[1]))) decodeCursor('!', 2);
     const overdue = q.overdue === true;
     const status = overdue ? 'open' : (q.status ?? 'open');
@@ -328,6 +328,11 @@ export class TasksService {
   }
 
   async extend(me: Principal, taskId: string, dto: ExtendDto): Promise<TaskViewDto> {
+    // Year 9999 is not a deadline: bounded by READFLOW_DEADLINE_HORIZON (issue 10, item 9).
+    const horizon = this.config.security.deadlineHorizonMs;
+    if (new Date(dto.dueAt).getTime() > Date.now() + horizon) {
+      throw new InvalidDeadlineError(`dueAt is more than ${Math.round(horizon / 86_400_000)} days ahead (READFLOW_DEADLINE_HORIZON).`);
+    }
     const scanId = await this.scanOfTask(taskId);
     const view = await this.workflows
       .extendDeadline(scanId, { taskId, dueAt: new Date(dto.dueAt).toISOString(), by: me.readerId })

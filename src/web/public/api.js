@@ -57,7 +57,8 @@ export async function api(path, options = {}) {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
-      cache: raw ? 'default' : 'no-store',
+      // Images are revalidated (ETag) every time: a reader loses an image as soon as the task is reassigned.
+      cache: raw ? 'no-cache' : 'no-store',
     });
   } catch (e) {
     if (e && e.name === 'AbortError') throw e;
