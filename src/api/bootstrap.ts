@@ -16,10 +16,11 @@ import type { BlobStore } from '../storage/blob-store';
 import { mountWebApp } from '../web/serve';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
-import { FieldProblem, InvalidSubmissionError, PayloadTooLargeError, ValidationFailedError } from './errors';
+import { keepBodyProblem } from './common/body-problem';
+import { FieldProblem, HttpError, PayloadTooLargeError, ValidationFailedError } from './errors';
 import { httpMetrics } from './metrics/http-metrics.middleware';
-import { isSubmissionPath } from './problem.filter';
 import { MetricsService } from './metrics/metrics.service';
+import type { TemporalGatewayOptions } from './temporal-gateway/temporal-gateway.service';
 
 /** What the API needs; the caller (src/cli) builds each of them. */
 export interface ApiDeps {
@@ -28,6 +29,8 @@ export interface ApiDeps {
   temporalClient: Client;
   store: BlobStore;
   logger: Logger;
+  /** Deadlines of the Temporal gateway's calls (defaults: updates 30 s, queries 10 s). */
+  temporal?: TemporalGatewayOptions;
 }
 
 /** JSON bodies of this API are small (a reading with ≤ 100 boxes is a few KB). */
@@ -36,9 +39,9 @@ export const JSON_BODY_LIMIT = '256kb';
 /** Routes outside `/api/v1`. */
 const UNVERSIONED = ['healthz', 'readyz', 'metrics'];
 
-/** Submissions report every body problem as `invalid-submission`, like the workflow's own validation. */
-function bodyProblem(req: Request, problem: FieldProblem, message: string): ValidationFailedError | InvalidSubmissionError {
-  return isSubmissionPath(req.path) ? new InvalidSubmissionError([problem], message) : new ValidationFailedError([problem], message);
+/** A body problem at the root of the body (the route decides its problem type: see common/body-problem.ts). */
+function bodyProblem(problem: FieldProblem, message: string): ValidationFailedError {
+  return new ValidationFailedError([problem], message);
 }
 
 /** True for a body that is valid JSON but not an object or array (`null`, `"x"`, `1`), which the strict parser refuses. */
@@ -52,29 +55,41 @@ function isJsonScalar(body: unknown): boolean {
   }
 }
 
-/** Turns body-parser failures into domain errors before Nest flattens them into a bare 400. */
+/** Turns body-parser failures into domain errors (kept for the route to throw) before Nest flattens them into a bare 400. */
 function bodyParserErrors(err: unknown, req: Request, _res: Response, next: NextFunction): void {
   const e = err as { type?: unknown; message?: unknown; body?: unknown } | null;
   if (e && e.type === 'entity.parse.failed') {
-    next(
+    keepBodyProblem(
+      req,
       isJsonScalar(e.body)
-        ? bodyProblem(req, { path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.')
-        : bodyProblem(req, { path: '', code: 'invalid-json', message: String(e.message) }, 'The body is not valid JSON.'),
+        ? bodyProblem({ path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.')
+        : bodyProblem({ path: '', code: 'invalid-json', message: String(e.message) }, 'The body is not valid JSON.'),
     );
+    next();
   } else if (e && e.type === 'entity.too.large') {
-    next(new PayloadTooLargeError(`The body is larger than ${JSON_BODY_LIMIT}.`));
+    keepBodyProblem(req, new PayloadTooLargeError(`The body is larger than ${JSON_BODY_LIMIT}.`));
+    next();
+  } else if (e && typeof e.type === 'string' && typeof (e as { status?: unknown }).status === 'number') {
+    // Other body-parser refusals (unsupported charset or encoding…): their own status.
+    const status = (e as { status: number }).status;
+    keepBodyProblem(
+      req,
+      status === 415
+        ? new HttpError(415, 'unsupported-media-type', 'Unsupported Media Type', String(e.message))
+        : new ValidationFailedError([{ path: '', code: 'invalid-body', message: String(e.message) }], String(e.message)),
+    );
+    next();
   } else {
     next(err);
   }
 }
 
-/** JSON bodies are objects: an array is refused here (every DTO of this API is an object). */
+/** JSON bodies are objects: an array is refused (every DTO of this API is an object). */
 function objectBodies(req: Request, _res: Response, next: NextFunction): void {
   if (Array.isArray(req.body)) {
-    next(bodyProblem(req, { path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.'));
-  } else {
-    next();
+    keepBodyProblem(req, bodyProblem({ path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.'));
   }
+  next();
 }
 
 /** Nest's own log lines through pino. */

@@ -11,4 +11,5 @@ export { boxArea, clampToImage, compareBoxes, sameBox } from './geometry';
 export * from './fusion';
 export * from './agreement';
 export * from './stages';
-export * from './exports';
+export * from './vocabulary';
+export * from './dataset-formats';

@@ -12,10 +12,9 @@ import {
   MinLength,
 } from 'class-validator';
 
-import type { ReaderRole } from '../../db/entities';
+import { READER_ROLES } from '../../domain';
+import type { ReaderRole } from '../../domain';
 import { PageQuery } from '../common/page-query';
-
-export const READER_ROLES: readonly ReaderRole[] = ['radiologist', 'manager', 'admin'];
 
 export class ReaderAgreementDto {
   @ApiProperty({ description: 'Released scans the reader read' })

@@ -19,17 +19,16 @@ import {
   CancelScanDto,
   CreateBatchDto,
   ListScansQuery,
-  POLICY_NAMES,
   ScanDetailDto,
   ScanLabelsDto,
   ScanPageDto,
   ScanStateDto,
-  SPLITS,
   StartedBatchDto,
   StartedScanDto,
   UploadScanDto,
 } from './scans.dto';
 import { ScansService } from './scans.service';
+import { POLICY_NAMES, SCAN_SPLITS } from '../../domain';
 
 @ApiTags('scans')
 @ApiBearerAuth()
@@ -53,7 +52,7 @@ export class ScansController {
       required: ['file', 'split'],
       properties: {
         file: { type: 'string', format: 'binary' },
-        split: { type: 'string', enum: [...SPLITS] },
+        split: { type: 'string', enum: [...SCAN_SPLITS] },
         policy: { type: 'string', enum: [...POLICY_NAMES], default: 'independent-3' },
       },
     },

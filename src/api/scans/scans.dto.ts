@@ -10,22 +10,16 @@ import {
   MinLength,
 } from 'class-validator';
 
-import type { ScanStage } from '../../db/entities';
-import type { PolicyName } from '../../domain';
-import { DEFAULT_POLICIES, SCAN_STAGES } from '../../domain';
-import { TASK_ROLES, TASK_STATUSES, BoxDto } from '../tasks/tasks.dto';
-import type { TaskRole, TaskStatus } from '../../db/entities';
+import { POLICY_NAMES, SCAN_SPLITS, SCAN_STAGES, TASK_ROLES, TASK_STATUSES } from '../../domain';
+import type { PolicyName, ScanSplit, ScanStage, TaskRole, TaskStatus } from '../../domain';
+import { BoxDto } from '../tasks/tasks.dto';
 import { PageQuery } from '../common/page-query';
-
-export const SPLITS = ['train', 'test'] as const;
-export const POLICY_NAMES = Object.keys(DEFAULT_POLICIES) as readonly PolicyName[];
-export const STAGES: readonly ScanStage[] = SCAN_STAGES;
 
 /** The dataset split and reading policy of new scans (an upload's or a batch's). */
 export class ScanSettingsDto {
-  @ApiProperty({ enum: SPLITS })
-  @IsIn(SPLITS)
-  split!: (typeof SPLITS)[number];
+  @ApiProperty({ enum: SCAN_SPLITS })
+  @IsIn(SCAN_SPLITS)
+  split!: ScanSplit;
 
   @ApiPropertyOptional({ enum: POLICY_NAMES, default: 'independent-3' })
   @IsOptional()
@@ -41,7 +35,7 @@ export class StartedScanDto {
   scanId!: string;
   @ApiProperty({ description: 'Equals scanId' })
   workflowId!: string;
-  @ApiProperty({ enum: STAGES })
+  @ApiProperty({ enum: SCAN_STAGES })
   stage!: ScanStage;
   @ApiProperty({ description: 'The workflow in the Temporal UI' })
   workflowUrl!: string;
@@ -121,15 +115,15 @@ export class BatchProgressDto {
 }
 
 export class ListScansQuery extends PageQuery {
-  @ApiPropertyOptional({ enum: STAGES })
+  @ApiPropertyOptional({ enum: SCAN_STAGES })
   @IsOptional()
-  @IsIn(STAGES)
+  @IsIn(SCAN_STAGES)
   stage?: ScanStage;
 
-  @ApiPropertyOptional({ enum: SPLITS })
+  @ApiPropertyOptional({ enum: SCAN_SPLITS })
   @IsOptional()
-  @IsIn(SPLITS)
-  split?: (typeof SPLITS)[number];
+  @IsIn(SCAN_SPLITS)
+  split?: ScanSplit;
 }
 
 export class ScanSummaryDto {
@@ -137,12 +131,12 @@ export class ScanSummaryDto {
   scanId!: string;
   @ApiProperty({ type: String, nullable: true })
   imageId!: string | null;
-  @ApiProperty({ enum: STAGES })
+  @ApiProperty({ enum: SCAN_STAGES })
   stage!: ScanStage;
-  @ApiProperty({ enum: SPLITS })
-  split!: string;
+  @ApiProperty({ enum: SCAN_SPLITS })
+  split!: ScanSplit;
   @ApiProperty({ enum: POLICY_NAMES })
-  policy!: string;
+  policy!: PolicyName;
   @ApiProperty({ type: String, nullable: true })
   batchId!: string | null;
   @ApiProperty({ type: String, nullable: true })
@@ -231,7 +225,7 @@ export class CancelScanDto {
 export class ScanStateDto {
   @ApiProperty()
   scanId!: string;
-  @ApiProperty({ enum: STAGES })
+  @ApiProperty({ enum: SCAN_STAGES })
   stage!: ScanStage;
   @ApiPropertyOptional()
   attentionReason?: string;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
@@ -12,6 +12,7 @@ import {
 import type { Request, Response } from 'express';
 
 import { CurrentPrincipal, Principal, Roles } from '../auth/principal';
+import { SubmissionProblemFilter } from '../problem.filter';
 import { ImageService } from './image.service';
 import {
   ExtendDto,
@@ -95,6 +96,7 @@ export class TasksController {
   /** Submits a reading (or a review decision) through the scan's workflow. An identical repeat is accepted again. */
   @Post(':taskId/submission')
   @HttpCode(200)
+  @UseFilters(SubmissionProblemFilter)
   @ApiOkResponse({ type: SubmissionResultDto })
   @ApiUnprocessableEntityResponse({ description: 'invalid-submission: every problem (shape or content) with its path in the body' })
   @ApiConflictResponse({ description: 'The task is no longer this reader’s (expired, reassigned, submitted differently)' })

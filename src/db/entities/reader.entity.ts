@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-export type ReaderRole = 'radiologist' | 'manager' | 'admin';
+import type { ReaderRole } from '../../domain/vocabulary';
 
 /** A member of the roster: radiologists read scans, managers steer, admins manage tokens. */
 @Entity({ name: 'readers' })

@@ -1,5 +1,7 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
+import type { ReviewDecision, TaskRole } from '../../domain/vocabulary';
+
 export interface StoredBox {
   label: string;
   x_min: number;
@@ -23,7 +25,7 @@ export class ReadingEntity {
   readerId!: string;
 
   @Column({ type: 'text' })
-  role!: 'reader' | 'reviewer';
+  role!: TaskRole;
 
   @Column({ type: 'jsonb' })
   boxes!: StoredBox[];
@@ -36,7 +38,7 @@ export class ReadingEntity {
 
   /** For reviewers: `submit` (first reviewer), `confirm` or `return` (second reviewer). */
   @Column({ type: 'text', nullable: true })
-  decision!: string | null;
+  decision!: ReviewDecision | null;
 
   @Column({ name: 'submitted_at', type: 'timestamptz' })
   submittedAt!: Date;

@@ -1,8 +1,8 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, Unique, UpdateDateColumn } from 'typeorm';
 
+import type { PolicyName } from '../../domain/policy';
 import type { ScanStage } from '../../domain/stages';
-
-export type { ScanStage };
+import type { ScanSplit } from '../../domain/vocabulary';
 
 /**
  * The queryable projection of a scan. Temporal's workflow is the source of truth for its stage;
@@ -25,10 +25,10 @@ export class ScanEntity {
   imageId!: string | null;
 
   @Column({ type: 'text' })
-  split!: string;
+  split!: ScanSplit;
 
   @Column({ type: 'text' })
-  policy!: string;
+  policy!: PolicyName;
 
   @Column({ type: 'text' })
   stage!: ScanStage;

@@ -1,7 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
 
-export type TaskRole = 'reader' | 'reviewer';
-export type TaskStatus = 'open' | 'submitted' | 'expired' | 'reassigned' | 'cancelled';
+import type { TaskRole, TaskStatus } from '../../domain/vocabulary';
 
 /**
  * The inbox projection of one reading or review task. Ids are chosen by the workflow
