@@ -17,6 +17,7 @@ import { mountWebApp } from '../web/serve';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
 import { keepBodyProblem } from './common/body-problem';
+import { FieldProblemDto, ProblemDto, withCommonProblems } from './common/openapi';
 import { FieldProblem, HttpError, PayloadTooLargeError, ValidationFailedError } from './errors';
 import { httpMetrics } from './metrics/http-metrics.middleware';
 import { MetricsService } from './metrics/metrics.service';
@@ -117,7 +118,12 @@ export function buildOpenApi(app: INestApplication, config: Config): OpenAPIObje
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque (rf_…)', description: 'An opaque ReadFlow API token (rf_…), not a JWT' })
     .addSecurityRequirements('bearer')
     .build();
-  return SwaggerModule.createDocument(app, doc, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+  return withCommonProblems(
+    SwaggerModule.createDocument(app, doc, {
+      operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}`,
+      extraModels: [ProblemDto, FieldProblemDto],
+    }),
+  );
 }
 
 /**

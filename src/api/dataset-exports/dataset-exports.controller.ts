@@ -1,5 +1,12 @@
 import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 
 import type { Logger } from '../../logger';
@@ -8,10 +15,12 @@ import { LOGGER } from '../deps';
 import { NotFoundError } from '../errors';
 import { CSV_EXPORTS, CsvExport, CsvExportQuery, csvFileName, defaultLabelSet, ExportQuery } from './dataset-exports.dto';
 import { DatasetExportsService } from './dataset-exports.service';
+import { ApiProblems } from '../common/openapi';
 
 @ApiTags('exports')
 @ApiBearerAuth()
 @Roles('manager', 'admin')
+@ApiProblems({ 403: 'Not a manager or admin' })
 @Controller('exports')
 export class DatasetExportsController {
   constructor(
@@ -26,6 +35,8 @@ export class DatasetExportsController {
    * is not the split's default).
    */
   @Get(':kind.csv')
+  @ApiOperation({ summary: 'Download a CSV of the released labels of a split' })
+  @ApiProblems({ 404: 'No export of that kind' })
   @ApiParam({ name: 'kind', enum: CSV_EXPORTS })
   @ApiProduces('text/csv')
   @ApiOkResponse({ description: 'CSV (RFC 4180), streamed' })
@@ -45,6 +56,7 @@ export class DatasetExportsController {
    * independent policies, the confirmed consensus for consensus policies (`score`: that of the equal fused box, else 1).
    */
   @Get('coco.json')
+  @ApiOperation({ summary: 'Download COCO JSON of the final labels of a split' })
   @ApiProduces('application/json')
   @ApiOkResponse({ description: 'COCO JSON, streamed' })
   async coco(@Query() q: ExportQuery, @Res() res: Response): Promise<void> {
