@@ -8,7 +8,9 @@ import { ReadersController } from './readers/readers.controller';
 import { DatasetExportsController } from './dataset-exports/dataset-exports.controller';
 import { DatasetExportsService } from './dataset-exports/dataset-exports.service';
 import { ReadersService } from './readers/readers.service';
-import { BatchesController, ScansController } from './scans/scans.controller';
+import { BatchesController } from './batches/batches.controller';
+import { BatchesService } from './batches/batches.service';
+import { ScansController } from './scans/scans.controller';
 import { ScansService } from './scans/scans.service';
 import { ImageService } from './tasks/image.service';
 import { MeController, TasksController } from './tasks/tasks.controller';
@@ -22,4 +24,4 @@ import { TemporalGateway } from './temporal-gateway/temporal-gateway.service';
 export const API_CONTROLLERS: Type<unknown>[] = [MetaController, ProfileController, MeController, TasksController, ScansController, BatchesController, DatasetExportsController, ReadersController, AuditController, QuarantineController];
 
 /** Their services. */
-export const API_PROVIDERS: Provider[] = [TemporalGateway, ProfileService, TasksService, ScansService, DatasetExportsService, ImageService, ReadersService, AuditService, QuarantineService];
+export const API_PROVIDERS: Provider[] = [TemporalGateway, ProfileService, TasksService, ScansService, BatchesService, DatasetExportsService, ImageService, ReadersService, AuditService, QuarantineService];

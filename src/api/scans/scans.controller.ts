@@ -16,15 +16,12 @@ import type { Response } from 'express';
 
 import { CurrentPrincipal, Principal, Roles } from '../auth/principal';
 import {
-  BatchProgressDto,
   CancelScanDto,
-  CreateBatchDto,
   ListScansQuery,
   ScanDetailDto,
   ScanLabelsDto,
   ScanPageDto,
   ScanStateDto,
-  StartedBatchDto,
   StartedScanDto,
   UploadScanDto,
 } from './scans.dto';
@@ -124,32 +121,5 @@ export class ScansController {
   @ApiNotFoundResponse()
   resume(@CurrentPrincipal() me: Principal, @Param('scanId') scanId: string): Promise<ScanStateDto> {
     return this.scans.resume(me, scanId);
-  }
-}
-
-@ApiTags('scans')
-@ApiBearerAuth()
-@Roles('manager', 'admin')
-@ApiProblems({ 403: 'Not a manager or admin' })
-@Controller('batches')
-export class BatchesController {
-  constructor(private readonly scans: ScansService) {}
-
-  /** Ingests a directory or a list of files readable by the workers. */
-  @Post()
-  @HttpCode(202)
-  @ApiOperation({ summary: 'Ingest a directory or a list of files' })
-  @ApiAcceptedResponse({ type: StartedBatchDto })
-  start(@CurrentPrincipal() me: Principal, @Body() dto: CreateBatchDto): Promise<StartedBatchDto> {
-    return this.scans.startBatch(me, dto);
-  }
-
-  /** Progress counts of a batch. */
-  @Get(':batchId')
-  @ApiOperation({ summary: 'Progress of a batch' })
-  @ApiOkResponse({ type: BatchProgressDto })
-  @ApiNotFoundResponse()
-  progress(@Param('batchId') batchId: string): Promise<BatchProgressDto> {
-    return this.scans.batchProgress(batchId);
   }
 }

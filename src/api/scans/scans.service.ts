@@ -1,7 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
-
 import { Inject, Injectable } from '@nestjs/common';
 
 import { stageIncoming } from '../../ingest/stage-incoming';
@@ -16,19 +12,16 @@ import { Principal } from '../auth/principal';
 import { decodeCursor, pageOf } from '../common/cursor';
 import type { Page } from '../common/cursor';
 import { BLOB_STORE, CONFIG, LOGGER } from '../deps';
-import { ConflictError, FieldProblem, NotFoundError, ValidationFailedError } from '../errors';
+import { ConflictError, NotFoundError, ValidationFailedError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
-import { batchWorkflowId, TemporalGateway } from '../temporal-gateway/temporal-gateway.service';
+import { TemporalGateway } from '../temporal-gateway/temporal-gateway.service';
 import {
-  BatchProgressDto,
   CancelScanDto,
-  CreateBatchDto,
   ListScansQuery,
   ScanDetailDto,
   ScanLabelsDto,
   ScanStateDto,
   ScanSummaryDto,
-  StartedBatchDto,
   StartedScanDto,
   UploadScanDto,
 } from './scans.dto';
@@ -49,7 +42,7 @@ const NOT_RELEASED = {
 
 const iso = (d: Date | null): string | null => (d === null ? null : new Date(d).toISOString());
 
-/** Scan ingest (upload, batches), the scan list and detail, manager updates and released labels. */
+/** Scan upload, the scan list and detail, manager updates and released labels. */
 @Injectable()
 export class ScansService {
   constructor(
@@ -163,51 +156,6 @@ export class ScansService {
       this.logger.warn({ err, scanId }, 'could not discard a duplicate upload from incoming/');
     }
   }
-  async startBatch(me: Principal, dto: CreateBatchDto): Promise<StartedBatchDto> {
-    if ((dto.directory === undefined) === (dto.files === undefined)) {
-      throw new ValidationFailedError([
-        { path: dto.directory === undefined ? '' : 'files', code: 'one-of', message: 'give exactly one of directory or files' },
-      ]);
-    }
-    await this.checkImportPaths(dto);
-    const batchId = randomUUID();
-    await this.workflows.startBatch({
-      batchId,
-      manifest: dto.directory !== undefined ? { kind: 'directory', directory: dto.directory } : { kind: 'files', files: dto.files ?? [] },
-      split: dto.split,
-      policy: this.policyFor(dto.policy),
-      startedBy: me.readerId,
-    });
-    this.metrics.ingests.inc({ outcome: 'batch' });
-    return { batchId, workflowId: batchWorkflowId(batchId), workflowUrl: this.workflows.uiUrl(batchWorkflowId(batchId)) };
-  }
-
-  /**
-   * Refuses at once (422) what the workers would refuse anyway: paths outside the import directory (lexically, as
-   * the batch activities check first; they check symlinks again on the worker) and paths with NUL bytes.
-   */
-  private async checkImportPaths(dto: CreateBatchDto): Promise<void> {
-    const configured = path.resolve(this.config.importDir);
-    const real = await fsp.realpath(configured).catch(() => configured);
-    const inside = (p: string): boolean => [configured, real].some((root) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep));
-    const entries: [string, string][] = dto.directory !== undefined ? [['directory', dto.directory]] : (dto.files ?? []).map((f, i) => [`files[${i}]`, f]);
-    const problems: FieldProblem[] = [];
-    for (const [at, p] of entries) {
-      if (p.includes('\0')) problems.push({ path: at, code: 'invalid-format', message: 'a path cannot contain NUL bytes' });
-      else if (!inside(path.resolve(configured, p))) {
-        problems.push({ path: at, code: 'outside-import-dir', message: `${JSON.stringify(p)} is not inside the import directory ${configured}` });
-      }
-      if (problems.length >= 20) break;
-    }
-    if (problems.length > 0) throw new ValidationFailedError(problems);
-  }
-
-  async batchProgress(batchId: string): Promise<BatchProgressDto> {
-    if (!/^[0-9a-f-]{36}$/i.test(batchId)) throw new NotFoundError('batch');
-    const p = await this.workflows.batchProgress(batchId);
-    return { ...p, workflowUrl: this.workflows.uiUrl(batchWorkflowId(batchId)) };
-  }
-
   /** Newest first; keyset over (created_at, id) on ix_scans_stage_created / ix_scans_split_created / ix_scans_created. */
   async list(q: ListScansQuery): Promise<Page<ScanSummaryDto>> {
     const limit = q.limit ?? 50;
