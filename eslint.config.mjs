@@ -42,6 +42,26 @@ export default tseslint.config(
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },
   {
+    // The API reaches workflows only through their messages (`src/workflows/*.messages.ts`: define* calls and types),
+    // and the database only through src/db/repositories (and src/db's entities, tokens and seed).
+    files: ['src/api/**/*.ts'],
+    ignores: ['src/api/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)workflows(/(?!.*\\.messages$)|$)',
+              message: 'The API imports only *.messages.ts from src/workflows (use the Temporal gateway).',
+            },
+            { regex: '(^|/)activities(/|$)', message: 'The API does not import activities.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflows run in Temporal's deterministic sandbox: no Node built-ins, no frameworks, no database.
     // src/domain is imported by workflows, so the same rules apply to it.
     files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],

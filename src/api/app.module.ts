@@ -1,15 +1,18 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { MulterModule } from '@nestjs/platform-express';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { DataSource } from 'typeorm';
+
+import { REPOSITORY_CLASSES } from '../db/repositories';
 
 import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { TokenThrottlerGuard } from './auth/token-throttler.guard';
 import type { ApiDeps } from './bootstrap';
-import { BLOB_STORE, CONFIG, DATA_SOURCE, LOGGER, TEMPORAL_CLIENT } from './deps';
+import { BodyProblemInterceptor } from './common/body-problem';
+import { BLOB_STORE, CONFIG, DATA_SOURCE, LOGGER, TEMPORAL_CLIENT, TEMPORAL_GATEWAY_OPTIONS } from './deps';
 import { HealthController } from './health/health.controller';
-import { ProfileController } from './me/me.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { ProblemFilter } from './problem.filter';
@@ -30,19 +33,23 @@ export class AppModule {
           throttlers: [{ name: 'per-token', ttl: 60_000, limit: deps.config.http.rateLimitPerMinute }],
         }),
       ],
-      controllers: [HealthController, MetricsController, ProfileController, ...API_CONTROLLERS],
+      controllers: [HealthController, MetricsController, ...API_CONTROLLERS],
       providers: [
         { provide: CONFIG, useValue: deps.config },
         { provide: DATA_SOURCE, useValue: deps.dataSource },
         { provide: TEMPORAL_CLIENT, useValue: deps.temporalClient },
         { provide: BLOB_STORE, useValue: deps.store },
         { provide: LOGGER, useValue: deps.logger },
+        { provide: TEMPORAL_GATEWAY_OPTIONS, useValue: deps.temporal ?? {} },
         AuthService,
         MetricsService,
         // Order matters: the per-token rate limit first, then authentication and roles.
         { provide: APP_GUARD, useClass: TokenThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_INTERCEPTOR, useClass: BodyProblemInterceptor },
+        // One data-access module per table (src/db/repositories), over the app's DataSource.
+        ...REPOSITORY_CLASSES.map((cls) => ({ provide: cls, useFactory: (ds: DataSource) => new cls(ds), inject: [DATA_SOURCE] })),
         ...API_PROVIDERS,
       ],
     };

@@ -18,10 +18,12 @@ import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
 import { AuthService } from './auth/auth.service';
 import { AuthedRequest, missingTokenReason, tokenHashOf } from './auth/principal';
-import { FieldProblem, ForbiddenError, InvalidSubmissionError, PayloadTooLargeError, UnauthorizedError, ValidationFailedError } from './errors';
+import { keepBodyProblem } from './common/body-problem';
+import { FieldProblemDto, ProblemDto, withCommonProblems } from './common/openapi';
+import { FieldProblem, ForbiddenError, HttpError, PayloadTooLargeError, UnauthorizedError, ValidationFailedError } from './errors';
 import { httpMetrics } from './metrics/http-metrics.middleware';
-import { isSubmissionPath } from './problem.filter';
 import { MetricsService } from './metrics/metrics.service';
+import type { TemporalGatewayOptions } from './temporal-gateway/temporal-gateway.service';
 
 /** What the API needs; the caller (src/cli) builds each of them. */
 export interface ApiDeps {
@@ -30,6 +32,8 @@ export interface ApiDeps {
   temporalClient: Client;
   store: BlobStore;
   logger: Logger;
+  /** Deadlines of the Temporal gateway's calls (defaults: updates 30 s, queries 10 s). */
+  temporal?: TemporalGatewayOptions;
 }
 
 /** JSON bodies of this API are small (a reading with ≤ 100 boxes is a few KB). */
@@ -38,9 +42,9 @@ export const JSON_BODY_LIMIT = '256kb';
 /** Routes outside `/api/v1`. */
 const UNVERSIONED = ['healthz', 'readyz', 'metrics'];
 
-/** Submissions report every body problem as `invalid-submission`, like the workflow's own validation. */
-function bodyProblem(req: Request, problem: FieldProblem, message: string): ValidationFailedError | InvalidSubmissionError {
-  return isSubmissionPath(req.path) ? new InvalidSubmissionError([problem], message) : new ValidationFailedError([problem], message);
+/** A body problem at the root of the body (the route decides its problem type: see common/body-problem.ts). */
+function bodyProblem(problem: FieldProblem, message: string): ValidationFailedError {
+  return new ValidationFailedError([problem], message);
 }
 
 /** True for a body that is valid JSON but not an object or array (`null`, `"x"`, `1`), which the strict parser refuses. */
@@ -86,31 +90,44 @@ function noControlCharactersInPath(req: Request, _res: Response, next: NextFunct
   }
 }
 
-/** Turns body-parser failures into domain errors before Nest flattens them into a bare 400. */
+/** Turns body-parser failures into domain errors (kept for the route to throw) before Nest flattens them into a bare 400. */
 function bodyParserErrors(err: unknown, req: Request, _res: Response, next: NextFunction): void {
   const e = err as { type?: unknown; message?: unknown; body?: unknown } | null;
   if (e && e.type === 'entity.parse.failed') {
-    next(
+    keepBodyProblem(
+      req,
       isJsonScalar(e.body)
-        ? bodyProblem(req, { path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.')
-        : bodyProblem(req, { path: '', code: 'invalid-json', message: String(e.message) }, 'The body is not valid JSON.'),
+        ? bodyProblem({ path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.')
+        : bodyProblem({ path: '', code: 'invalid-json', message: String(e.message) }, 'The body is not valid JSON.'),
     );
+    next();
   } else if (e && e.type === 'entity.too.deep') {
-    next(bodyProblem(req, { path: '', code: 'too-deep', message: String(e.message) }, `The body is nested deeper than ${MAX_JSON_DEPTH} levels.`));
+    keepBodyProblem(req, bodyProblem({ path: '', code: 'too-deep', message: String(e.message) }, `The body is nested deeper than ${MAX_JSON_DEPTH} levels.`));
+    next();
   } else if (e && e.type === 'entity.too.large') {
-    next(new PayloadTooLargeError(`The body is larger than ${JSON_BODY_LIMIT}.`));
+    keepBodyProblem(req, new PayloadTooLargeError(`The body is larger than ${JSON_BODY_LIMIT}.`));
+    next();
+  } else if (e && typeof e.type === 'string' && typeof (e as { status?: unknown }).status === 'number') {
+    // Other body-parser refusals (unsupported charset or encoding…): their own status.
+    const status = (e as { status: number }).status;
+    keepBodyProblem(
+      req,
+      status === 415
+        ? new HttpError(415, 'unsupported-media-type', 'Unsupported Media Type', String(e.message))
+        : new ValidationFailedError([{ path: '', code: 'invalid-body', message: String(e.message) }], String(e.message)),
+    );
+    next();
   } else {
     next(err);
   }
 }
 
-/** JSON bodies are objects: an array is refused here (every DTO of this API is an object). */
+/** JSON bodies are objects: an array is refused (every DTO of this API is an object). */
 function objectBodies(req: Request, _res: Response, next: NextFunction): void {
   if (Array.isArray(req.body)) {
-    next(bodyProblem(req, { path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.'));
-  } else {
-    next();
+    keepBodyProblem(req, bodyProblem({ path: '', code: 'invalid-type', message: 'the body must be a JSON object' }, 'The body must be a JSON object.'));
   }
+  next();
 }
 
 /** Nest's own log lines through pino. */
@@ -138,7 +155,12 @@ export function buildOpenApi(app: INestApplication, config: Config): OpenAPIObje
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque (rf_…)', description: 'An opaque ReadFlow API token (rf_…), not a JWT' })
     .addSecurityRequirements('bearer')
     .build();
-  return SwaggerModule.createDocument(app, doc, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+  return withCommonProblems(
+    SwaggerModule.createDocument(app, doc, {
+      operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}`,
+      extraModels: [ProblemDto, FieldProblemDto],
+    }),
+  );
 }
 
 /**
@@ -256,7 +278,9 @@ export async function createApiApp(deps: ApiDeps): Promise<INestApplication> {
   // The web page: `/` and `/app/*` (static files, outside `/api/v1`).
   if (!mountWebApp(app)) deps.logger.warn('src/web/public not found: the web page is not served');
   app.use('/api/v1', noControlCharactersInPath);
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], verify: checkJsonDepth });
+  // NestJS 12 types leave `verify` out (it is Nest's own only with `rawBody: true`, unused here) but passes it to express.json.
+  const jsonOptions = { limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], verify: checkJsonDepth };
+  app.useBodyParser('json', jsonOptions as Parameters<typeof app.useBodyParser<'json'>>[1]);
   app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
   app.use(bodyParserErrors);
   app.use(objectBodies);

@@ -4,3 +4,4 @@ export const TEMPORAL_CLIENT = Symbol('readflow.temporalClient');
 export const BLOB_STORE = Symbol('readflow.blobStore');
 export const LOGGER = Symbol('readflow.logger');
 export const DATA_SOURCE = Symbol('readflow.dataSource');
+export const TEMPORAL_GATEWAY_OPTIONS = Symbol('readflow.temporalGatewayOptions');

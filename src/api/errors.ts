@@ -1,8 +1,7 @@
-import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-
 /**
- * The API's domain errors: a small closed union. Services throw these; the one exception filter
- * (problem.filter.ts) maps each `kind` to an RFC 9457 problem with an exhaustive switch.
+ * The API's domain errors: a small closed union. Services, the Temporal gateway (src/api/temporal-gateway) and the
+ * edge (validation, body parsing) throw these; the one exception filter (problem.filter.ts) maps each `kind` to an
+ * RFC 9457 problem with an exhaustive switch. Imports nothing (no Temporal, no Nest).
  */
 
 /** One problem of a 422 answer: a JSON path (`boxes[2].x_max`, `''` for the whole body), a stable code, a message. */
@@ -132,6 +131,33 @@ export class UnavailableError extends ApiErrorBase {
   }
 }
 
+/**
+ * A dependency did not answer in time (504): e.g. a workflow update whose worker did not respond before the
+ * gateway's deadline. The request may still take effect; `extra` adds problem members.
+ */
+export class TimeoutError extends ApiErrorBase {
+  readonly kind = 'timeout' as const;
+  constructor(
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** An HTTP-level refusal raised by the framework itself (unsupported method, a malformed multipart…). */
+export class HttpError extends ApiErrorBase {
+  readonly kind = 'http' as const;
+  constructor(
+    readonly status: number,
+    readonly slug: string,
+    readonly title: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The closed union the filter switches over. */
 export type DomainError =
   | UnauthorizedError
@@ -145,78 +171,10 @@ export type DomainError =
   | PayloadTooLargeError
   | RangeNotSatisfiableError
   | RateLimitedError
-  | UnavailableError;
+  | UnavailableError
+  | TimeoutError
+  | HttpError;
 
 export function isDomainError(e: unknown): e is DomainError {
   return e instanceof ApiErrorBase;
-}
-
-function asFieldProblems(details: unknown): FieldProblem[] {
-  // The workflow sends `[problems]` (one detail: the array), tolerate `problems` spread as details too.
-  const list = Array.isArray(details) && details.length === 1 && Array.isArray(details[0]) ? details[0] : details;
-  if (!Array.isArray(list)) return [];
-  return list
-    .filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null)
-    .map((p) => ({ path: String(p.path ?? ''), code: String(p.code ?? 'invalid'), message: String(p.message ?? '') }));
-}
-
-/** `Task t is reassigned: a manager reassigned…`, without repeating the status when the reason only restates it. */
-function taskNotOpenMessage(details: unknown): string | undefined {
-  const d = (Array.isArray(details) ? details[0] : undefined) as { taskId?: unknown; status?: unknown; reason?: unknown } | undefined;
-  if (!d || typeof d.taskId !== 'string' || typeof d.status !== 'string') return undefined;
-  const reason = typeof d.reason === 'string' ? d.reason.trim() : '';
-  const redundant = reason === '' || reason === d.status || reason === `the task is ${d.status}`;
-  return redundant ? `Task ${d.taskId} is ${d.status}.` : `Task ${d.taskId} is ${d.status}: ${reason}.`;
-}
-
-/**
- * Maps an `ApplicationFailure` type thrown by a workflow's update validator/handler
- * (docs/architecture.md, "Messages of scanLifecycle") to a domain error; undefined for unknown types.
- */
-export function fromApplicationFailure(f: ApplicationFailure): DomainError | undefined {
-  const message = f.message || f.type || 'rejected by the workflow';
-  switch (f.type) {
-    case 'InvalidSubmission':
-      // The detail is rebuilt from the problems (the caller may still rewrite their paths).
-      return new InvalidSubmissionError(asFieldProblems(f.details));
-    case 'TaskNotFound':
-      return new NotFoundError('task', message);
-    case 'TaskNotOpen':
-      return new ConflictError('task-not-open', taskNotOpenMessage(f.details) ?? message);
-    case 'ConflictingSubmission':
-      return new ConflictError('conflicting-submission', message);
-    case 'InvalidState':
-      return new ConflictError('invalid-state', message);
-    case 'NoEligibleReader': {
-      const d = (Array.isArray(f.details) ? f.details[0] : undefined) as { why?: unknown; readerId?: unknown } | undefined;
-      if (d?.why === 'unknown-reader') {
-        return new ValidationFailedError([
-          { path: 'toReaderId', code: 'unknown-reader', message: `no active radiologist with id "${String(d.readerId)}"` },
-        ]);
-      }
-      return new ConflictError('no-eligible-reader', message);
-    }
-    case 'InvalidDeadline':
-      return new InvalidDeadlineError(message);
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Maps a Temporal client error to a domain error: update rejections by their `ApplicationFailure` type,
- * `WorkflowNotFoundError` → 404. Returns undefined for anything else (a 500 or a 503, decided by the filter).
- */
-export function fromTemporalError(e: unknown, resource: 'scan' | 'batch' = 'scan'): DomainError | undefined {
-  if (e instanceof WorkflowNotFoundError) return new NotFoundError(resource);
-  if (e instanceof WorkflowUpdateFailedError) {
-    if (e.cause instanceof ApplicationFailure) return fromApplicationFailure(e.cause);
-    return undefined;
-  }
-  if (e instanceof ApplicationFailure) return fromApplicationFailure(e);
-  // Some client paths wrap the failure one level deeper (e.g. a query failure or a start error).
-  const cause = (e as { cause?: unknown } | null)?.cause;
-  if (cause instanceof ApplicationFailure) return fromApplicationFailure(cause);
-  if (cause instanceof WorkflowNotFoundError) return new NotFoundError(resource);
-  return undefined;
 }

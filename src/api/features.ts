@@ -1,20 +1,28 @@
 import type { Provider, Type } from '@nestjs/common';
 
-import { AuditController, AuditService } from './audit/audit.controller';
-import { QuarantineController, QuarantineService } from './quarantine/quarantine.controller';
+import { AuditController } from './audit/audit.controller';
+import { AuditService } from './audit/audit.service';
+import { QuarantineController } from './quarantine/quarantine.controller';
+import { QuarantineService } from './quarantine/quarantine.service';
 import { ReadersController } from './readers/readers.controller';
-import { ExportsController, ExportsService } from './exports/exports.controller';
+import { DatasetExportsController } from './dataset-exports/dataset-exports.controller';
+import { DatasetExportsService } from './dataset-exports/dataset-exports.service';
 import { ReadersService } from './readers/readers.service';
-import { BatchesController, ScansController } from './scans/scans.controller';
+import { BatchesController } from './batches/batches.controller';
+import { BatchesService } from './batches/batches.service';
+import { ScansController } from './scans/scans.controller';
 import { ScansService } from './scans/scans.service';
 import { ImageService } from './tasks/image.service';
 import { MeController, TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
+import { MetaController } from './meta/meta.controller';
+import { ProfileController } from './profile/profile.controller';
+import { ProfileService } from './profile/profile.service';
 import { TemporalCodecController } from './temporal-codec/temporal-codec.controller';
-import { ScanWorkflowsService } from './workflows/scan-workflows.service';
+import { TemporalGateway } from './temporal-gateway/temporal-gateway.service';
 
 /** Feature controllers under `/api/v1`. */
-export const API_CONTROLLERS: Type<unknown>[] = [MeController, TasksController, ScansController, BatchesController, ExportsController, ReadersController, AuditController, QuarantineController, TemporalCodecController];
+export const API_CONTROLLERS: Type<unknown>[] = [MetaController, ProfileController, MeController, TasksController, ScansController, BatchesController, DatasetExportsController, ReadersController, AuditController, QuarantineController, TemporalCodecController];
 
 /** Their services. */
-export const API_PROVIDERS: Provider[] = [ScanWorkflowsService, TasksService, ScansService, ExportsService, ImageService, ReadersService, AuditService, QuarantineService];
+export const API_PROVIDERS: Provider[] = [TemporalGateway, ProfileService, TasksService, ScansService, BatchesService, DatasetExportsService, ImageService, ReadersService, AuditService, QuarantineService];

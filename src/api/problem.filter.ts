@@ -1,19 +1,29 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
-import { isGrpcServiceError } from '@temporalio/client';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 
-import { DomainError, FieldProblem, fromTemporalError, InvalidSubmissionError, isDomainError, problemsDetail, ValidationFailedError } from './errors';
+import {
+  DomainError,
+  HttpError,
+  InvalidSubmissionError,
+  isDomainError,
+  NotFoundError,
+  PayloadTooLargeError,
+  problemsDetail,
+  RateLimitedError,
+  UnavailableError,
+  ValidationFailedError,
+} from './errors';
 import type { Config } from '../config/config';
 import { CONFIG, LOGGER } from './deps';
 
-/** The submission route: every body problem there is an `invalid-submission` (edge shape and domain alike). */
-const SUBMISSION_PATH = /^\/api\/v1\/tasks\/[^/]+\/submission\/?$/;
-
-export function isSubmissionPath(path: string): boolean {
-  return SUBMISSION_PATH.test(path);
-}
+/**
+ * The one exception filter: every error leaves as an RFC 9457 `application/problem+json` document. Domain errors
+ * (src/api/errors.ts; the Temporal gateway already turned Temporal's errors into them) map to a problem in
+ * {@link problemFor}, an exhaustive switch; errors of the framework and the database are first turned into domain
+ * errors by {@link toDomainError}. Nothing else in the API writes an error response.
+ */
 
 /** Base of every problem `type` URI. */
 export const PROBLEM_BASE = 'https://readflow.dev/problems/';
@@ -25,7 +35,7 @@ export interface ProblemDocument {
   status: number;
   detail: string;
   instance?: string;
-  errors?: FieldProblem[];
+  errors?: { path: string; code: string; message: string }[];
   [extension: string]: unknown;
 }
 
@@ -60,20 +70,15 @@ export function problemFor(e: DomainError): ProblemDocument {
       return problem('rate-limited', 'Too Many Requests', 429, e.message);
     case 'unavailable':
       return problem('service-unavailable', 'Service Unavailable', 503, e.message, e.extra);
+    case 'timeout':
+      return problem('timeout', 'Gateway Timeout', 504, e.message, e.extra);
+    case 'http':
+      return problem(e.slug, e.title, e.status, e.message);
     default: {
       const unreachable: never = e;
       throw new Error(`unmapped domain error ${String(unreachable)}`);
     }
   }
-}
-
-/** Errors raised by body-parser (malformed JSON, too large) carry a `type` and a `status`. */
-function bodyParserError(e: unknown): { type: string; status: number; message: string } | undefined {
-  const x = e as { type?: unknown; status?: unknown; message?: unknown } | null;
-  if (x && typeof x.type === 'string' && typeof x.status === 'number' && x.type.startsWith('entity.')) {
-    return { type: x.type, status: x.status, message: String(x.message ?? '') };
-  }
-  return undefined;
 }
 
 /** Postgres error codes (SQLSTATE) and socket errors that mean "the database is not reachable right now". */
@@ -128,50 +133,41 @@ function bytesText(n: number): string {
   return `${n} bytes`;
 }
 
-/** Translates anything thrown (domain, Temporal, Nest, body-parser) into a domain error, or undefined for a 500. */
-export function toDomainError(e: unknown, ctx: ProblemContext = {}): DomainError | ProblemDocument | undefined {
+/** Slugs of the HTTP statuses Nest itself raises. */
+const HTTP_SLUGS: Record<number, string> = {
+  400: 'bad-request',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+};
+
+/**
+ * Translates what the framework and the database throw (Nest's HttpExceptions, multer, the throttler, an unreachable
+ * Postgres) into a domain error; undefined for anything else (a bug: 500).
+ */
+export function toDomainError(e: unknown, ctx: ProblemContext = {}): DomainError | undefined {
   if (isDomainError(e)) return e;
-  if (isDatabaseUnavailable(e)) {
-    return problem('service-unavailable', 'Service Unavailable', 503, `The database is unavailable; retry in a few seconds.`);
-  }
-  const temporal = fromTemporalError(e);
-  if (temporal) return temporal;
-  const bp = bodyParserError(e);
-  if (bp) {
-    if (bp.type === 'entity.parse.failed') {
-      return problem('validation-failed', 'Unprocessable Content', 422, 'The body is not valid JSON.', {
-        errors: [{ path: '', code: 'invalid-json', message: bp.message }],
-      });
-    }
-    if (bp.type === 'entity.too.large') return problem('payload-too-large', 'Content Too Large', 413, 'The body is too large.');
-    return problem('bad-request', 'Bad Request', bp.status, bp.message);
-  }
-  if (e instanceof ThrottlerException) return problem('rate-limited', 'Too Many Requests', 429, 'Too many requests for this token.');
+  if (isDatabaseUnavailable(e)) return new UnavailableError('The database is unavailable; retry in a few seconds.');
+  if (e instanceof ThrottlerException) return new RateLimitedError('Too many requests for this token.');
   if (e instanceof HttpException) {
     const status = e.getStatus();
-    const slug: Record<number, string> = {
-      400: 'bad-request',
-      404: 'not-found',
-      405: 'method-not-allowed',
-      413: 'payload-too-large',
-      415: 'unsupported-media-type',
-    };
     const res = e.getResponse();
-    let detail = typeof res === 'string' ? res : String((res as { message?: unknown }).message ?? e.message);
-    if (status === HttpStatus.PAYLOAD_TOO_LARGE && ctx.maxUploadBytes !== undefined) {
-      // Multer says only "File too large".
-      detail = `The uploaded file is larger than the limit of ${bytesText(ctx.maxUploadBytes)}.`;
+    const detail = typeof res === 'string' ? res : String((res as { message?: unknown }).message ?? e.message);
+    switch (status) {
+      case HttpStatus.PAYLOAD_TOO_LARGE:
+        // Multer says only "File too large".
+        return new PayloadTooLargeError(
+          ctx.maxUploadBytes !== undefined ? `The uploaded file is larger than the limit of ${bytesText(ctx.maxUploadBytes)}.` : detail,
+        );
+      case HttpStatus.BAD_REQUEST:
+        // Multer and friends throw 400s about the request body: report them like other body problems.
+        return new ValidationFailedError([{ path: '', code: 'invalid-body', message: detail }], detail);
+      case HttpStatus.NOT_FOUND:
+        return new NotFoundError('route', detail);
+      default:
+        return new HttpError(status, HTTP_SLUGS[status] ?? `http-${status}`, HttpStatus[status] ? titleOf(HttpStatus[status]) : 'Error', detail);
     }
-    if (status === HttpStatus.BAD_REQUEST) {
-      // Multer and friends throw 400s about the request body: report them like other body problems.
-      return problem('validation-failed', 'Unprocessable Content', 422, detail, {
-        errors: [{ path: '', code: 'invalid-body', message: detail }],
-      });
-    }
-    return problem(slug[status] ?? `http-${status}`, HttpStatus[status] ? titleOf(HttpStatus[status]) : 'Error', status, detail);
-  }
-  if (isGrpcServiceError(e) || (e as { name?: string } | null)?.name === 'ServiceError') {
-    return problem('service-unavailable', 'Service Unavailable', 503, 'Temporal is unavailable; retry in a few seconds.');
   }
   return undefined;
 }
@@ -194,19 +190,18 @@ export class ProblemFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const req = ctx.getRequest<Request>();
-    const res = ctx.getResponse<Response>();
-    const asSubmission =
-      exception instanceof ValidationFailedError && isSubmissionPath(req.path)
-        ? new InvalidSubmissionError(exception.errors, problemsDetail('The submission is invalid', exception.errors))
-        : exception;
-    const mapped = toDomainError(asSubmission, { maxUploadBytes: this.config.http.maxUploadBytes });
+    this.send(exception, ctx.getRequest<Request>(), ctx.getResponse<Response>());
+  }
+
+  /** Answers `req` with the problem document of `exception`. */
+  protected send(exception: unknown, req: Request, res: Response): void {
+    const mapped = toDomainError(exception, { maxUploadBytes: this.config.http.maxUploadBytes });
     let doc: ProblemDocument;
     if (mapped === undefined) {
       this.logger.error({ err: exception, method: req.method, url: req.originalUrl }, 'unhandled error');
       doc = problem('internal', 'Internal Server Error', 500, 'An unexpected error occurred.');
     } else {
-      doc = isDomainError(mapped) ? problemFor(mapped) : mapped;
+      doc = problemFor(mapped);
       if (doc.status >= 500) this.logger.warn({ err: exception, url: req.originalUrl }, doc.detail);
     }
     doc.instance = req.originalUrl;
@@ -215,7 +210,27 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     if (doc.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="readflow"');
-    if (doc.status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    if (doc.status === 503 || doc.status === 504) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(doc.status).type('application/problem+json').send(JSON.stringify(doc));
   }
+}
+
+/**
+ * The filter of the submission route (`@UseFilters(SubmissionProblemFilter)`): there every problem with the body —
+ * its JSON, its shape at the edge, its content in the workflow — is one problem type, `invalid-submission`, with the
+ * problems at their body paths. Everything else is answered as by {@link ProblemFilter}.
+ */
+@Catch()
+export class SubmissionProblemFilter extends ProblemFilter {
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const asSubmission =
+      exception instanceof ValidationFailedError ? new InvalidSubmissionError(exception.errors, submissionDetail(exception)) : exception;
+    this.send(asSubmission, ctx.getRequest<Request>(), ctx.getResponse<Response>());
+  }
+}
+
+/** The edge's detail, reworded for a submission when it was the generic one. */
+function submissionDetail(e: ValidationFailedError): string {
+  return e.message === problemsDetail('The request is invalid', e.errors) ? problemsDetail('The submission is invalid', e.errors) : e.message;
 }

@@ -1,5 +1,6 @@
 /**
- * ReadFlow domain core: pure, deterministic rules of reading (safe to import from Temporal workflows).
+ * ReadFlow domain core: pure, deterministic rules of reading (safe to import from Temporal workflows), and the value
+ * lists every other part takes. May import nothing with I/O: no Node built-ins, no Temporal, NestJS, TypeORM or pg.
  */
 export * from './problems';
 export * from './seeded';
@@ -12,4 +13,5 @@ export { boxArea, clampToImage, compareBoxes, sameBox } from './geometry';
 export * from './fusion';
 export * from './agreement';
 export * from './stages';
-export * from './exports';
+export * from './vocabulary';
+export * from './dataset-formats';

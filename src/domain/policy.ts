@@ -5,8 +5,11 @@
 import type { Problem } from './problems';
 import { isRecord, joinPath, problem } from './problems';
 
-/** Names of the supported reading policies. */
-export type PolicyName = 'independent-3' | 'consensus-5' | 'independent-5';
+/** Names of the supported reading policies (the `policy` of a scan, `scans.policy`, the API's `policy` field). */
+export const POLICY_NAMES = ['independent-3', 'consensus-5', 'independent-5'] as const;
+
+/** One of {@link POLICY_NAMES}. */
+export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** How the readers' boxes are fused (see `fuseReadings`). */
 export interface FusionSettings {
@@ -43,7 +46,6 @@ export interface ReadingPolicy {
 /** One day in milliseconds. */
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
-const POLICY_NAMES: readonly PolicyName[] = ['independent-3', 'consensus-5', 'independent-5'];
 const FUSION_METHODS: readonly FusionSettings['method'][] = ['wbf', 'majority', 'union'];
 
 /** Expected readers/reviewers for each policy name: the name is part of the contract. */

@@ -17,5 +17,6 @@ export const SCAN_STAGES = [
 
 export type ScanStage = (typeof SCAN_STAGES)[number];
 
-/** Stages a scan never leaves. */
-export const FINAL_STAGES: readonly ScanStage[] = ['released', 'quarantined', 'cancelled'];
+/** Stages a scan never leaves: where `scanLifecycle` ends. */
+export const FINAL_STAGES = ['released', 'quarantined', 'cancelled'] as const satisfies readonly ScanStage[];
+export type FinalStage = (typeof FINAL_STAGES)[number];

@@ -93,6 +93,8 @@ export function resample(px: Uint8Array, w: number, h: number, minSide: number, 
 
 function run(cmd: string, args: string[], input: Buffer | undefined, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
+    // The tool inherits the environment as any child does (not configuration), with OpenMP held to one thread.
+    // eslint-disable-next-line no-restricted-properties
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, OMP_THREAD_LIMIT: '1' } });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

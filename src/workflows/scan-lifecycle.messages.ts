@@ -9,26 +9,26 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 
-import type { FusedResult, Problem, Reading, ReadingPolicy, ScanAgreement, ScanStage } from '../domain';
-
-/** Lifecycle stages (also the `Stage` search attribute and `scans.stage`). */
-export type { ScanStage };
-
-/** Dataset split of a scan. */
-export type ScanSplit = 'train' | 'test';
-
-/** Role of a task: a blinded reading, or a consensus review step (`consensus-5`). */
-export type TaskRole = 'reader' | 'reviewer';
-
-/** Status of a task (same values as `tasks.status`). */
-export type TaskStatus = 'open' | 'submitted' | 'expired' | 'reassigned' | 'cancelled';
+import type {
+  FinalStage,
+  FusedResult,
+  Problem,
+  Reading,
+  ReadingPolicy,
+  ReviewDecision,
+  ScanAgreement,
+  ScanRejectionType,
+  ScanSplit,
+  ScanStage,
+  TaskRole,
+  TaskStatus,
+} from '../domain';
 
 /**
- * A reviewer's decision. Slot 0 of a review round edits the fused proposal and sends `submit`;
- * slot 1 then `confirm`s it (it becomes the final label) or `return`s it with a `reason`
- * (a new round starts, up to the policy's `maxReviewRounds`).
+ * The value lists of these messages are declared once in `src/domain` (`SCAN_STAGES`, `SCAN_SPLITS`, `TASK_ROLES`,
+ * `TASK_STATUSES`, `REVIEW_DECISIONS`, `SCAN_REJECTION_TYPES`); their types are re-exported here for the API.
  */
-export type ReviewDecision = 'submit' | 'confirm' | 'return';
+export type { ReviewDecision, ScanRejectionType, ScanSplit, ScanStage, TaskRole, TaskStatus };
 
 /** Image metadata of the de-identified scan (from `deidentifyScan`). */
 export interface ScanImage {
@@ -67,7 +67,7 @@ export interface ScanLifecycleInput {
 /** Final result of `scanLifecycle` (it ends released, quarantined or cancelled). */
 export interface ScanLifecycleResult {
   scanId: string;
-  stage: 'released' | 'quarantined' | 'cancelled';
+  stage: FinalStage;
   imageId?: string;
   /** The fused proposal of the readers (released scans). */
   fused?: FusedResult;
@@ -203,17 +203,11 @@ export interface ResumeScanInput {
   by: string;
 }
 
-/** `ApplicationFailure` types of rejected messages. */
-export type ScanRejectionType =
-  | 'InvalidSubmission'
-  | 'TaskNotFound'
-  | 'TaskNotOpen'
-  | 'ConflictingSubmission'
-  | 'InvalidState'
-  | 'NoEligibleReader'
-  | 'InvalidDeadline';
-
-/** Details of an `InvalidSubmission` rejection: `failure.details[0]`. */
+/**
+ * Details of an `InvalidSubmission` rejection: `failure.details[0]`. Each problem's `path` is its place in the
+ * submission as a client sends it, the reading's fields at the top (`boxes[0].label`, `globalLabels[1]`, `comment`)
+ * beside `decision` and `reason` (`''`: the submission as a whole), so the API reports them as they are.
+ */
 export type InvalidSubmissionDetails = Problem[];
 
 /** Details of a `TaskNotOpen` rejection: `failure.details[0]`. */

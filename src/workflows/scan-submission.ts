@@ -88,12 +88,11 @@ function validateContent(s: ScanState, task: TaskState, input: SubmitReadingInpu
   }
   if (!s.image) throw rejections.invalidState('the scan has no image yet');
   const result = validateReading(input.reading, { taxonomy: s.taxonomy, image: s.image, maxBoxes: s.policy.maxBoxes });
-  if (!result.ok) problems.push(...result.problems.map((p) => ({ ...p, path: p.path ? `reading.${p.path}` : 'reading' })));
+  // Paths as in the submission body, where the reading's fields are at the top (`boxes[0].label`).
+  if (!result.ok) problems.push(...result.problems);
   if (problems.length > 0 || !result.ok) throw rejections.invalidSubmission(problems);
   return task.role === 'reviewer' ? { reading: result.reading, decision: 'submit' } : { reading: result.reading };
 }
-
-const CONFIRMER_READING_PATHS: Record<string, string> = { boxes: 'reading.boxes', globalLabels: 'reading.globalLabels', comment: 'reading.comment' };
 
 /**
  * The second reviewer confirms or returns the first reviewer's proposal and sends no reading: anything it
@@ -103,10 +102,10 @@ const CONFIRMER_READING_PATHS: Record<string, string> = { boxes: 'reading.boxes'
 function readingProblems(reading: unknown): Problem[] {
   if (reading === undefined || reading === null) return [];
   if (typeof reading !== 'object' || Array.isArray(reading)) {
-    return [{ path: 'reading', code: 'not-allowed', message: 'the second reviewer confirms or returns; it sends no reading' }];
+    return [{ path: '', code: 'not-allowed', message: 'the second reviewer confirms or returns; it sends no reading' }];
   }
   return Object.keys(reading).map((key) => ({
-    path: CONFIRMER_READING_PATHS[key] ?? `reading.${key}`,
+    path: key,
     code: 'not-allowed',
     message: `the second reviewer confirms or returns; it sends no reading (remove "${key}")`,
   }));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { ApiHarness } from '../support/api-harness';
 import { startApiHarness } from '../support/api-harness';
-import { INBOX_SQL, MANAGER_TASKS_SQL } from '../../src/api/tasks/tasks.service';
+import { INBOX_SQL, MANAGER_TASKS_SQL } from '../../src/db/repositories';
 
 /** Every route of issue #6 (OpenAPI paths, without the `/api/v1` server prefix they are documented under). */
 const ROUTES: [method: string, path: string][] = [

@@ -199,14 +199,14 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
       }),
     );
     expect(withBoxes.type).toBe('InvalidSubmission');
-    expect(withBoxes.details?.[0]).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'reading.boxes' })]));
+    expect(withBoxes.details?.[0]).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'boxes' })]));
     const withLabels = await updateFailure(
       handle.executeUpdate(submitReadingUpdate, {
         args: [{ taskId: second.taskId, readerId: second.readerId, decision: 'confirm', reading: { boxes: [], globalLabels: ['Pneumonia'] } }],
       }),
     );
     expect(withLabels.type).toBe('InvalidSubmission');
-    expect(withLabels.details?.[0]).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'reading.globalLabels' })]));
+    expect(withLabels.details?.[0]).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'globalLabels' })]));
     const confirmWithReason = await updateFailure(
       handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: second.taskId, readerId: second.readerId, decision: 'confirm', reason: 'fine' }] }),
     );
@@ -261,7 +261,7 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
       }),
     );
     expect(invalid.type).toBe('InvalidSubmission');
-    expect(invalid.details?.[0]).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'reading.boxes[0].x_max', code: 'out-of-image' })]));
+    expect(invalid.details?.[0]).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'boxes[0].x_max', code: 'out-of-image' })]));
 
     const foreign = await updateFailure(
       handle.executeUpdate(submitReadingUpdate, { args: [{ taskId: a.taskId, readerId: b.readerId, reading: simulatedReading(0) }] }),

@@ -1,5 +1,12 @@
 import { Controller, Get, HttpCode, Inject } from '@nestjs/common';
-import { ApiExcludeEndpoint, ApiOkResponse, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiExcludeEndpoint,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Client } from '@temporalio/client';
 import { DataSource } from 'typeorm';
 
@@ -53,6 +60,7 @@ export class HealthController {
 
   /** The process is up. */
   @Get('healthz')
+  @ApiOperation({ summary: 'Liveness', security: [] })
   @ApiOkResponse({ type: HealthDto })
   healthz(): HealthDto {
     return { status: 'ok' };
@@ -60,6 +68,7 @@ export class HealthController {
 
   /** Postgres and Temporal are reachable; otherwise a 503 problem with `Retry-After` and the same `checks`. */
   @Get('readyz')
+  @ApiOperation({ summary: 'Readiness: Postgres and Temporal reachable', security: [] })
   @ApiOkResponse({ type: ReadyDto })
   @ApiServiceUnavailableResponse({ type: NotReadyProblemDto, description: 'application/problem+json with `checks`' })
   async readyz(): Promise<ReadyDto> {

@@ -1,8 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { DataSource } from 'typeorm';
 
-import { DATA_SOURCE } from '../deps';
+import { QuarantinedInputsRepository, ScansRepository, TasksRepository } from '../../db/repositories';
 
 /**
  * Prometheus metrics in a Registry of this app's own (never the global default), so several apps in one
@@ -40,15 +39,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(@Inject(DATA_SOURCE) ds: DataSource) {
+  constructor(tasks: TasksRepository, scans: ScansRepository, quarantine: QuarantinedInputsRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'readflow_' });
     new Gauge({
       name: 'readflow_tasks_open',
       help: 'Open tasks (inbox projection).',
       registers: [this.registry],
       async collect() {
-        const [row]: { n: string }[] = await ds.query(`SELECT count(*) AS n FROM tasks WHERE status = 'open'`);
-        this.set(Number(row.n));
+        this.set((await tasks.openCounts()).open);
       },
     });
     new Gauge({
@@ -56,10 +54,7 @@ export class MetricsService {
       help: 'Open tasks past their deadline.',
       registers: [this.registry],
       async collect() {
-        const [row]: { n: string }[] = await ds.query(
-          `SELECT count(*) AS n FROM tasks WHERE status = 'open' AND due_at < now()`,
-        );
-        this.set(Number(row.n));
+        this.set((await tasks.openCounts()).overdue);
       },
     });
     new Gauge({
@@ -68,9 +63,9 @@ export class MetricsService {
       labelNames: ['stage'] as const,
       registers: [this.registry],
       async collect() {
-        const rows: { stage: string; n: string }[] = await ds.query(`SELECT stage, count(*) AS n FROM scans GROUP BY stage`);
+        const rows = await scans.countByStage();
         this.reset();
-        for (const r of rows) this.set({ stage: r.stage }, Number(r.n));
+        for (const r of rows) this.set({ stage: r.stage }, r.n);
       },
     });
     new Gauge({
@@ -78,8 +73,7 @@ export class MetricsService {
       help: 'Inputs refused at ingest.',
       registers: [this.registry],
       async collect() {
-        const [row]: { n: string }[] = await ds.query(`SELECT count(*) AS n FROM quarantined_inputs`);
-        this.set(Number(row.n));
+        this.set(await quarantine.count());
       },
     });
   }

@@ -6,6 +6,7 @@ import {
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 
@@ -23,12 +24,14 @@ export class ReadersController {
 
   /** The roster with seniority, active flag, open-task cap, counts, median read time and agreement. */
   @Get()
+  @ApiOperation({ summary: 'The roster with workload and agreement' })
   @ApiOkResponse({ type: ReaderPageDto })
   list(@Query() q: ListReadersQuery): Promise<ReaderPageDto> {
     return this.readers.list(q);
   }
 
   @Get(':readerId')
+  @ApiOperation({ summary: 'One reader' })
   @ApiOkResponse({ type: ReaderDto })
   @ApiNotFoundResponse()
   get(@Param('readerId') id: string): Promise<ReaderDto> {
@@ -37,6 +40,7 @@ export class ReadersController {
 
   /** Adds a reader; its token is returned once. Managers add radiologists; admins any role. */
   @Post()
+  @ApiOperation({ summary: 'Add a reader (its token is shown once)' })
   @ApiCreatedResponse({ type: CreatedReaderDto })
   @ApiConflictResponse({ description: 'The id is taken' })
   create(@CurrentPrincipal() me: Principal, @Body() dto: CreateReaderDto): Promise<CreatedReaderDto> {
@@ -48,6 +52,7 @@ export class ReadersController {
    * reader's tokens are refused at once (401). Nobody deactivates their own account or the last active admin (409).
    */
   @Patch(':readerId')
+  @ApiOperation({ summary: 'Change a reader (name, seniority, active, open-task cap)' })
   @ApiOkResponse({ type: ReaderDto })
   @ApiForbiddenResponse({ description: 'Not a manager or admin, or a manager changing a manager or admin' })
   @ApiConflictResponse({ description: 'Deactivating your own account or the last active admin' })
@@ -58,6 +63,7 @@ export class ReadersController {
 
   /** Issues a new token and revokes the reader's previous ones (admin). */
   @Post(':readerId/token')
+  @ApiOperation({ summary: 'Rotate a reader’s token (admins)' })
   @HttpCode(201)
   @Roles('admin')
   @ApiForbiddenResponse({ description: 'Not an admin' })

@@ -12,11 +12,10 @@ import {
   MinLength,
 } from 'class-validator';
 
-import type { ReaderRole } from '../../db/entities';
+import { READER_ROLES } from '../../domain';
+import type { ReaderRole } from '../../domain';
 import { PageQuery } from '../common/page-query';
 import { SafeText } from '../common/safe-text';
-
-export const READER_ROLES: readonly ReaderRole[] = ['radiologist', 'manager', 'admin'];
 
 export class ReaderAgreementDto {
   @ApiProperty({ description: 'Released scans the reader read' })

@@ -8,6 +8,7 @@ import {
   ApiConsumes,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiPayloadTooLargeResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -15,25 +16,23 @@ import type { Response } from 'express';
 
 import { CurrentPrincipal, Principal, Roles } from '../auth/principal';
 import {
-  BatchProgressDto,
   CancelScanDto,
-  CreateBatchDto,
   ListScansQuery,
-  POLICY_NAMES,
   ScanDetailDto,
   ScanLabelsDto,
   ScanPageDto,
   ScanStateDto,
-  SPLITS,
-  StartedBatchDto,
   StartedScanDto,
   UploadScanDto,
 } from './scans.dto';
 import { ScansService } from './scans.service';
+import { POLICY_NAMES, SCAN_SPLITS } from '../../domain';
+import { ApiProblems } from '../common/openapi';
 
 @ApiTags('scans')
 @ApiBearerAuth()
 @Roles('manager', 'admin')
+@ApiProblems({ 403: 'Not a manager or admin' })
 @Controller('scans')
 export class ScansController {
   constructor(private readonly scans: ScansService) {}
@@ -46,6 +45,7 @@ export class ScansController {
    */
   @Post()
   @UseInterceptors(FileInterceptor('file'))
+  @ApiOperation({ summary: 'Upload one DICOM file and start its scan' })
   @ApiConsumes('multipart/form-data')
   @ApiBody({
     schema: {
@@ -53,7 +53,7 @@ export class ScansController {
       required: ['file', 'split'],
       properties: {
         file: { type: 'string', format: 'binary' },
-        split: { type: 'string', enum: [...SPLITS] },
+        split: { type: 'string', enum: [...SCAN_SPLITS] },
         policy: { type: 'string', enum: [...POLICY_NAMES], default: 'independent-3' },
       },
     },
@@ -76,12 +76,14 @@ export class ScansController {
   /** Scans by stage and split, newest first. */
   @Get()
   @ApiOkResponse({ type: ScanPageDto })
+  @ApiOperation({ summary: 'Scans by stage and split, newest first' })
   list(@Query() q: ListScansQuery): Promise<ScanPageDto> {
     return this.scans.list(q);
   }
 
   /** Stage, tasks with readers and deadlines, quarantine reason, and the workflow's link in the Temporal UI. */
   @Get(':scanId')
+  @ApiOperation({ summary: 'A scan: stage, tasks, quarantine or attention reason, Temporal UI link' })
   @ApiOkResponse({ type: ScanDetailDto })
   @ApiNotFoundResponse()
   detail(@Param('scanId') scanId: string): Promise<ScanDetailDto> {
@@ -90,6 +92,7 @@ export class ScansController {
 
   /** Fused labels, per-reader readings and agreement (released scans only: 409 before). */
   @Get(':scanId/labels')
+  @ApiOperation({ summary: 'Released labels of a scan: fused, final, per reader, agreement' })
   @ApiOkResponse({ type: ScanLabelsDto })
   @ApiConflictResponse({ description: 'Not released yet, or never will be (cancelled, quarantined)' })
   @ApiNotFoundResponse()
@@ -98,6 +101,8 @@ export class ScansController {
   }
 
   @Post(':scanId/cancel')
+  @ApiOperation({ summary: 'Cancel a scan' })
+  @ApiProblems({ 504: '' })
   @HttpCode(200)
   @ApiOkResponse({ type: ScanStateDto })
   @ApiConflictResponse({ description: 'Already released, quarantined or cancelled' })
@@ -108,35 +113,13 @@ export class ScansController {
 
   /** Continues a scan waiting in needs-attention. */
   @Post(':scanId/resume')
+  @ApiOperation({ summary: 'Resume a scan waiting in needs-attention' })
+  @ApiProblems({ 504: '' })
   @HttpCode(200)
   @ApiOkResponse({ type: ScanStateDto })
   @ApiConflictResponse({ description: 'The scan is not waiting for a manager' })
   @ApiNotFoundResponse()
   resume(@CurrentPrincipal() me: Principal, @Param('scanId') scanId: string): Promise<ScanStateDto> {
     return this.scans.resume(me, scanId);
-  }
-}
-
-@ApiTags('scans')
-@ApiBearerAuth()
-@Roles('manager', 'admin')
-@Controller('batches')
-export class BatchesController {
-  constructor(private readonly scans: ScansService) {}
-
-  /** Ingests a directory or a list of files readable by the workers. */
-  @Post()
-  @HttpCode(202)
-  @ApiAcceptedResponse({ type: StartedBatchDto })
-  start(@CurrentPrincipal() me: Principal, @Body() dto: CreateBatchDto): Promise<StartedBatchDto> {
-    return this.scans.startBatch(me, dto);
-  }
-
-  /** Progress counts of a batch. */
-  @Get(':batchId')
-  @ApiOkResponse({ type: BatchProgressDto })
-  @ApiNotFoundResponse()
-  progress(@Param('batchId') batchId: string): Promise<BatchProgressDto> {
-    return this.scans.batchProgress(batchId);
   }
 }

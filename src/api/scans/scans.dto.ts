@@ -1,32 +1,22 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
   IsIn,
   IsOptional,
   IsString,
   MaxLength,
-  MinLength,
 } from 'class-validator';
 
-import type { ScanStage } from '../../db/entities';
-import type { PolicyName } from '../../domain';
-import { DEFAULT_POLICIES, SCAN_STAGES } from '../../domain';
-import { TASK_ROLES, TASK_STATUSES, BoxDto } from '../tasks/tasks.dto';
-import type { TaskRole, TaskStatus } from '../../db/entities';
+import { POLICY_NAMES, SCAN_SPLITS, SCAN_STAGES, TASK_ROLES, TASK_STATUSES } from '../../domain';
+import type { PolicyName, ScanSplit, ScanStage, TaskRole, TaskStatus } from '../../domain';
+import { BoxDto } from '../tasks/tasks.dto';
 import { PageQuery } from '../common/page-query';
 import { SafeText } from '../common/safe-text';
 
-export const SPLITS = ['train', 'test'] as const;
-export const POLICY_NAMES = Object.keys(DEFAULT_POLICIES) as readonly PolicyName[];
-export const STAGES: readonly ScanStage[] = SCAN_STAGES;
-
 /** The dataset split and reading policy of new scans (an upload's or a batch's). */
 export class ScanSettingsDto {
-  @ApiProperty({ enum: SPLITS })
-  @IsIn(SPLITS)
-  split!: (typeof SPLITS)[number];
+  @ApiProperty({ enum: SCAN_SPLITS })
+  @IsIn(SCAN_SPLITS)
+  split!: ScanSplit;
 
   @ApiPropertyOptional({ enum: POLICY_NAMES, default: 'independent-3' })
   @IsOptional()
@@ -42,97 +32,22 @@ export class StartedScanDto {
   scanId!: string;
   @ApiProperty({ description: 'Equals scanId' })
   workflowId!: string;
-  @ApiProperty({ enum: STAGES })
+  @ApiProperty({ enum: SCAN_STAGES })
   stage!: ScanStage;
   @ApiProperty({ description: 'The workflow in the Temporal UI' })
   workflowUrl!: string;
 }
 
-export class CreateBatchDto extends ScanSettingsDto {
-  @ApiPropertyOptional({
-    description:
-      'A directory under the import directory (READFLOW_IMPORT_DIR; relative paths resolve against it): every file under it, recursively',
-  })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(4096)
-  @SafeText()
-  directory?: string;
-
-  @ApiPropertyOptional({
-    type: [String],
-    description:
-      'File paths under the import directory (READFLOW_IMPORT_DIR; relative paths resolve against it)',
-  })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(100_000)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(4096, { each: true })
-  @SafeText({}, { each: true })
-  files?: string[];
-}
-
-export class StartedBatchDto {
-  @ApiProperty()
-  batchId!: string;
-  @ApiProperty()
-  workflowId!: string;
-  @ApiProperty()
-  workflowUrl!: string;
-}
-
-export class BatchCountsDto {
-  @ApiProperty() listed!: number;
-  @ApiProperty() started!: number;
-  @ApiProperty() duplicate!: number;
-  @ApiProperty() accepted!: number;
-  @ApiProperty() quarantined!: number;
-  @ApiProperty() failed!: number;
-}
-
-export class BatchProgressDto {
-  @ApiProperty()
-  batchId!: string;
-  @ApiProperty({
-    enum: ['listing', 'draining', 'done', 'failed'],
-    description:
-      'failed: the batch workflow ended without completing (see failure); counts are its last progress',
-  })
-  state!: 'listing' | 'draining' | 'done' | 'failed';
-  @ApiPropertyOptional({
-    description: 'Why the batch failed (state failed), e.g. a directory that cannot be listed',
-  })
-  failure?: string;
-  @ApiProperty({ type: BatchCountsDto })
-  counts!: BatchCountsDto;
-  @ApiProperty({ description: 'Scans started and not yet through ingest' })
-  inFlight!: number;
-  @ApiProperty()
-  runs!: number;
-  @ApiProperty({ format: 'date-time' })
-  startedAt!: string;
-  @ApiPropertyOptional({ format: 'date-time' })
-  finishedAt?: string;
-  @ApiProperty({ type: [String] })
-  recentQuarantined!: string[];
-  @ApiProperty()
-  workflowUrl!: string;
-}
-
 export class ListScansQuery extends PageQuery {
-  @ApiPropertyOptional({ enum: STAGES })
+  @ApiPropertyOptional({ enum: SCAN_STAGES })
   @IsOptional()
-  @IsIn(STAGES)
+  @IsIn(SCAN_STAGES)
   stage?: ScanStage;
 
-  @ApiPropertyOptional({ enum: SPLITS })
+  @ApiPropertyOptional({ enum: SCAN_SPLITS })
   @IsOptional()
-  @IsIn(SPLITS)
-  split?: (typeof SPLITS)[number];
+  @IsIn(SCAN_SPLITS)
+  split?: ScanSplit;
 }
 
 export class ScanSummaryDto {
@@ -140,12 +55,12 @@ export class ScanSummaryDto {
   scanId!: string;
   @ApiProperty({ type: String, nullable: true })
   imageId!: string | null;
-  @ApiProperty({ enum: STAGES })
+  @ApiProperty({ enum: SCAN_STAGES })
   stage!: ScanStage;
-  @ApiProperty({ enum: SPLITS })
-  split!: string;
+  @ApiProperty({ enum: SCAN_SPLITS })
+  split!: ScanSplit;
   @ApiProperty({ enum: POLICY_NAMES })
-  policy!: string;
+  policy!: PolicyName;
   @ApiProperty({ type: String, nullable: true })
   batchId!: string | null;
   @ApiProperty({ type: String, nullable: true })
@@ -235,7 +150,7 @@ export class CancelScanDto {
 export class ScanStateDto {
   @ApiProperty()
   scanId!: string;
-  @ApiProperty({ enum: STAGES })
+  @ApiProperty({ enum: SCAN_STAGES })
   stage!: ScanStage;
   @ApiPropertyOptional()
   attentionReason?: string;

@@ -1,87 +1,61 @@
-import { randomUUID } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
-
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 
 import { stageIncoming } from '../../ingest/stage-incoming';
 import type { Config } from '../../config/config';
-import type { ScanStage, StoredBox, StoredFusedBox, TaskRole } from '../../db/entities';
+import { AuditEventsRepository, QuarantinedInputsRepository, ReadingsRepository, ScanResultsRepository, ScansRepository, TasksRepository } from '../../db/repositories';
+import type { ScanRecord } from '../../db/repositories';
 import { policyWithDeadlines } from '../../domain';
-import type { PolicyName, ReadingPolicy } from '../../domain';
+import type { PolicyName, ReadingPolicy, ScanStage } from '../../domain';
 import type { Logger } from '../../logger';
 import type { BlobStore } from '../../storage/blob-store';
 import { Principal } from '../auth/principal';
-import { decodeCursor, pageOf, tsKey } from '../common/cursor';
+import { decodeCursor, pageOf } from '../common/cursor';
 import type { Page } from '../common/cursor';
-import { BLOB_STORE, CONFIG, DATA_SOURCE, LOGGER } from '../deps';
-import { ConflictError, FieldProblem, NotFoundError, ValidationFailedError } from '../errors';
+import { BLOB_STORE, CONFIG, LOGGER } from '../deps';
+import { ConflictError, NotFoundError, ValidationFailedError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
-import { closedScan } from '../tasks/tasks.service';
-import type { TaskSqlRow } from '../tasks/tasks.service';
-import { batchWorkflowId, ScanWorkflowsService } from '../workflows/scan-workflows.service';
+import { TemporalGateway } from '../temporal-gateway/temporal-gateway.service';
 import {
-  BatchProgressDto,
   CancelScanDto,
-  CreateBatchDto,
   ListScansQuery,
   ScanDetailDto,
   ScanLabelsDto,
   ScanStateDto,
   ScanSummaryDto,
-  StartedBatchDto,
   StartedScanDto,
   UploadScanDto,
 } from './scans.dto';
 
-interface ScanRow {
-  id: string;
-  image_id: string | null;
-  split: string;
-  policy: string;
-  stage: ScanStage;
-  batch_id: string | null;
-  modality: string | null;
-  view_position: string | null;
-  rows: number | null;
-  columns: number | null;
-  pixel_spacing: number[] | null;
-  transfer_syntax: string | null;
-  quarantine_reason: string | null;
-  attention_reason: string | null;
-  created_at: Date;
-  updated_at: Date;
-  released_at: Date | null;
-  created_key: string;
-}
-
-const SCAN_COLUMNS = `id, image_id, split, policy, stage, batch_id, modality, view_position, rows, columns, pixel_spacing,
-  transfer_syntax, quarantine_reason, attention_reason, created_at, updated_at, released_at, ${tsKey('created_at')} AS created_key`;
-
-/** Why a scan has no labels (yet, or ever). */
-function notReleasedMessage(stage: ScanStage): string {
-  switch (stage) {
-    case 'cancelled':
-      return 'The scan was cancelled; it has no labels.';
-    case 'quarantined':
-      return 'The scan was quarantined at ingest; it has no labels.';
-    default:
-      return `The scan is ${stage}; labels are available once it is released.`;
-  }
-}
+/** Why a scan has no labels (yet, or ever): one sentence per stage. */
+const NOT_RELEASED = {
+  ingesting: 'The scan is ingesting; labels are available once it is released.',
+  deidentifying: 'The scan is deidentifying; labels are available once it is released.',
+  assigning: 'The scan is assigning; labels are available once it is released.',
+  reading: 'The scan is reading; labels are available once it is released.',
+  reviewing: 'The scan is reviewing; labels are available once it is released.',
+  fusing: 'The scan is fusing; labels are available once it is released.',
+  released: 'The scan is released, but its labels are not recorded yet; retry in a moment.',
+  quarantined: 'The scan was quarantined at ingest; it has no labels.',
+  'needs-attention': 'The scan is needs-attention; labels are available once it is released.',
+  cancelled: 'The scan was cancelled; it has no labels.',
+} as const satisfies Record<ScanStage, string>;
 
 const iso = (d: Date | null): string | null => (d === null ? null : new Date(d).toISOString());
 
-/** Scan ingest (upload, batches), the scan list and detail, manager updates and released labels. */
+/** Scan upload, the scan list and detail, manager updates and released labels. */
 @Injectable()
 export class ScansService {
   constructor(
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(LOGGER) private readonly logger: Logger,
-    private readonly workflows: ScanWorkflowsService,
+    private readonly scans: ScansRepository,
+    private readonly tasks: TasksRepository,
+    private readonly readings: ReadingsRepository,
+    private readonly results: ScanResultsRepository,
+    private readonly audit: AuditEventsRepository,
+    private readonly quarantine: QuarantinedInputsRepository,
+    private readonly workflows: TemporalGateway,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -135,13 +109,10 @@ export class ScansService {
       existing = await this.existingScan(scanId);
     }
     if (existing?.stage === 'quarantined') {
-      const sameBytes: unknown[] = await this.ds.query(`SELECT 1 FROM quarantined_inputs WHERE sha256 = $1`, [staged.sha256]);
-      if (sameBytes.length === 0 && (await this.workflows.startScan(input, { rerun: true }))) {
-        // The projection upserts never change split and policy: the new run's are set here (the stage is the workflow's).
-        await this.ds.query(`UPDATE scans SET split = $2, policy = $3, updated_at = now() WHERE id = $1`, [scanId, dto.split, policyName]);
-        return started('ingesting');
-      }
-      if (sameBytes.length === 0) existing = (await this.existingScan(scanId)) ?? existing;
+      // The new run writes its own split and policy to the projection (the API never writes it).
+      const sameBytes = await this.quarantine.has(staged.sha256);
+      if (!sameBytes && (await this.workflows.startScan(input, { rerun: true }))) return started('ingesting');
+      if (!sameBytes) existing = (await this.existingScan(scanId)) ?? existing;
     }
     await this.discardStaged(scanId, staged, existing?.stage);
     this.metrics.ingests.inc({ outcome: 'existing' });
@@ -161,8 +132,8 @@ export class ScansService {
 
   /** A scan's stage and settings: its projection row, else (just started, not yet projected) its workflow's status. */
   private async existingScan(scanId: string): Promise<{ stage: ScanStage; split?: string; policy?: string } | undefined> {
-    const rows: { stage: ScanStage; split: string; policy: string }[] = await this.ds.query(`SELECT stage, split, policy FROM scans WHERE id = $1`, [scanId]);
-    if (rows[0]) return rows[0];
+    const row = await this.scans.get(scanId);
+    if (row) return { stage: row.stage, split: row.split, policy: row.policy };
     if (!(await this.workflows.exists(scanId))) return undefined;
     // Settings unknown when the status query cannot be answered (no worker): then they are not compared.
     const status = await this.workflows.status(scanId).catch(() => undefined);
@@ -185,69 +156,15 @@ export class ScansService {
       this.logger.warn({ err, scanId }, 'could not discard a duplicate upload from incoming/');
     }
   }
-  async startBatch(me: Principal, dto: CreateBatchDto): Promise<StartedBatchDto> {
-    if ((dto.directory === undefined) === (dto.files === undefined)) {
-      throw new ValidationFailedError([
-        { path: dto.directory === undefined ? '' : 'files', code: 'one-of', message: 'give exactly one of directory or files' },
-      ]);
-    }
-    await this.checkImportPaths(dto);
-    const batchId = randomUUID();
-    await this.workflows.startBatch({
-      batchId,
-      manifest: dto.directory !== undefined ? { kind: 'directory', directory: dto.directory } : { kind: 'files', files: dto.files ?? [] },
-      split: dto.split,
-      policy: this.policyFor(dto.policy),
-      startedBy: me.readerId,
-    });
-    this.metrics.ingests.inc({ outcome: 'batch' });
-    return { batchId, workflowId: batchWorkflowId(batchId), workflowUrl: this.workflows.uiUrl(batchWorkflowId(batchId)) };
-  }
-
-  /**
-   * Refuses at once (422) what the workers would refuse anyway: paths outside the import directory (lexically, as
-   * the batch activities check first; they check symlinks again on the worker) and paths with NUL bytes.
-   */
-  private async checkImportPaths(dto: CreateBatchDto): Promise<void> {
-    const configured = path.resolve(this.config.importDir);
-    const real = await fsp.realpath(configured).catch(() => configured);
-    const inside = (p: string): boolean => [configured, real].some((root) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep));
-    const entries: [string, string][] = dto.directory !== undefined ? [['directory', dto.directory]] : (dto.files ?? []).map((f, i) => [`files[${i}]`, f]);
-    const problems: FieldProblem[] = [];
-    for (const [at, p] of entries) {
-      if (p.includes('\0')) problems.push({ path: at, code: 'invalid-format', message: 'a path cannot contain NUL bytes' });
-      else if (!inside(path.resolve(configured, p))) {
-        problems.push({ path: at, code: 'outside-import-dir', message: `${JSON.stringify(p)} is not inside the import directory (READFLOW_IMPORT_DIR; give a path relative to it)` });
-      }
-      if (problems.length >= 20) break;
-    }
-    if (problems.length > 0) throw new ValidationFailedError(problems);
-  }
-
-  async batchProgress(batchId: string): Promise<BatchProgressDto> {
-    if (!/^[0-9a-f-]{36}$/i.test(batchId)) throw new NotFoundError('batch');
-    const p = await this.workflows.batchProgress(batchId);
-    return { ...p, workflowUrl: this.workflows.uiUrl(batchWorkflowId(batchId)) };
-  }
-
   /** Newest first; keyset over (created_at, id) on ix_scans_stage_created / ix_scans_split_created / ix_scans_created. */
   async list(q: ListScansQuery): Promise<Page<ScanSummaryDto>> {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, 2, ['timestamp', 'id']);
-    const params: unknown[] = [limit + 1];
-    const where: string[] = [];
-    if (q.stage) where.push(`stage = $${params.push(q.stage)}`);
-    if (q.split) where.push(`split = $${params.push(q.split)}`);
-    if (after) where.push(`(created_at, id) < ($${params.push(after[0])}::timestamptz, $${params.push(after[1])})`);
-    const rows: ScanRow[] = await this.ds.query(
-      `SELECT ${SCAN_COLUMNS} FROM scans ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY created_at DESC, id DESC LIMIT $1`,
-      params,
-    );
+    const rows = await this.scans.page({ stage: q.stage, split: q.split }, { limit, after: after ? [String(after[0]), String(after[1])] : undefined });
     return pageOf(rows, limit, (r) => [r.created_key, r.id], (r) => this.summary(r));
   }
 
-  private summary(r: ScanRow): ScanSummaryDto {
+  private summary(r: ScanRecord): ScanSummaryDto {
     return {
       scanId: r.id,
       imageId: r.image_id?.trim() ?? null,
@@ -266,14 +183,9 @@ export class ScansService {
   }
 
   async detail(scanId: string): Promise<ScanDetailDto> {
-    const rows: ScanRow[] = await this.ds.query(`SELECT ${SCAN_COLUMNS} FROM scans WHERE id = $1`, [scanId]);
-    const r = rows[0];
+    const r = await this.scans.get(scanId);
     if (!r) throw new NotFoundError('scan');
-    const tasks: TaskSqlRow[] = await this.ds.query(
-      `SELECT id, reader_id, role, slot, round, status, assigned_at, due_at, submitted_at
-         FROM tasks WHERE scan_id = $1 ORDER BY role DESC, round, slot, assigned_at, id`,
-      [scanId],
-    );
+    const tasks = await this.tasks.ofScan(scanId);
     const now = Date.now();
     const cancellation = r.stage === 'cancelled' ? await this.cancellation(scanId) : null;
     return {
@@ -308,71 +220,33 @@ export class ScansService {
    * workflow's `status` query (`cancelled`, `cancelReason`), which needs a worker to answer for a closed scan.
    */
   private async cancellation(scanId: string): Promise<{ by: string | null; reason: string | null } | null> {
-    const rows: { actor: string; detail: { reason?: unknown } | null }[] = await this.ds.query(
-      `SELECT actor, detail FROM audit_events WHERE scan_id = $1 AND action = 'stage:cancelled' ORDER BY at DESC, id DESC LIMIT 1`,
-      [scanId],
-    );
-    if (rows[0]) return { by: rows[0].actor, reason: typeof rows[0].detail?.reason === 'string' ? rows[0].detail.reason : null };
+    const event = await this.audit.latest(scanId, 'stage:cancelled');
+    if (event) return { by: event.actor, reason: typeof event.detail?.reason === 'string' ? event.detail.reason : null };
     const status = await this.workflows.status(scanId).catch(() => undefined);
     if (!status?.cancelled) return null;
     return { by: status.cancelled.by, reason: status.cancelReason ?? status.cancelled.reason ?? null };
   }
 
   async cancel(me: Principal, scanId: string, dto: CancelScanDto): Promise<ScanStateDto> {
-    const s = await this.orClosed(scanId, () => this.workflows.cancelScan(scanId, { by: me.readerId, ...(dto.reason ? { reason: dto.reason } : {}) }));
+    const s = await this.workflows.cancelScan(scanId, { by: me.readerId, ...(dto.reason ? { reason: dto.reason } : {}) });
     return { scanId: s.scanId, stage: s.stage, ...(s.attentionReason ? { attentionReason: s.attentionReason } : {}) };
   }
 
   async resume(me: Principal, scanId: string): Promise<ScanStateDto> {
-    const s = await this.orClosed(scanId, () => this.workflows.resumeScan(scanId, { by: me.readerId }));
+    const s = await this.workflows.resumeScan(scanId, { by: me.readerId });
     return { scanId: s.scanId, stage: s.stage, ...(s.attentionReason ? { attentionReason: s.attentionReason } : {}) };
-  }
-
-  /** An update to a finished workflow answers "not found": a 409 if the scan is known, a 404 otherwise. */
-  private async orClosed<T>(scanId: string, op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (e) {
-      if (closedScan(e, '') !== e) {
-        const known: unknown[] = await this.ds.query(`SELECT 1 FROM scans WHERE id = $1`, [scanId]);
-        if (known.length) throw new ConflictError('invalid-state', 'The scan has finished; it cannot change.');
-      }
-      throw e;
-    }
   }
 
   /** Fused and final labels, every reading and the agreement of a released scan. */
   async labels(scanId: string): Promise<ScanLabelsDto> {
-    const scans: { stage: ScanStage; image_id: string | null }[] = await this.ds.query(`SELECT stage, image_id FROM scans WHERE id = $1`, [scanId]);
-    if (!scans[0]) throw new NotFoundError('scan');
-    const results: {
-      method: string;
-      fused_boxes: StoredFusedBox[];
-      fused_global_labels: string[];
-      final_boxes: StoredBox[];
-      final_global_labels: string[];
-      agreement: Record<string, unknown>;
-      released_at: Date;
-    }[] = await this.ds.query(`SELECT * FROM scan_results WHERE scan_id = $1`, [scanId]);
-    if (scans[0].stage !== 'released' || !results[0]) throw new ConflictError('not-released', notReleasedMessage(scans[0].stage));
-    const res = results[0];
-    const readings: {
-      task_id: string;
-      reader_id: string;
-      role: TaskRole;
-      boxes: StoredBox[];
-      global_labels: string[];
-      comment: string | null;
-      decision: string | null;
-      submitted_at: Date;
-    }[] = await this.ds.query(
-      `SELECT task_id, reader_id, role, boxes, global_labels, comment, decision, submitted_at
-         FROM readings WHERE scan_id = $1 ORDER BY role, submitted_at, task_id`,
-      [scanId],
-    );
+    const scan = await this.scans.get(scanId);
+    if (!scan) throw new NotFoundError('scan');
+    const res = await this.results.get(scanId);
+    if (scan.stage !== 'released' || !res) throw new ConflictError('not-released', NOT_RELEASED[scan.stage]);
+    const readings = await this.readings.ofScan(scanId);
     return {
       scanId,
-      imageId: scans[0].image_id?.trim() ?? '',
+      imageId: scan.image_id?.trim() ?? '',
       fused: { boxes: res.fused_boxes as unknown as Record<string, unknown>[], globalLabels: res.fused_global_labels, method: res.method },
       final: { boxes: res.final_boxes, globalLabels: res.final_global_labels },
       readings: readings.map((x) => ({

@@ -7,7 +7,7 @@ import type { BlobStore } from '../../storage/blob-store';
 import { BLOB_STORE } from '../deps';
 import { NotFoundError, RangeNotSatisfiableError, UnsupportedMediaError } from '../errors';
 import { encodeGrayPng } from './png';
-import type { TaskRecord } from './tasks.service';
+import type { TaskWithScan as TaskRecord } from '../../db/repositories';
 
 /** Parses a single `bytes=` range (RFC 9110 §14.1.2). Multiple ranges → undefined (the full body is sent). */
 export function parseRange(header: string, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiProduces,
   ApiResponse,
   ApiTags,
@@ -12,6 +13,7 @@ import {
 import type { Request, Response } from 'express';
 
 import { CurrentPrincipal, Principal, Roles } from '../auth/principal';
+import { SubmissionProblemFilter } from '../problem.filter';
 import { ImageService } from './image.service';
 import {
   ExtendDto,
@@ -28,6 +30,7 @@ import {
   TaskViewDto,
 } from './tasks.dto';
 import { TasksService } from './tasks.service';
+import { ApiProblems } from '../common/openapi';
 
 /** The annotation client's inbox. */
 @ApiTags('tasks')
@@ -38,6 +41,7 @@ export class MeController {
 
   /** The caller's tasks of one status (default open), ordered by deadline. */
   @Get('tasks')
+  @ApiOperation({ summary: 'My inbox: my tasks of one status, by deadline' })
   @ApiOkResponse({ type: InboxPageDto })
   inbox(@CurrentPrincipal() me: Principal, @Query() q: InboxQuery): Promise<InboxPageDto> {
     return this.tasks.inbox(me, q);
@@ -56,6 +60,8 @@ export class TasksController {
   /** Managers: tasks by status, reader, or overdue — the list managers act on. */
   @Get()
   @Roles('manager', 'admin')
+  @ApiOperation({ summary: 'Tasks by status, reader or overdue (managers)' })
+  @ApiProblems({ 403: 'Not a manager or admin' })
   @ApiOkResponse({ type: ManagedTaskPageDto })
   list(@Query() q: ManagerTasksQuery): Promise<ManagedTaskPageDto> {
     return this.tasks.managerList(q);
@@ -63,6 +69,7 @@ export class TasksController {
 
   /** A task with its image metadata and the taxonomy; reviewers also get the readings under review. */
   @Get(':taskId')
+  @ApiOperation({ summary: 'A task with its image metadata and taxonomy (reviewers: the readings under review)' })
   @ApiOkResponse({ type: TaskDetailDto })
   @ApiNotFoundResponse({ description: 'Unknown, or another reader’s task' })
   detail(@CurrentPrincipal() me: Principal, @Param('taskId') taskId: string): Promise<TaskDetailDto> {
@@ -75,6 +82,8 @@ export class TasksController {
    * reassigned, expired or cancelled, 404. Managers and admins get the image of any task.
    */
   @Get(':taskId/image')
+  @ApiOperation({ summary: 'The task’s de-identified DICOM, or a PNG preview' })
+  @ApiProblems({ 416: 'The Range cannot be satisfied' })
   @ApiProduces('application/dicom', 'image/png')
   @ApiResponse({ status: 200, description: 'The image' })
   @ApiResponse({ status: 206, description: 'A byte range of the DICOM' })
@@ -95,6 +104,9 @@ export class TasksController {
   /** Submits a reading (or a review decision) through the scan's workflow. An identical repeat is accepted again. */
   @Post(':taskId/submission')
   @HttpCode(200)
+  @UseFilters(SubmissionProblemFilter)
+  @ApiOperation({ summary: 'Submit a reading or a review decision' })
+  @ApiProblems({ 504: '' })
   @ApiOkResponse({ type: SubmissionResultDto })
   @ApiUnprocessableEntityResponse({ description: 'invalid-submission: every problem (shape or content) with its path in the body' })
   @ApiConflictResponse({ description: 'The task is no longer this reader’s (expired, reassigned, submitted differently)' })
@@ -107,6 +119,8 @@ export class TasksController {
   @Post(':taskId/reassign')
   @HttpCode(200)
   @Roles('manager', 'admin')
+  @ApiOperation({ summary: 'Reassign an open task (managers)' })
+  @ApiProblems({ 403: 'Not a manager or admin', 404: 'Unknown task', 504: '' })
   @ApiOkResponse({ type: ReassignResultDto })
   @ApiConflictResponse({ description: 'Task not open, or no eligible reader' })
   @ApiUnprocessableEntityResponse({ description: 'toReaderId is not a known radiologist' })
@@ -118,6 +132,8 @@ export class TasksController {
   @Post(':taskId/extend')
   @HttpCode(200)
   @Roles('manager', 'admin')
+  @ApiOperation({ summary: 'Set a new deadline for an open task (managers)' })
+  @ApiProblems({ 403: 'Not a manager or admin', 404: 'Unknown task', 409: 'The task is not open, or its scan has ended', 504: '' })
   @ApiOkResponse({ type: TaskViewDto })
   @ApiUnprocessableEntityResponse({ description: 'The deadline is invalid (e.g. in the past)' })
   extend(@CurrentPrincipal() me: Principal, @Param('taskId') taskId: string, @Body() dto: ExtendDto): Promise<TaskViewDto> {

@@ -2,19 +2,10 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
 
-import type { TaskRole, TaskStatus } from '../../db/entities';
+import { REVIEW_DECISIONS, TASK_ROLES, TASK_STATUSES } from '../../domain';
+import type { TaskRole, TaskStatus } from '../../domain';
 import { PageQuery } from '../common/page-query';
 import { SafeText } from '../common/safe-text';
-
-export const TASK_STATUSES: readonly TaskStatus[] = [
-  'open',
-  'submitted',
-  'expired',
-  'reassigned',
-  'cancelled',
-];
-export const TASK_ROLES: readonly TaskRole[] = ['reader', 'reviewer'];
-export const REVIEW_DECISIONS = ['submit', 'confirm', 'return'] as const;
 
 const toBool = ({ value }: { value: unknown }): unknown =>
   value === 'true' ? true : value === 'false' ? false : value;

@@ -1,16 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 
 import type { Config } from '../../config/config';
-import type { StoredBox, TaskRole, TaskStatus } from '../../db/entities';
+import { isTaskId, ReadersRepository, ReadingsRepository, TasksRepository } from '../../db/repositories';
+import type { TaskWithScan } from '../../db/repositories';
 import { VINDR_CXR_TAXONOMY } from '../../domain';
 import { isManager, Principal } from '../auth/principal';
-import { decodeCursor, pageOf, tsKey } from '../common/cursor';
+import { decodeCursor, pageOf } from '../common/cursor';
 import type { Page } from '../common/cursor';
-import { CONFIG, DATA_SOURCE } from '../deps';
-import { ConflictError, FieldProblem, InvalidDeadlineError, InvalidSubmissionError, NotFoundError, ValidationFailedError } from '../errors';
+import { CONFIG } from '../deps';
+import { InvalidDeadlineError, NotFoundError, ValidationFailedError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
-import { ScanWorkflowsService } from '../workflows/scan-workflows.service';
+import { TemporalGateway } from '../temporal-gateway/temporal-gateway.service';
 import {
   ExtendDto,
   InboxItemDto,
@@ -26,65 +26,12 @@ import {
   TaxonomyDto,
 } from './tasks.dto';
 
-/** The columns of a `tasks` row the API reads. */
-export interface TaskSqlRow {
-  id: string;
-  reader_id: string;
-  role: TaskRole;
-  slot: number;
-  round: number;
-  status: TaskStatus;
-  assigned_at: Date;
-  due_at: Date;
-  submitted_at: Date | null;
+/** A keyset cursor over (due_at, id) of tasks; a cursor whose id is no uuid is refused like any malformed one. */
+function taskCursor(cursor: string | undefined): [string, string] | undefined {
+  const after = decodeCursor(cursor, 2, ['timestamp', 'uuid']);
+  if (after && !isTaskId(String(after[1]))) decodeCursor('!', 2);
+  return after ? [String(after[0]), String(after[1])] : undefined;
 }
-
-/** A task row joined with its scan's image metadata. */
-export interface TaskRecord extends TaskSqlRow {
-  scan_id: string;
-  image_id: string | null;
-  rows: number | null;
-  columns: number | null;
-  pixel_spacing: number[] | null;
-  view_position: string | null;
-  modality: string | null;
-  transfer_syntax: string | null;
-  deidentified_key: string | null;
-  stage: string;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * The inbox query: one reader's tasks of one status, by deadline. Keyset over (due_at, id), served by
- * ix_tasks_reader_status_due (reader_id, status, due_at, id). Exported for the EXPLAIN test.
- */
-export const INBOX_SQL = (withCursor: boolean): string => `
-  SELECT t.id, t.role, t.status, t.assigned_at, t.due_at, ${tsKey('t.due_at')} AS due_key, s.image_id
-    FROM tasks t JOIN scans s ON s.id = t.scan_id
-   WHERE t.reader_id = $1 AND t.status = $2 ${withCursor ? 'AND (t.due_at, t.id) > ($4::timestamptz, $5::uuid)' : ''}
-   ORDER BY t.due_at, t.id
-   LIMIT $3`;
-
-/**
- * The managers' list (default: open tasks; `overdue`: open and past due). Keyset over (due_at, id), served by
- * ix_tasks_status_due (status, due_at, id), or ix_tasks_reader_status_due with a reader. Exported for EXPLAIN.
- */
-export const MANAGER_TASKS_SQL = (o: { reader: boolean; overdue: boolean; cursor: boolean }): string => {
-  const where = ['t.status = $1'];
-  const params = 2; // $1 status, $2 limit
-  let n = params;
-  if (o.reader) where.push(`t.reader_id = $${++n}`);
-  if (o.overdue) where.push('t.due_at < now()');
-  if (o.cursor) where.push(`(t.due_at, t.id) > ($${++n}::timestamptz, $${++n}::uuid)`);
-  return `
-  SELECT t.id, t.scan_id, t.reader_id, t.role, t.slot, t.round, t.status, t.assigned_at, t.due_at, t.submitted_at,
-         ${tsKey('t.due_at')} AS due_key, s.image_id
-    FROM tasks t JOIN scans s ON s.id = t.scan_id
-   WHERE ${where.join(' AND ')}
-   ORDER BY t.due_at, t.id
-   LIMIT $2`;
-};
 
 function iso(d: Date | null): string | null {
   return d === null ? null : new Date(d).toISOString();
@@ -100,9 +47,11 @@ const TAXONOMY: TaxonomyDto = {
 @Injectable()
 export class TasksService {
   constructor(
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(CONFIG) private readonly config: Config,
-    private readonly workflows: ScanWorkflowsService,
+    private readonly tasks: TasksRepository,
+    private readonly readings: ReadingsRepository,
+    private readonly readers: ReadersRepository,
+    private readonly workflows: TemporalGateway,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -113,12 +62,7 @@ export class TasksService {
   /** `GET /me/tasks`: the caller's tasks of one status, by deadline. */
   async inbox(me: Principal, q: InboxQuery): Promise<Page<InboxItemDto>> {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2, ['timestamp', 'uuid']);
-    if (after && !UUID.test(String(after[1]))) decodeCursor('!', 2);
-    const params: unknown[] = [me.readerId, q.status ?? 'open', limit + 1];
-    if (after) params.push(after[0], after[1]);
-    const rows: { id: string; role: TaskRole; status: TaskStatus; assigned_at: Date; due_at: Date; due_key: string; image_id: string | null }[] =
-      await this.ds.query(INBOX_SQL(!!after), params);
+    const rows = await this.tasks.inbox(me.readerId, q.status ?? 'open', { limit, after: taskCursor(q.cursor) });
     return pageOf(
       rows,
       limit,
@@ -138,16 +82,9 @@ export class TasksService {
   /** `GET /tasks`: what managers act on. */
   async managerList(q: ManagerTasksQuery): Promise<Page<ManagedTaskDto>> {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2, ['timestamp', 'uuid']);
-    if (after && !UUID.test(String(after[1]))) decodeCursor('!', 2);
     const overdue = q.overdue === true;
     const status = overdue ? 'open' : (q.status ?? 'open');
-    const params: unknown[] = [status, limit + 1];
-    if (q.readerId) params.push(q.readerId);
-    if (after) params.push(after[0], after[1]);
-    const rows: (Omit<TaskRecord, 'rows' | 'columns' | 'pixel_spacing' | 'view_position' | 'modality' | 'transfer_syntax' | 'deidentified_key' | 'stage'> & {
-      due_key: string;
-    })[] = await this.ds.query(MANAGER_TASKS_SQL({ reader: !!q.readerId, overdue, cursor: !!after }), params);
+    const rows = await this.tasks.managed({ status, readerId: q.readerId, overdue }, { limit, after: taskCursor(q.cursor) });
     const now = Date.now();
     return pageOf(
       rows,
@@ -175,17 +112,8 @@ export class TasksService {
    * The task if the caller may see it: its reader, or a manager/admin. Anyone else gets the same 404 as for
    * a task that does not exist (its existence is not revealed).
    */
-  async visibleTask(me: Principal, taskId: string): Promise<TaskRecord> {
-    if (!UUID.test(taskId)) throw new NotFoundError('task');
-    const rows: TaskRecord[] = await this.ds.query(
-      `SELECT t.id, t.scan_id, t.reader_id, t.role, t.slot, t.round, t.status, t.assigned_at, t.due_at, t.submitted_at,
-              s.image_id, s.rows, s.columns, s.pixel_spacing, s.view_position, s.modality, s.transfer_syntax,
-              s.deidentified_key, s.stage
-         FROM tasks t JOIN scans s ON s.id = t.scan_id
-        WHERE t.id = $1`,
-      [taskId],
-    );
-    const task = rows[0];
+  async visibleTask(me: Principal, taskId: string): Promise<TaskWithScan> {
+    const task = await this.tasks.withScan(taskId);
     if (!task || (task.reader_id !== me.readerId && !isManager(me))) throw new NotFoundError('task');
     return task;
   }
@@ -194,7 +122,7 @@ export class TasksService {
    * The task whose image the caller may download: managers any task; its reader only while it is `open` or once it is
    * `submitted` (their own work). A task taken away (reassigned, expired, cancelled) no longer opens the image.
    */
-  async imageTask(me: Principal, taskId: string): Promise<TaskRecord> {
+  async imageTask(me: Principal, taskId: string): Promise<TaskWithScan> {
     const task = await this.visibleTask(me, taskId);
     if (!isManager(me) && task.status !== 'open' && task.status !== 'submitted') {
       throw new NotFoundError('image', `Task ${taskId} is ${task.status}; its image is no longer available to you.`);
@@ -232,13 +160,8 @@ export class TasksService {
       taxonomy: TAXONOMY,
     };
     if (own) {
-      const mine: { boxes: StoredBox[]; global_labels: string[]; comment: string | null }[] = await this.ds.query(
-        `SELECT boxes, global_labels, comment FROM readings WHERE task_id = $1 AND reader_id = $2`,
-        [t.id, me.readerId],
-      );
-      out.submission = mine[0]
-        ? { boxes: mine[0].boxes, globalLabels: mine[0].global_labels, ...(mine[0].comment !== null ? { comment: mine[0].comment } : {}) }
-        : null;
+      const mine = await this.readings.ofTask(t.id, me.readerId);
+      out.submission = mine ? { boxes: mine.boxes, globalLabels: mine.global_labels, ...(mine.comment !== null ? { comment: mine.comment } : {}) } : null;
     }
     // Reviewers see the readings they review (only while the task is theirs and open); readers never do.
     if (t.role === 'reviewer' && (own || isManager(me)) && (t.status === 'open' || isManager(me))) {
@@ -260,10 +183,9 @@ export class TasksService {
 
   /** Sends the submission to the scan's workflow (`submitReading`); its answer is the truth. */
   async submit(me: Principal, taskId: string, body: SubmissionDto): Promise<SubmissionResultDto> {
-    if (!UUID.test(taskId)) throw new NotFoundError('task');
-    const rows: { scan_id: string; reader_id: string }[] = await this.ds.query(`SELECT scan_id, reader_id FROM tasks WHERE id = $1`, [taskId]);
+    const owner = await this.tasks.owner(taskId);
     // Only the task's own reader submits; to anyone else it does not exist.
-    if (!rows[0] || rows[0].reader_id !== me.readerId) {
+    if (!owner || owner.reader_id !== me.readerId) {
       this.metrics.submissions.inc({ outcome: 'not-found' });
       throw new NotFoundError('task');
     }
@@ -274,19 +196,13 @@ export class TasksService {
         ? {}
         : undefined;
     try {
-      const res = await this.workflows
-        .submitReading(rows[0].scan_id, {
-          taskId,
-          readerId: me.readerId,
-          ...(reading !== undefined ? { reading: stripUndefined(reading) } : {}),
-          ...(body.decision ? { decision: body.decision } : {}),
-          ...(body.reason !== undefined ? { reason: body.reason } : {}),
-        })
-        .catch((e: unknown) => {
-          // Paths (and the detail built from them) as in the request body: `boxes[0].label`, not `reading.boxes[0].label`.
-          if (e instanceof InvalidSubmissionError) throw new InvalidSubmissionError(e.errors.map(bodyPath));
-          throw closedScan(e, 'The scan is no longer in reading; this task is closed.');
-        });
+      const res = await this.workflows.submitReading(owner.scan_id, {
+        taskId,
+        readerId: me.readerId,
+        ...(reading !== undefined ? { reading: stripUndefined(reading) } : {}),
+        ...(body.decision ? { decision: body.decision } : {}),
+        ...(body.reason !== undefined ? { reason: body.reason } : {}),
+      });
       this.metrics.submissions.inc({ outcome: res.duplicate ? 'duplicate' : 'accepted' });
       return { status: 'accepted', duplicate: res.duplicate, taskId: res.taskId ?? taskId };
     } catch (e) {
@@ -297,32 +213,27 @@ export class TasksService {
   }
 
   private async scanOfTask(taskId: string): Promise<string> {
-    if (!UUID.test(taskId)) throw new NotFoundError('task');
-    const rows: { scan_id: string }[] = await this.ds.query(`SELECT scan_id FROM tasks WHERE id = $1`, [taskId]);
-    if (!rows[0]) throw new NotFoundError('task');
-    return rows[0].scan_id;
+    const owner = await this.tasks.owner(taskId);
+    if (!owner) throw new NotFoundError('task');
+    return owner.scan_id;
   }
 
   async reassign(me: Principal, taskId: string, dto: ReassignDto): Promise<ReassignResultDto> {
     const scanId = await this.scanOfTask(taskId);
     if (dto.toReaderId !== undefined) {
       // A reader that does not exist (or is no radiologist) is a bad request, not a conflict with the scan's state.
-      const target: { role: string }[] = await this.ds.query(`SELECT role FROM readers WHERE id = $1`, [dto.toReaderId]);
-      if (target.length === 0 || target[0].role !== 'radiologist') {
+      const target = await this.readers.get(dto.toReaderId);
+      if (!target || target.role !== 'radiologist') {
         throw new ValidationFailedError([
           {
             path: 'toReaderId',
             code: 'unknown-reader',
-            message: target.length === 0 ? `no reader with id "${dto.toReaderId}"` : `"${dto.toReaderId}" is a ${target[0].role}, not a radiologist`,
+            message: !target ? `no reader with id "${dto.toReaderId}"` : `"${dto.toReaderId}" is a ${target.role}, not a radiologist`,
           },
         ]);
       }
     }
-    const res = await this.workflows
-      .reassignTask(scanId, { taskId, by: me.readerId, ...(dto.toReaderId ? { toReaderId: dto.toReaderId } : {}) })
-      .catch((e: unknown) => {
-        throw closedScan(e, 'The scan is closed; its tasks cannot be reassigned.');
-      });
+    const res = await this.workflows.reassignTask(scanId, { taskId, by: me.readerId, ...(dto.toReaderId ? { toReaderId: dto.toReaderId } : {}) });
     this.metrics.reassignments.inc();
     return res;
   }
@@ -334,11 +245,7 @@ export class TasksService {
       throw new InvalidDeadlineError(`dueAt is more than ${Math.round(horizon / 86_400_000)} days ahead (READFLOW_DEADLINE_HORIZON).`);
     }
     const scanId = await this.scanOfTask(taskId);
-    const view = await this.workflows
-      .extendDeadline(scanId, { taskId, dueAt: new Date(dto.dueAt).toISOString(), by: me.readerId })
-      .catch((e: unknown) => {
-        throw closedScan(e, 'The scan is closed; its deadlines cannot change.');
-      });
+    const view = await this.workflows.extendDeadline(scanId, { taskId, dueAt: new Date(dto.dueAt).toISOString(), by: me.readerId });
     return {
       taskId: view.taskId,
       readerId: view.readerId,
@@ -354,20 +261,6 @@ export class TasksService {
   }
 }
 
-/** The workflow reports paths in its update input (`reading.boxes[0].label`); the HTTP body is the reading itself. */
-function bodyPath(p: FieldProblem): FieldProblem {
-  const path = p.path === 'reading' ? '' : p.path.startsWith('reading.') ? p.path.slice('reading.'.length) : p.path;
-  return { ...p, path };
-}
-
 function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-}
-
-/** An update to a scan whose workflow has completed answers "not found": the task exists, so it is a conflict. */
-export function closedScan(e: unknown, message: string): unknown {
-  if ((e as { kind?: string; resource?: string }).kind === 'not-found' && (e as { resource?: string }).resource === 'scan') {
-    return new ConflictError('task-not-open', message);
-  }
-  return e;
 }

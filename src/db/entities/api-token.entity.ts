@@ -1,4 +1,6 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+
+import { ReaderEntity } from './reader.entity';
 
 /** A bearer token, stored only as its SHA-256 hash. */
 @Entity({ name: 'api_tokens' })
@@ -10,6 +12,10 @@ export class ApiTokenEntity {
 
   @Column({ name: 'reader_id', type: 'text' })
   readerId!: string;
+
+  @ManyToOne(() => ReaderEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'reader_id', foreignKeyConstraintName: 'fk_api_tokens_reader' })
+  reader?: ReaderEntity;
 
   @Column({ name: 'token_hash', type: 'char', length: 64 })
   tokenHash!: string;

@@ -8,9 +8,8 @@ import { ScanEntity } from './scan.entity';
 import { TaskEntity } from './task.entity';
 
 export { ApiTokenEntity, AuditEventEntity, QuarantinedInputEntity, ReaderEntity, ReadingEntity, ScanEntity, ScanResultEntity, TaskEntity };
-export type { ReaderRole } from './reader.entity';
-export type { ScanStage } from './scan.entity';
-export type { TaskRole, TaskStatus } from './task.entity';
+/** Re-exported for older importers (src/api/auth, tests); declared once in src/domain. */
+export type { ReaderRole, TaskRole, TaskStatus } from '../../domain/vocabulary';
 export type { StoredBox } from './reading.entity';
 export type { StoredFusedBox } from './scan-result.entity';
 

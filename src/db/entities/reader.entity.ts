@@ -1,9 +1,13 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-export type ReaderRole = 'radiologist' | 'manager' | 'admin';
+import { READER_ROLES } from '../../domain/vocabulary';
+import type { ReaderRole } from '../../domain/vocabulary';
+import { inList } from './checks';
 
 /** A member of the roster: radiologists read scans, managers steer, admins manage tokens. */
 @Entity({ name: 'readers' })
+@Check('ck_readers_role', inList('role', READER_ROLES))
+@Check('ck_readers_open_task_cap', 'open_task_cap >= 0')
 export class ReaderEntity {
   /** Stable human-readable id, e.g. `rad01`; used as rad_id in exports. */
   @PrimaryColumn({ type: 'text' })

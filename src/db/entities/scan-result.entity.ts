@@ -1,4 +1,6 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, JoinColumn, OneToOne, PrimaryColumn } from 'typeorm';
+
+import { ScanEntity } from './scan.entity';
 
 import type { StoredBox } from './reading.entity';
 
@@ -12,6 +14,10 @@ export interface StoredFusedBox extends StoredBox {
 export class ScanResultEntity {
   @PrimaryColumn({ name: 'scan_id', type: 'text' })
   scanId!: string;
+
+  @OneToOne(() => ScanEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'scan_id', foreignKeyConstraintName: 'fk_scan_results_scan' })
+  scan?: ScanEntity;
 
   @Column({ type: 'text' })
   method!: string;

@@ -1,8 +1,11 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, Unique, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn, Unique, UpdateDateColumn } from 'typeorm';
 
+import type { PolicyName } from '../../domain/policy';
+import { SCAN_STAGES } from '../../domain/stages';
 import type { ScanStage } from '../../domain/stages';
-
-export type { ScanStage };
+import { SCAN_SPLITS } from '../../domain/vocabulary';
+import type { ScanSplit } from '../../domain/vocabulary';
+import { inList } from './checks';
 
 /**
  * The queryable projection of a scan. Temporal's workflow is the source of truth for its stage;
@@ -10,6 +13,9 @@ export type { ScanStage };
  * No identifying data lives here: source UIDs stay in the restricted originals store.
  */
 @Entity({ name: 'scans' })
+@Check('ck_scans_stage', inList('stage', SCAN_STAGES))
+@Check('ck_scans_split', inList('split', SCAN_SPLITS))
+@Index('ix_scans_created', ['createdAt', 'id'])
 @Unique('uq_scans_image_id', ['imageId'])
 @Index('ix_scans_stage_created', ['stage', 'createdAt', 'id'])
 @Index('ix_scans_split_stage', ['split', 'stage'])
@@ -25,10 +31,10 @@ export class ScanEntity {
   imageId!: string | null;
 
   @Column({ type: 'text' })
-  split!: string;
+  split!: ScanSplit;
 
   @Column({ type: 'text' })
-  policy!: string;
+  policy!: PolicyName;
 
   @Column({ type: 'text' })
   stage!: ScanStage;

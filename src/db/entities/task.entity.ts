@@ -1,13 +1,18 @@
-import { Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, Unique } from 'typeorm';
 
-export type TaskRole = 'reader' | 'reviewer';
-export type TaskStatus = 'open' | 'submitted' | 'expired' | 'reassigned' | 'cancelled';
+import { TASK_ROLES, TASK_STATUSES } from '../../domain/vocabulary';
+import type { TaskRole, TaskStatus } from '../../domain/vocabulary';
+import { inList } from './checks';
+import { ReaderEntity } from './reader.entity';
+import { ScanEntity } from './scan.entity';
 
 /**
  * The inbox projection of one reading or review task. Ids are chosen by the workflow
  * (deterministically), so retried activity writes upsert the same row.
  */
 @Entity({ name: 'tasks' })
+@Check('ck_tasks_role', inList('role', TASK_ROLES))
+@Check('ck_tasks_status', inList('status', TASK_STATUSES))
 @Unique('uq_tasks_scan_reader_role_round', ['scanId', 'readerId', 'role', 'round'])
 @Index('ix_tasks_reader_status_due', ['readerId', 'status', 'dueAt', 'id'])
 @Index('ix_tasks_status_due', ['status', 'dueAt', 'id'])
@@ -19,8 +24,16 @@ export class TaskEntity {
   @Column({ name: 'scan_id', type: 'text' })
   scanId!: string;
 
+  @ManyToOne(() => ScanEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'scan_id', foreignKeyConstraintName: 'fk_tasks_scan' })
+  scan?: ScanEntity;
+
   @Column({ name: 'reader_id', type: 'text' })
   readerId!: string;
+
+  @ManyToOne(() => ReaderEntity)
+  @JoinColumn({ name: 'reader_id', foreignKeyConstraintName: 'fk_tasks_reader' })
+  reader?: ReaderEntity;
 
   @Column({ type: 'text' })
   role!: TaskRole;

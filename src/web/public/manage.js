@@ -8,19 +8,15 @@ const TABS = [
   ['quarantine', 'Quarantine'],
 ];
 
-const STAGES = [
-  'ingesting',
-  'deidentifying',
-  'assigning',
-  'reading',
-  'reviewing',
-  'fusing',
-  'released',
-  'quarantined',
-  'needs-attention',
-  'cancelled',
-];
-const SPLITS = ['train', 'test'];
+/** The value lists (stages, splits…) as the API serves them (`GET /meta`, declared once in src/domain); fetched once. */
+let meta;
+function valueLists(signal) {
+  if (!meta) meta = api('/meta', { signal }).catch((e) => {
+    meta = undefined;
+    throw e;
+  });
+  return meta;
+}
 
 function th(text) {
   return el('th', { scope: 'col' }, text);
@@ -255,17 +251,18 @@ async function overdue(body, signal) {
 async function scans(body, ctx, signal) {
   const stage = ctx.params.get('stage') || '';
   const split = ctx.params.get('split') || '';
+  const { stages, splits } = await valueLists(signal);
   const stageSelect = el(
     'select',
-    { id: 'scan-stage', value: STAGES.includes(stage) ? stage : '' },
+    { id: 'scan-stage', value: stages.includes(stage) ? stage : '' },
     el('option', { value: '' }, 'All stages'),
-    STAGES.map((s) => el('option', { value: s }, s)),
+    stages.map((s) => el('option', { value: s }, s)),
   );
   const splitSelect = el(
     'select',
-    { id: 'scan-split', value: SPLITS.includes(split) ? split : '' },
+    { id: 'scan-split', value: splits.includes(split) ? split : '' },
     el('option', { value: '' }, 'Both splits'),
-    SPLITS.map((s) => el('option', { value: s }, s)),
+    splits.map((s) => el('option', { value: s }, s)),
   );
   const apply = () => {
     const q = new URLSearchParams();

@@ -1,5 +1,5 @@
 /**
- * Streaming writers for the dataset exports: the pure row mappers of `src/domain/exports` piped
+ * Streaming writers for the dataset exports: the pure row mappers of `src/domain/dataset-formats` piped
  * through `csv-stringify` (RFC 4180 quoting) into any Writable, with back-pressure and without
  * holding the dataset in memory. Each writer ends `out` when done (pipeline semantics).
  */
@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
-import type { CocoExportOptions, FusedRecord, KaggleExportOptions, ReaderRecord, Taxonomy } from '../domain';
+import type { CocoExportOptions, FusedRecord, KaggleExportOptions, ReaderRecord, Taxonomy } from '../../domain';
 import {
   cocoJsonChunks,
   kaggleTrainHeader,
@@ -16,7 +16,7 @@ import {
   vindrAnnotationsHeader,
   vindrImageLabelsHeader,
   vindrImageLabelsRowFor,
-} from '../domain';
+} from '../../domain';
 
 /** A record source: an array, a generator, or an async iterable (e.g. a database cursor). */
 export type RecordSource<T> = Iterable<T> | AsyncIterable<T>;

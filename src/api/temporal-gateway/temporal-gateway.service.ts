@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowHandle } from '@temporalio/client';
+import type { QueryDefinition, UpdateDefinition } from '@temporalio/client';
 
 import type { Config } from '../../config/config';
 import type { BatchProgress, IngestBatchInput } from '../../workflows/ingest-batch.messages';
@@ -26,8 +27,10 @@ import {
   statusQuery,
   submitReadingUpdate,
 } from '../../workflows/scan-lifecycle.messages';
-import { CONFIG, TEMPORAL_CLIENT } from '../deps';
-import { fromTemporalError } from '../errors';
+import { CONFIG, TEMPORAL_CLIENT, TEMPORAL_GATEWAY_OPTIONS } from '../deps';
+import { ConflictError } from '../errors';
+import type { ConflictReason } from '../errors';
+import { fromTemporalError } from './temporal-errors';
 
 /** A batch's progress as the API reports it: the workflow's, or `failed` with why when the workflow did not complete. */
 export type BatchProgressView = Omit<BatchProgress, 'state'> & { state: BatchProgress['state'] | 'failed'; failure?: string };
@@ -44,6 +47,23 @@ function failureMessage(e: unknown): string | undefined {
   return message;
 }
 
+/** Deadlines of the gateway's calls (`ApiDeps.temporal`). */
+export interface TemporalGatewayOptions {
+  /** Longest wait for a workflow update's answer (submission, reassignment, deadline, cancel, resume), ms. Default 30 s. */
+  updateTimeoutMs?: number;
+  /** Longest wait for a query's answer (status, review context, batch progress), ms. Default 10 s. */
+  queryTimeoutMs?: number;
+}
+
+export const DEFAULT_UPDATE_TIMEOUT_MS = 30_000;
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+/** What an update to a scan whose workflow has ended answers: the scan exists, so a 409 naming why. */
+interface ClosedScanAnswer {
+  reason: ConflictReason;
+  message: string;
+}
+
 /** How long a rerun waits for a quarantined scan's run to complete. */
 const RERUN_WAIT_MS = 5_000;
 
@@ -53,25 +73,56 @@ export function batchWorkflowId(batchId: string): string {
 }
 
 /**
- * The API's only door to Temporal: starts, updates and queries of `scanLifecycle` / `ingestBatch`, with their
- * rejections turned into domain errors (so the answer reflects the workflow's truth).
+ * The Temporal gateway: the API's only door to Temporal. Starts, updates and queries of `scanLifecycle` and
+ * `ingestBatch` go through it, each with a deadline, and every error they raise leaves it as a domain error
+ * (src/api/errors.ts) — rejections by type, unknown workflows, missed deadlines (504), an unreachable server (503) —
+ * so the answer reflects the workflow's truth and nothing else in the API knows Temporal's errors.
  */
 @Injectable()
-export class ScanWorkflowsService {
+export class TemporalGateway {
+  private readonly updateTimeoutMs: number;
+  private readonly queryTimeoutMs: number;
+
   constructor(
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+    @Inject(TEMPORAL_GATEWAY_OPTIONS) options: TemporalGatewayOptions,
+  ) {
+    this.updateTimeoutMs = options.updateTimeoutMs ?? DEFAULT_UPDATE_TIMEOUT_MS;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  }
 
   private scan(scanId: string): WorkflowHandle {
     return this.client.workflow.getHandle(scanId);
   }
 
+  /** Runs a client call; any error leaves as a domain error (or as itself when it is none: a 500). */
   private async call<T>(op: () => Promise<T>, resource: 'scan' | 'batch' = 'scan'): Promise<T> {
     try {
       return await op();
     } catch (e) {
       throw fromTemporalError(e, resource) ?? e;
+    }
+  }
+
+  private query<T, A extends unknown[]>(handle: WorkflowHandle, def: QueryDefinition<T, A>, resource: 'scan' | 'batch', ...args: A): Promise<T> {
+    return this.call(() => this.client.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(def, ...args)), resource);
+  }
+
+  /**
+   * Executes an update with the gateway's deadline. An update to a scan whose workflow has ended (Temporal: not
+   * found) answers `closed` (409) when the scan exists, 404 otherwise.
+   */
+  private async update<R, A>(scanId: string, def: UpdateDefinition<R, [A]>, input: A, closed: ClosedScanAnswer): Promise<R> {
+    try {
+      return await this.call(() =>
+        this.client.withDeadline(Date.now() + this.updateTimeoutMs, () => this.scan(scanId).executeUpdate(def, { args: [input] })),
+      );
+    } catch (e) {
+      if ((e as { kind?: unknown }).kind === 'not-found' && (e as { resource?: unknown }).resource === 'scan' && (await this.exists(scanId))) {
+        throw new ConflictError(closed.reason, closed.message);
+      }
+      throw e;
     }
   }
 
@@ -87,8 +138,9 @@ export class ScanWorkflowsService {
       await this.client.workflow.getHandle(workflowId).describe();
       return true;
     } catch (e) {
-      if (fromTemporalError(e)?.kind === 'not-found') return false;
-      throw e;
+      const mapped = fromTemporalError(e);
+      if (mapped?.kind === 'not-found') return false;
+      throw mapped ?? e;
     }
   }
 
@@ -112,7 +164,7 @@ export class ScanWorkflowsService {
         return true;
       } catch (e) {
         if (e instanceof WorkflowExecutionAlreadyStartedError) return false;
-        throw e;
+        throw fromTemporalError(e) ?? e;
       }
     };
     if (await start()) return true;
@@ -138,8 +190,9 @@ export class ScanWorkflowsService {
     try {
       running = (await handle.describe()).status.name === 'RUNNING';
     } catch (e) {
-      if (fromTemporalError(e)?.kind === 'not-found') return undefined;
-      throw e;
+      const mapped = fromTemporalError(e);
+      if (mapped?.kind === 'not-found') return undefined;
+      throw mapped ?? e;
     }
     try {
       const history = await handle.fetchHistory();
@@ -152,12 +205,16 @@ export class ScanWorkflowsService {
   }
 
   async startBatch(input: IngestBatchInput): Promise<void> {
-    await this.client.workflow.start('ingestBatch', {
-      workflowId: batchWorkflowId(input.batchId),
-      taskQueue: this.config.temporal.taskQueue,
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      args: [input],
-    });
+    await this.call(
+      () =>
+        this.client.workflow.start('ingestBatch', {
+          workflowId: batchWorkflowId(input.batchId),
+          taskQueue: this.config.temporal.taskQueue,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [input],
+        }),
+      'batch',
+    );
   }
 
   /**
@@ -170,14 +227,14 @@ export class ScanWorkflowsService {
     const desc = await this.call(() => handle.describe(), 'batch');
     const status = desc.status.name;
     if (status === 'RUNNING' || status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') {
-      return this.call(() => handle.query(progressQuery), 'batch');
+      return this.query(handle, progressQuery, 'batch');
     }
     const failure = await handle.result().then(
       () => `the batch workflow is ${status.toLowerCase()}`,
       (e: unknown) => failureMessage(e) ?? `the batch workflow is ${status.toLowerCase()}`,
     );
     // The last progress, when a worker can still answer the query of the closed run; zeros otherwise.
-    const last = await handle.query(progressQuery).catch(() => undefined);
+    const last = await this.query(handle, progressQuery, 'batch').catch(() => undefined);
     return {
       ...(last ?? {
         batchId,
@@ -194,30 +251,30 @@ export class ScanWorkflowsService {
   }
 
   status(scanId: string): Promise<ScanStatus> {
-    return this.call(() => this.scan(scanId).query(statusQuery));
+    return this.query(this.scan(scanId), statusQuery, 'scan');
   }
 
   reviewContext(scanId: string, taskId: string): Promise<ReviewContext> {
-    return this.call(() => this.scan(scanId).query(reviewContextQuery, taskId));
+    return this.query(this.scan(scanId), reviewContextQuery, 'scan', taskId);
   }
 
   submitReading(scanId: string, input: SubmitReadingInput): Promise<SubmitReadingResult> {
-    return this.call(() => this.scan(scanId).executeUpdate(submitReadingUpdate, { args: [input] }));
+    return this.update(scanId, submitReadingUpdate, input, { reason: 'task-not-open', message: 'The scan is no longer in reading; this task is closed.' });
   }
 
   reassignTask(scanId: string, input: ReassignTaskInput): Promise<ReassignTaskResult> {
-    return this.call(() => this.scan(scanId).executeUpdate(reassignTaskUpdate, { args: [input] }));
+    return this.update(scanId, reassignTaskUpdate, input, { reason: 'task-not-open', message: 'The scan is closed; its tasks cannot be reassigned.' });
   }
 
   extendDeadline(scanId: string, input: ExtendDeadlineInput): Promise<TaskView> {
-    return this.call(() => this.scan(scanId).executeUpdate(extendDeadlineUpdate, { args: [input] }));
+    return this.update(scanId, extendDeadlineUpdate, input, { reason: 'task-not-open', message: 'The scan is closed; its deadlines cannot change.' });
   }
 
   cancelScan(scanId: string, input: CancelScanInput): Promise<ScanStatus> {
-    return this.call(() => this.scan(scanId).executeUpdate(cancelScanUpdate, { args: [input] }));
+    return this.update(scanId, cancelScanUpdate, input, { reason: 'invalid-state', message: 'The scan has finished; it cannot change.' });
   }
 
   resumeScan(scanId: string, input: ResumeScanInput): Promise<ScanStatus> {
-    return this.call(() => this.scan(scanId).executeUpdate(resumeScanUpdate, { args: [input] }));
+    return this.update(scanId, resumeScanUpdate, input, { reason: 'invalid-state', message: 'The scan has finished; it cannot change.' });
   }
 }

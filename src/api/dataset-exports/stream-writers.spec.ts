@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { parse } from 'csv-parse/sync';
-import type { FusedRecord, ReaderRecord } from '../domain';
-import { VINDR_CXR_TAXONOMY, parseTaxonomy } from '../domain';
-import { writeCocoJson, writeCsv, writeKaggleTrainCsv, writeVindrAnnotationsCsv, writeVindrImageLabelsCsv } from './csv-writers';
+import type { FusedRecord, ReaderRecord } from '../../domain';
+import { VINDR_CXR_TAXONOMY, parseTaxonomy } from '../../domain';
+import { writeCocoJson, writeCsv, writeKaggleTrainCsv, writeVindrAnnotationsCsv, writeVindrImageLabelsCsv } from './stream-writers';
 
 function sink(): { out: PassThrough; text: () => string } {
   const out = new PassThrough();

@@ -1,0 +1,92 @@
+import type { ReviewDecision, TaskRole } from '../../domain/vocabulary';
+import type { StoredBox } from '../entities/reading.entity';
+import type { StoredFusedBox } from '../entities/scan-result.entity';
+import type { Db } from './sql';
+
+/** One accepted submission. */
+export interface ReadingRecord {
+  task_id: string;
+  scan_id: string;
+  reader_id: string;
+  role: TaskRole;
+  boxes: StoredBox[];
+  global_labels: string[];
+  comment: string | null;
+  decision: ReviewDecision | null;
+  submitted_at: Date;
+}
+
+/** A reader's reading of a released scan beside the scan's fused labels (for the agreement figures). */
+export interface ReadingVsFusedRecord {
+  reader_id: string;
+  scan_id: string;
+  boxes: StoredBox[];
+  global_labels: string[];
+  fused_boxes: StoredFusedBox[];
+  fused_global_labels: string[];
+  method: string;
+}
+
+/** Insert of one accepted submission by the scan workflow's projection (keyed by its task). */
+export interface ReadingWrite {
+  taskId: string;
+  scanId: string;
+  readerId: string;
+  role: TaskRole;
+  boxes: StoredBox[];
+  globalLabels: string[];
+  comment?: string;
+  decision?: ReviewDecision;
+  submittedAt: string;
+}
+
+/** Data access of `readings`: one row per accepted submission, written once by the workflow's projection. */
+export class ReadingsRepository {
+  constructor(private readonly db: Db) {}
+
+  /** The reading a reader submitted for a task. */
+  async ofTask(taskId: string, readerId: string): Promise<Pick<ReadingRecord, 'boxes' | 'global_labels' | 'comment'> | undefined> {
+    const rows: Pick<ReadingRecord, 'boxes' | 'global_labels' | 'comment'>[] = await this.db.query(
+      `SELECT boxes, global_labels, comment FROM readings WHERE task_id = $1 AND reader_id = $2`,
+      [taskId, readerId],
+    );
+    return rows[0];
+  }
+
+  /** Every reading of a scan: readers then reviewers, by submission. */
+  ofScan(scanId: string): Promise<ReadingRecord[]> {
+    return this.db.query(
+      `SELECT task_id, scan_id, reader_id, role, boxes, global_labels, comment, decision, submitted_at
+         FROM readings WHERE scan_id = $1 ORDER BY role, submitted_at, task_id`,
+      [scanId],
+    );
+  }
+
+  /** The readers' (not reviewers') readings of some scans, by scan then reader. */
+  readersOf(scanIds: string[]): Promise<Pick<ReadingRecord, 'scan_id' | 'reader_id' | 'boxes' | 'global_labels'>[]> {
+    return this.db.query(
+      `SELECT scan_id, reader_id, boxes, global_labels FROM readings WHERE scan_id = ANY($1) AND role = 'reader' ORDER BY scan_id, reader_id`,
+      [scanIds],
+    );
+  }
+
+  /** Each reading by these readers of a released scan, with the scan's fused labels. */
+  versusFused(readerIds: string[]): Promise<ReadingVsFusedRecord[]> {
+    return this.db.query(
+      `SELECT rd.reader_id, rd.scan_id, rd.boxes, rd.global_labels, sr.fused_boxes, sr.fused_global_labels, sr.method
+         FROM readings rd JOIN scan_results sr ON sr.scan_id = rd.scan_id
+        WHERE rd.reader_id = ANY($1) AND rd.role = 'reader'`,
+      [readerIds],
+    );
+  }
+
+  /** The projection's write; a repeat of the same task inserts nothing. */
+  async insert(r: ReadingWrite): Promise<void> {
+    await this.db.query(
+      `INSERT INTO readings (task_id, scan_id, reader_id, role, boxes, global_labels, comment, decision, submitted_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (task_id) DO NOTHING`,
+      [r.taskId, r.scanId, r.readerId, r.role, JSON.stringify(r.boxes), JSON.stringify(r.globalLabels), r.comment ?? null, r.decision ?? null, r.submittedAt],
+    );
+  }
+}

@@ -1,0 +1,167 @@
+import type { TaskRole, TaskStatus } from '../../domain/vocabulary';
+import type { Db, KeysetPage } from './sql';
+import { timestampKey } from './sql';
+
+/** The columns of a `tasks` row. */
+export interface TaskRecord {
+  id: string;
+  scan_id: string;
+  reader_id: string;
+  role: TaskRole;
+  slot: number;
+  round: number;
+  status: TaskStatus;
+  assigned_at: Date;
+  due_at: Date;
+  submitted_at: Date | null;
+}
+
+/** A task with its scan's image metadata and stage. */
+export interface TaskWithScan extends TaskRecord {
+  image_id: string | null;
+  rows: number | null;
+  columns: number | null;
+  pixel_spacing: number[] | null;
+  view_position: string | null;
+  modality: string | null;
+  transfer_syntax: string | null;
+  deidentified_key: string | null;
+  stage: string;
+}
+
+/** An inbox row: the task, its scan's image id and the keyset sort key. */
+export interface InboxRow extends Pick<TaskRecord, 'id' | 'role' | 'status' | 'assigned_at' | 'due_at'> {
+  image_id: string | null;
+  due_key: string;
+}
+
+/** A row of the managers' list. */
+export interface ManagedTaskRow extends TaskRecord {
+  image_id: string | null;
+  due_key: string;
+}
+
+/** Upsert of one `tasks` row by the scan workflow's projection (times ISO-8601, decided by the workflow). */
+export interface TaskWrite {
+  id: string;
+  scanId: string;
+  readerId: string;
+  role: TaskRole;
+  slot: number;
+  round: number;
+  status: TaskStatus;
+  assignedAt: string;
+  dueAt: string;
+  submittedAt?: string;
+  closedAt?: string;
+}
+
+/**
+ * The inbox query: one reader's tasks of one status, by deadline. Keyset over (due_at, id), served by
+ * ix_tasks_reader_status_due (reader_id, status, due_at, id). Exported for the EXPLAIN test.
+ */
+export const INBOX_SQL = (withCursor: boolean): string => `
+  SELECT t.id, t.role, t.status, t.assigned_at, t.due_at, ${timestampKey('t.due_at')} AS due_key, s.image_id
+    FROM tasks t JOIN scans s ON s.id = t.scan_id
+   WHERE t.reader_id = $1 AND t.status = $2 ${withCursor ? 'AND (t.due_at, t.id) > ($4::timestamptz, $5::uuid)' : ''}
+   ORDER BY t.due_at, t.id
+   LIMIT $3`;
+
+/**
+ * The managers' list (default: open tasks; `overdue`: open and past due). Keyset over (due_at, id), served by
+ * ix_tasks_status_due (status, due_at, id), or ix_tasks_reader_status_due with a reader. Exported for EXPLAIN.
+ */
+export const MANAGER_TASKS_SQL = (o: { reader: boolean; overdue: boolean; cursor: boolean }): string => {
+  const where = ['t.status = $1'];
+  let n = 2; // $1 status, $2 limit
+  if (o.reader) where.push(`t.reader_id = $${++n}`);
+  if (o.overdue) where.push('t.due_at < now()');
+  if (o.cursor) where.push(`(t.due_at, t.id) > ($${++n}::timestamptz, $${++n}::uuid)`);
+  return `
+  SELECT t.id, t.scan_id, t.reader_id, t.role, t.slot, t.round, t.status, t.assigned_at, t.due_at, t.submitted_at,
+         ${timestampKey('t.due_at')} AS due_key, s.image_id
+    FROM tasks t JOIN scans s ON s.id = t.scan_id
+   WHERE ${where.join(' AND ')}
+   ORDER BY t.due_at, t.id
+   LIMIT $2`;
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for a syntactically valid task id (anything else is no task: never sent to Postgres as a uuid). */
+export function isTaskId(id: string): boolean {
+  return UUID.test(id);
+}
+
+/** Data access of `tasks`, the inbox projection the scan workflow writes (only its projection writes). */
+export class TasksRepository {
+  constructor(private readonly db: Db) {}
+
+  /** One reader's tasks of one status, by deadline (`limit + 1` rows). */
+  inbox(readerId: string, status: TaskStatus, page: KeysetPage): Promise<InboxRow[]> {
+    const params: unknown[] = [readerId, status, page.limit + 1];
+    if (page.after) params.push(...page.after);
+    return this.db.query(INBOX_SQL(!!page.after), params);
+  }
+
+  /** Tasks of one status (optionally of one reader, or only the overdue open ones), by deadline (`limit + 1` rows). */
+  managed(filter: { status: TaskStatus; readerId?: string; overdue: boolean }, page: KeysetPage): Promise<ManagedTaskRow[]> {
+    const params: unknown[] = [filter.status, page.limit + 1];
+    if (filter.readerId) params.push(filter.readerId);
+    if (page.after) params.push(...page.after);
+    return this.db.query(MANAGER_TASKS_SQL({ reader: !!filter.readerId, overdue: filter.overdue, cursor: !!page.after }), params);
+  }
+
+  /** A task with its scan's image metadata; undefined for an unknown (or malformed) id. */
+  async withScan(taskId: string): Promise<TaskWithScan | undefined> {
+    if (!isTaskId(taskId)) return undefined;
+    const rows: TaskWithScan[] = await this.db.query(
+      `SELECT t.id, t.scan_id, t.reader_id, t.role, t.slot, t.round, t.status, t.assigned_at, t.due_at, t.submitted_at,
+              s.image_id, s.rows, s.columns, s.pixel_spacing, s.view_position, s.modality, s.transfer_syntax,
+              s.deidentified_key, s.stage
+         FROM tasks t JOIN scans s ON s.id = t.scan_id
+        WHERE t.id = $1`,
+      [taskId],
+    );
+    return rows[0];
+  }
+
+  /** The scan and reader of a task; undefined for an unknown (or malformed) id. */
+  async owner(taskId: string): Promise<{ scan_id: string; reader_id: string } | undefined> {
+    if (!isTaskId(taskId)) return undefined;
+    const rows: { scan_id: string; reader_id: string }[] = await this.db.query(`SELECT scan_id, reader_id FROM tasks WHERE id = $1`, [taskId]);
+    return rows[0];
+  }
+
+  /** Every task of a scan: readers before reviewers, by round, slot and assignment. */
+  ofScan(scanId: string): Promise<TaskRecord[]> {
+    return this.db.query(
+      `SELECT id, scan_id, reader_id, role, slot, round, status, assigned_at, due_at, submitted_at
+         FROM tasks WHERE scan_id = $1 ORDER BY role DESC, round, slot, assigned_at, id`,
+      [scanId],
+    );
+  }
+
+  /** Open tasks, and those of them past their deadline (the metrics' gauges). */
+  async openCounts(): Promise<{ open: number; overdue: number }> {
+    const [row]: { open: string; overdue: string }[] = await this.db.query(
+      `SELECT count(*) AS open, count(*) FILTER (WHERE due_at < now()) AS overdue FROM tasks WHERE status = 'open'`,
+    );
+    return { open: Number(row.open), overdue: Number(row.overdue) };
+  }
+
+  /**
+   * The projection's write: inserts a task or moves it on. Terminal statuses are final: a row that is no longer
+   * `open` is never changed again, so a late retry of an older write cannot undo a newer one.
+   */
+  async upsert(t: TaskWrite): Promise<void> {
+    await this.db.query(
+      `INSERT INTO tasks (id, scan_id, reader_id, role, slot, round, status, assigned_at, due_at, submitted_at, closed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, due_at = EXCLUDED.due_at,
+         submitted_at = EXCLUDED.submitted_at, closed_at = EXCLUDED.closed_at
+       WHERE tasks.status = 'open'`,
+      [t.id, t.scanId, t.readerId, t.role, t.slot, t.round, t.status, t.assignedAt, t.dueAt, t.submittedAt ?? null, t.closedAt ?? null],
+    );
+  }
+}
