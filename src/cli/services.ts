@@ -3,6 +3,7 @@ import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporali
 import type { DataSource } from 'typeorm';
 
 import { createActivities } from '../activities';
+import { acceptanceWithViews } from '../dicom';
 import { createApiApp } from '../api/bootstrap';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger';
@@ -50,6 +51,8 @@ export async function startWorker(
     deidSecret: config.deidSecret ?? '',
     maxDicomBytes: config.maxDicomBytes,
     importDir: config.importDir,
+    acceptance: acceptanceWithViews(config.acceptance.viewPositions),
+    releasesDir: config.releases.dir,
     logger: logger.child({ component: 'activities' }),
   });
   const worker = await createReadflowWorker({

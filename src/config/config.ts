@@ -10,6 +10,17 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+// --- Dataset publishing (issue #15): accepted views, releases ---
+const publishingShape = {
+  /** Comma-separated ViewPosition (0018,5101) values accepted at ingest; VinDr-CXR kept only PA films. */
+  READFLOW_ACCEPTED_VIEWS: z
+    .string()
+    .regex(/^[A-Z]{2,16}(,[A-Z]{2,16})*$/, 'a comma-separated list of DICOM view positions, e.g. PA or PA,AP')
+    .default('PA'),
+  /** Images a release copies and verifies per activity (one durable step of the release workflow). */
+  READFLOW_RELEASE_CHUNK: z.coerce.number().int().min(1).max(10_000).default(200),
+};
+
 const shape = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -59,6 +70,7 @@ const shape = z.object({
   READFLOW_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   READFLOW_SEED_ROSTER: bool.default(true),
   READFLOW_TOKEN: z.string().min(1).optional(),
+  ...publishingShape,
 });
 
 /** Every environment variable ReadFlow reads (documented in .env.example). */
@@ -102,6 +114,10 @@ export interface Config {
   seedRoster: boolean;
   /** Bearer token used by the command-line clients (`npm run ingest`). */
   cliToken?: string;
+  /** What ingest accepts beyond the DICOM checks (the rest of the acceptance rule is `DEFAULT_ACCEPTANCE`). */
+  acceptance: { viewPositions: string[] };
+  /** Dataset releases: written under `<storageDir>/releases/<version>/`, `chunk` images per workflow step. */
+  releases: { dir: string; chunk: number };
 }
 
 export class ConfigError extends Error {
@@ -166,5 +182,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     seedRoster: v.READFLOW_SEED_ROSTER,
     cliToken: v.READFLOW_TOKEN,
+    acceptance: { viewPositions: [...new Set(v.READFLOW_ACCEPTED_VIEWS.split(','))] },
+    releases: { dir: `${v.STORAGE_DIR ?? `${v.READFLOW_DATA_DIR}/storage`}/releases`, chunk: v.READFLOW_RELEASE_CHUNK },
   };
 }

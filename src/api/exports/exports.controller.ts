@@ -11,6 +11,7 @@ import { DEFAULT_POLICIES, VINDR_CXR_TAXONOMY } from '../../domain';
 import type { FusedRecord, PolicyName, ReaderRecord } from '../../domain';
 import { writeCocoJson, writeKaggleTrainCsv, writeVindrAnnotationsCsv, writeVindrImageLabelsCsv } from '../../exports/csv-writers';
 import type { Logger } from '../../logger';
+import { assignPseudonyms } from '../../releases/pseudonyms';
 import { Roles } from '../auth/principal';
 import { DATA_SOURCE, LOGGER } from '../deps';
 import { NotFoundError } from '../errors';
@@ -95,12 +96,17 @@ export class ExportsService {
     }
   }
 
-  /** Every reader's reading (role `reader`) of the released scans of a split, by image then reader. */
+  /**
+   * Every reader's reading (role `reader`) of the released scans of a split, by image then reader; `rad_id` is the
+   * reader's stable pseudonym (R1…R17), never the login id.
+   */
   async *readerRecords(split: string): AsyncGenerator<ReaderRecord> {
+    await assignPseudonyms(this.ds);
     for await (const scans of this.releasedScans(split)) {
       const rows: { scan_id: string; reader_id: string; boxes: StoredBox[]; global_labels: string[] }[] = await this.ds.query(
-        `SELECT scan_id, reader_id, boxes, global_labels FROM readings
-          WHERE scan_id = ANY($1) AND role = 'reader' ORDER BY scan_id, reader_id`,
+        `SELECT g.scan_id, p.pseudonym AS reader_id, g.boxes, g.global_labels
+           FROM readings g JOIN reader_pseudonyms p ON p.reader_id = g.reader_id
+          WHERE g.scan_id = ANY($1) AND g.role = 'reader' ORDER BY g.scan_id, p.number`,
         [scans.map((s) => s.id)],
       );
       const imageOf = new Map(scans.map((s) => [s.id, s.image_id.trim()]));
@@ -155,11 +161,13 @@ export class ExportsService {
 
   csv(kind: CsvExport, split: string, labels: LabelSet, out: Writable): Promise<void> {
     const records = labels === 'final' ? this.finalRecords(split) : this.readerRecords(split);
+    // Final labels use the release's consensus layout (no rad_id, `Other disease`), readers' the per-reader layout.
+    const layout = labels === 'final' ? 'test' : 'train';
     switch (kind) {
       case 'annotations':
-        return writeVindrAnnotationsCsv(records, out, VINDR_CXR_TAXONOMY);
+        return writeVindrAnnotationsCsv(records, out, VINDR_CXR_TAXONOMY, layout);
       case 'image_labels':
-        return writeVindrImageLabelsCsv(records, out, VINDR_CXR_TAXONOMY);
+        return writeVindrImageLabelsCsv(records, out, VINDR_CXR_TAXONOMY, layout);
       case 'kaggle':
         return writeKaggleTrainCsv(records, out, VINDR_CXR_TAXONOMY);
     }

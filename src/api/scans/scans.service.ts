@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { stageIncoming } from '../../ingest/stage-incoming';
 import type { Config } from '../../config/config';
 import type { ScanStage, StoredBox, StoredFusedBox, TaskRole } from '../../db/entities';
-import { DEFAULT_POLICIES, policyWithDeadlines } from '../../domain';
+import { DEFAULT_POLICIES, DEFAULT_POLICY_BY_SPLIT, policyWithDeadlines } from '../../domain';
 import type { PolicyName, ReadingPolicy } from '../../domain';
 import type { Logger } from '../../logger';
 import type { BlobStore } from '../../storage/blob-store';
@@ -86,8 +86,8 @@ export class ScansService {
   ) {}
 
   /** The full policy a new scan runs with: the named default, deadlines from the config when set. */
-  policyFor(name: PolicyName | undefined): ReadingPolicy {
-    return policyWithDeadlines(DEFAULT_POLICIES[name ?? 'independent-3'], {
+  policyFor(name: PolicyName): ReadingPolicy {
+    return policyWithDeadlines(DEFAULT_POLICIES[name], {
       taskDeadlineMs: this.config.deadlines.taskMs,
       reviewDeadlineMs: this.config.deadlines.reviewMs,
     });
@@ -115,7 +115,7 @@ export class ScansService {
       filename,
     );
     const { scanId } = staged;
-    const policyName: PolicyName = dto.policy ?? 'independent-3';
+    const policyName: PolicyName = dto.policy ?? DEFAULT_POLICY_BY_SPLIT[dto.split];
     const input = {
       scanId,
       sourceKey: staged.sourceKey,
@@ -197,7 +197,7 @@ export class ScansService {
       batchId,
       manifest: dto.directory !== undefined ? { kind: 'directory', directory: dto.directory } : { kind: 'files', files: dto.files ?? [] },
       split: dto.split,
-      policy: this.policyFor(dto.policy),
+      policy: this.policyFor(dto.policy ?? DEFAULT_POLICY_BY_SPLIT[dto.split]),
       startedBy: me.readerId,
     });
     this.metrics.ingests.inc({ outcome: 'batch' });
