@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 
@@ -52,6 +53,15 @@ export function createReleaseActivities(deps: ReleaseActivityDeps): ReleaseActiv
   });
   const repo = new ReleasesRepository(deps.dataSource);
 
+  /** Heartbeats from inside an activity (a dead worker's step is retried after the heartbeat timeout). */
+  const heartbeat = (): void => {
+    try {
+      Context.current().heartbeat();
+    } catch {
+      // called outside an activity (benchmarks, direct use)
+    }
+  };
+
   const refuseExisting = (e: unknown): never => {
     if (e instanceof ReleaseExistsError) throw ApplicationFailure.nonRetryable(e.message, RELEASE_EXISTS, { version: e.version });
     throw e;
@@ -63,10 +73,10 @@ export function createReleaseActivities(deps: ReleaseActivityDeps): ReleaseActiv
       return builder.prepare(version, splits).catch(refuseExisting);
     },
     async copyReleaseImages({ version, from, count }) {
-      return builder.copyImages(version, from, count);
+      return builder.copyImages(version, from, count, heartbeat);
     },
     async writeReleaseLabels({ version }) {
-      const out = await builder.writeLabels(version);
+      const out = await builder.writeLabels(version, heartbeat);
       return { problems: out.problems.length };
     },
     async gateRelease({ version, previousVersion }) {

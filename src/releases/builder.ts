@@ -195,6 +195,7 @@ export class ReleaseBuilder {
   private readonly root: string;
   private readonly verifier: ReleaseImageVerifier;
   private readonly taxonomy: Taxonomy;
+  private onPage?: () => void;
 
   constructor(deps: ReleaseBuilderDeps) {
     this.ds = deps.dataSource;
@@ -276,14 +277,17 @@ export class ReleaseBuilder {
   }
 
   /** Copies and checks the images [from, from + count) of the snapshot. Re-running a finished chunk does nothing. */
-  async copyImages(version: string, from: number, count: number): Promise<{ images: number; problems: number }> {
+  async copyImages(version: string, from: number, count: number, onImage: () => void = () => {}): Promise<{ images: number; problems: number }> {
     const done = this.chunkFile(version, from);
     if (await exists(done)) {
       const results = JSON.parse(await fsp.readFile(done, 'utf8')) as ImageResult[];
       return { images: results.length, problems: results.reduce((n, r) => n + r.problems.length, 0) };
     }
     const results: ImageResult[] = [];
-    for await (const e of this.entries(version, from, count)) results.push(await this.copyOne(version, e));
+    for await (const e of this.entries(version, from, count)) {
+      results.push(await this.copyOne(version, e));
+      onImage();
+    }
     await writeFileAtomic(done, JSON.stringify(results));
     return { images: results.length, problems: results.reduce((n, r) => n + r.problems.length, 0) };
   }
@@ -354,6 +358,7 @@ export class ReleaseBuilder {
     onImage?: (e: SnapshotEntry, records: ReaderRecord[], extra: { agreement?: { overall?: number; flagged?: boolean } }) => void,
   ): AsyncGenerator<ReaderRecord> {
     for await (const page of this.pages(version, split)) {
+      this.onPage?.();
       const ids = page.map((e) => e.scanId);
       const byScan = new Map<string, ReaderRecord[]>();
       const agreement = new Map<string, { overall?: number; flagged?: boolean }>();
@@ -385,7 +390,8 @@ export class ReleaseBuilder {
   }
 
   /** Writes the CSVs of every split of the snapshot; returns the README's statistics and the images without labels. */
-  async writeLabels(version: string): Promise<LabelsOutcome> {
+  async writeLabels(version: string, onPage: () => void = () => {}): Promise<LabelsOutcome> {
+    this.onPage = onPage;
     const outcomeFile = this.work(version, 'labels.json');
     if (await exists(outcomeFile)) return JSON.parse(await fsp.readFile(outcomeFile, 'utf8')) as LabelsOutcome;
     const splits = new Set<VindrSplit>();

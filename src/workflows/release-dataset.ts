@@ -15,17 +15,19 @@ import { releaseProgressQuery } from './release-dataset.messages';
 /** `ApplicationFailure` type of a version that already exists (non-retryable). */
 export const RELEASE_EXISTS = 'ReleaseExists';
 
-const release = proxyActivities<ReleaseActivities>({
-  // A chunk copies and checks up to a few hundred files; a heartbeat-free bound keeps a dead worker's chunk short-lived.
-  startToCloseTimeout: '10 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 50,
-    nonRetryableErrorTypes: [RELEASE_EXISTS],
-  },
-});
+const retry = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  maximumAttempts: 50,
+  nonRetryableErrorTypes: [RELEASE_EXISTS],
+};
+
+/** Copy and label steps: they heartbeat per image / page, so a killed worker's step is retried after 20 s. */
+const streaming = proxyActivities<ReleaseActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '20 seconds', retry });
+
+/** Snapshot, gate, publish, abandon: bounded file and database work without heartbeats. */
+const release = proxyActivities<ReleaseActivities>({ startToCloseTimeout: '10 minutes', retry });
 
 const DEFAULT_CHUNK = 200;
 
@@ -45,12 +47,12 @@ export async function releaseDataset(input: ReleaseDatasetInput): Promise<Releas
   progress.imagesTotal = snapshot.total;
   progress.phase = 'images';
   for (let from = 0; from < snapshot.total; from += chunk) {
-    const done = await release.copyReleaseImages({ version: input.version, from, count: chunk });
+    const done = await streaming.copyReleaseImages({ version: input.version, from, count: chunk });
     progress.imagesDone = Math.min(snapshot.total, from + done.images);
     progress.problems += done.problems;
   }
   progress.phase = 'labels';
-  await release.writeReleaseLabels({ version: input.version });
+  await streaming.writeReleaseLabels({ version: input.version });
   progress.phase = 'gate';
   const gate = await release.gateRelease({ version: input.version, previousVersion: input.previousVersion });
   progress.problems = gate.problemCount;
