@@ -6,6 +6,7 @@
  * (one directory rename) or, when the gate fails, publish nothing and record what failed. A worker killed mid-release
  * resumes at the step (or chunk) it was in; chunks already done are not redone.
  */
+import type { RetryPolicy } from '@temporalio/common';
 import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 
 import type { ReleaseActivities } from '../activities/release.activities';
@@ -15,7 +16,7 @@ import { releaseProgressQuery } from './release-dataset.messages';
 /** `ApplicationFailure` type of a version that already exists (non-retryable). */
 export const RELEASE_EXISTS = 'ReleaseExists';
 
-const retry = {
+const retry: RetryPolicy = {
   initialInterval: '1 second',
   backoffCoefficient: 2,
   maximumInterval: '1 minute',
