@@ -5,10 +5,12 @@
  */
 import type { DataSource } from 'typeorm';
 
+import type { AcceptanceRule } from '../dicom';
 import type { Logger } from '../logger';
 import type { BlobStore } from '../storage/blob-store';
 import { createBatchActivities } from './batch.activities';
 import { createIngestActivities } from './ingest.activities';
+import { createReleaseActivities } from './release.activities';
 import { createScanActivities } from './scan.activities';
 
 /** What the activities need. */
@@ -20,6 +22,10 @@ export interface ActivityDeps {
   maxDicomBytes: number;
   /** Root of the files batch ingest may read (`READFLOW_IMPORT_DIR`); unset: every batch path is refused. */
   importDir?: string;
+  /** What ingest accepts (default `DEFAULT_ACCEPTANCE`; the accepted views come from `READFLOW_ACCEPTED_VIEWS`). */
+  acceptance?: AcceptanceRule;
+  /** Where dataset releases are written (`<STORAGE_DIR>/releases`); default: `releases/` beside the store's areas. */
+  releasesDir?: string;
   logger?: Logger;
 }
 
@@ -29,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createIngestActivities(deps),
     ...createScanActivities(deps),
     ...createBatchActivities(deps),
+    ...createReleaseActivities(deps),
   };
 }
 

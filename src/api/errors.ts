@@ -32,7 +32,7 @@ export class ForbiddenError extends ApiErrorBase {
 /** The resource does not exist, or exists but is not the caller's to see (404). */
 export class NotFoundError extends ApiErrorBase {
   readonly kind = 'not-found' as const;
-  constructor(readonly resource: 'task' | 'scan' | 'reader' | 'batch' | 'route' | 'image', message?: string) {
+  constructor(readonly resource: 'task' | 'scan' | 'reader' | 'batch' | 'route' | 'image' | 'release' | 'release-file', message?: string) {
     super(message ?? `${resource} not found`);
   }
 }
@@ -82,7 +82,8 @@ export type ConflictReason =
   | 'no-eligible-reader'
   | 'not-released'
   | 'already-exists'
-  | 'scan-exists-with-other-settings';
+  | 'scan-exists-with-other-settings'
+  | 'release-exists';
 
 /** The request conflicts with the scan's, task's or resource's current state (409). */
 export class ConflictError extends ApiErrorBase {

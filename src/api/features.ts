@@ -10,6 +10,8 @@ import { DatasetExportsService } from './dataset-exports/dataset-exports.service
 import { ReadersService } from './readers/readers.service';
 import { BatchesController } from './batches/batches.controller';
 import { BatchesService } from './batches/batches.service';
+import { ReleasesController } from './releases/releases.controller';
+import { ReleasesService } from './releases/releases.service';
 import { ScansController } from './scans/scans.controller';
 import { ScansService } from './scans/scans.service';
 import { ImageService } from './tasks/image.service';
@@ -22,7 +24,7 @@ import { TemporalCodecController } from './temporal-codec/temporal-codec.control
 import { TemporalGateway } from './temporal-gateway/temporal-gateway.service';
 
 /** Feature controllers under `/api/v1`. */
-export const API_CONTROLLERS: Type<unknown>[] = [MetaController, ProfileController, MeController, TasksController, ScansController, BatchesController, DatasetExportsController, ReadersController, AuditController, QuarantineController, TemporalCodecController];
+export const API_CONTROLLERS: Type<unknown>[] = [MetaController, ProfileController, MeController, TasksController, ScansController, BatchesController, DatasetExportsController, ReleasesController, ReadersController, AuditController, QuarantineController, TemporalCodecController];
 
 /** Their services. */
-export const API_PROVIDERS: Provider[] = [TemporalGateway, ProfileService, TasksService, ScansService, BatchesService, DatasetExportsService, ImageService, ReadersService, AuditService, QuarantineService];
+export const API_PROVIDERS: Provider[] = [TemporalGateway, ProfileService, TasksService, ScansService, BatchesService, DatasetExportsService, ReleasesService, ImageService, ReadersService, AuditService, QuarantineService];

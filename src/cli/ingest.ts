@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       split: { type: 'string' },
-      policy: { type: 'string', default: 'independent-3' },
+      policy: { type: 'string' },
       url: { type: 'string' },
       token: { type: 'string' },
       help: { type: 'boolean', short: 'h' },

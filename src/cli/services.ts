@@ -2,6 +2,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 
 import { createActivities } from '../activities';
+import { acceptanceWithViews } from '../dicom';
 import { createApiApp } from '../api/bootstrap';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger';
@@ -34,6 +35,8 @@ export async function startWorker(
     deidSecret: config.deidSecret,
     maxDicomBytes: config.maxDicomBytes,
     importDir: config.importDir,
+    acceptance: acceptanceWithViews(config.acceptance.viewPositions),
+    releasesDir: config.releases.dir,
     logger: logger.child({ component: 'activities' }),
   });
   const worker = await createReadflowWorker({

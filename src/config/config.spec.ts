@@ -35,6 +35,13 @@ describe('loadConfig', () => {
     expect(c.temporal.uiUrl).toBe('http://127.0.0.1:8233');
   });
 
+  it('accepted views default to PA only (VinDr-CXR) and are a setting; releases live under the storage dir', () => {
+    expect(loadConfig({}).acceptance.viewPositions).toEqual(['PA']);
+    expect(loadConfig({ READFLOW_ACCEPTED_VIEWS: 'PA,AP' }).acceptance.viewPositions).toEqual(['PA', 'AP']);
+    expect(() => loadConfig({ READFLOW_ACCEPTED_VIEWS: 'pa; ap' })).toThrow(/READFLOW_ACCEPTED_VIEWS/);
+    expect(loadConfig({ STORAGE_DIR: '/srv/s' }).releases).toEqual({ dir: '/srv/s/releases', chunk: 200 });
+  });
+
   it('coerces and converts values', () => {
     const c = loadConfig({
       PORT: '8080',

@@ -74,6 +74,17 @@ function clusterConfig(v: { PORT: number } & z.infer<z.ZodObject<typeof clusterS
 }
 // ── end of the cluster block ───────────────────────────────────────────────────────────────────────────────────
 
+// --- Dataset publishing (issue #15): accepted views, releases ---
+const publishingShape = {
+  /** Comma-separated ViewPosition (0018,5101) values accepted at ingest; VinDr-CXR kept only PA films. */
+  READFLOW_ACCEPTED_VIEWS: z
+    .string()
+    .regex(/^[A-Z]{2,16}(,[A-Z]{2,16})*$/, 'a comma-separated list of DICOM view positions, e.g. PA or PA,AP')
+    .default('PA'),
+  /** Images a release copies and verifies per activity (one durable step of the release workflow). */
+  READFLOW_RELEASE_CHUNK: z.coerce.number().int().min(1).max(10_000).default(200),
+};
+
 const shape = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -137,6 +148,7 @@ const shape = z.object({
     .default('180d'),
   // ---- end security ----
   ...clusterShape,
+  ...publishingShape,
 });
 
 /** Every environment variable ReadFlow reads (documented in .env.example): the servers', the ingest client's, the toolchain's. */
@@ -245,6 +257,10 @@ export interface Config {
   security: SecurityConfig;
   /** `npm run start:cluster` only. */
   cluster: ClusterConfig;
+  /** What ingest accepts beyond the DICOM checks (the rest of the acceptance rule is `DEFAULT_ACCEPTANCE`). */
+  acceptance: { viewPositions: string[] };
+  /** Dataset releases: written under `<storageDir>/releases/<version>/`, `chunk` images per workflow step. */
+  releases: { dir: string; chunk: number };
 }
 
 export interface ConfigSources {
@@ -363,5 +379,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, so
     seedRoster: v.READFLOW_SEED_ROSTER,
     security: securityConfig(v),
     cluster: clusterConfig(v),
+    acceptance: { viewPositions: [...new Set(v.READFLOW_ACCEPTED_VIEWS.split(','))] },
+    releases: { dir: `${v.STORAGE_DIR ?? `${v.READFLOW_DATA_DIR}/storage`}/releases`, chunk: v.READFLOW_RELEASE_CHUNK },
   };
 }

@@ -17,16 +17,22 @@ export interface AcceptanceRule {
 
 /**
  * The project default: a single-frame frontal chest radiograph (CR/DX, body part CHEST — or its synonym THORAX, which
- * many devices write — or absent, view PA/AP or absent).
+ * many devices write — or absent, view PA — what VinDr-CXR kept — or absent). The accepted views are a setting
+ * (`READFLOW_ACCEPTED_VIEWS`, see {@link acceptanceWithViews}).
  */
 export const DEFAULT_ACCEPTANCE: AcceptanceRule = Object.freeze({
   modalities: ['CR', 'DX'],
   bodyParts: ['CHEST', 'THORAX'],
   allowMissingBodyPart: true,
-  viewPositions: ['PA', 'AP'],
+  viewPositions: ['PA'],
   allowMissingViewPosition: true,
   allowMultiFrame: false,
 }) as AcceptanceRule;
+
+/** The default rule with other accepted view positions (upper-case ViewPosition values, e.g. `['PA', 'AP']`). */
+export function acceptanceWithViews(viewPositions: readonly string[]): AcceptanceRule {
+  return Object.freeze({ ...DEFAULT_ACCEPTANCE, viewPositions: [...viewPositions] }) as AcceptanceRule;
+}
 
 /** Accepts any well-formed single- or multi-frame image (still refuses burned-in annotation). For tests and benchmarks. */
 export const PERMISSIVE_ACCEPTANCE: AcceptanceRule = Object.freeze({

@@ -16,6 +16,7 @@ import {
 } from '../../test/fixtures/dicom/corpus';
 import { Encoder, textValue } from './writer';
 import {
+  acceptanceWithViews,
   actionFor,
   DEFAULT_ACCEPTANCE,
   deidentifyDicom,
@@ -316,7 +317,7 @@ describe('quarantine reasons', () => {
     const at = base.indexOf(Buffer.from([0x20, 0x00, 0x0d, 0x00]));
     const withEls = (...els: Uint8Array[]) => Buffer.concat([base.subarray(0, at), ...els, base.subarray(at)]);
     const cs18 = (el: number, v: string) => enc.element(0x0018, el, 'CS', textValue(v, 'CS'));
-    expect(validateDicom(withEls(cs18(0x5101, 'LL')))).toMatchObject({ ok: false, reason: 'not-chest-radiograph', detail: 'view position LL is not one of PA, AP' });
+    expect(validateDicom(withEls(cs18(0x5101, 'LL')))).toMatchObject({ ok: false, reason: 'not-chest-radiograph', detail: 'view position LL is not one of PA' });
     expect(validateDicom(withEls(cs18(0x0015, 'SKULL')))).toMatchObject({
       ok: false,
       reason: 'not-chest-radiograph',
@@ -325,7 +326,10 @@ describe('quarantine reasons', () => {
     expect(validateDicom(fixture('valid/CT_small.dcm'))).toMatchObject({ ok: false, detail: 'modality CT is not one of CR, DX' });
     // THORAX is a synonym of CHEST; absent body part and view stay accepted (the NIH films have neither).
     expect(validateDicom(withEls(cs18(0x0015, 'THORAX'), cs18(0x5101, 'PA')))).toMatchObject({ ok: true });
-    expect(deidentifyDicom(withEls(cs18(0x0015, 'THORAX'), cs18(0x5101, 'AP')), { secret: TEST_SECRET })).toMatchObject({ ok: true });
+    // AP films: refused by default (VinDr-CXR kept PA only), accepted when the setting lists AP.
+    const ap = withEls(cs18(0x0015, 'THORAX'), cs18(0x5101, 'AP'));
+    expect(deidentifyDicom(ap, { secret: TEST_SECRET })).toMatchObject({ ok: false, reason: 'not-chest-radiograph', detail: 'view position AP is not one of PA' });
+    expect(deidentifyDicom(ap, { secret: TEST_SECRET, acceptance: acceptanceWithViews(['PA', 'AP']) })).toMatchObject({ ok: true });
     expect(validateDicom(base)).toMatchObject({ ok: true });
     for (const f of CHEST_FILES) expect(validateDicom(fixture(f))).toMatchObject({ ok: true });
   });
@@ -336,7 +340,7 @@ describe('quarantine reasons', () => {
         ok: false,
         reason: 'not-chest-radiograph',
         detail:
-          'view LATERAL (ViewPosition absent; AcquisitionDeviceProcessingDescription (0018,1400) is "CANINE LATERAL THORAX 0-15cm") is not one of PA, AP',
+          'view LATERAL (ViewPosition absent; AcquisitionDeviceProcessingDescription (0018,1400) is "CANINE LATERAL THORAX 0-15cm") is not one of PA',
       });
     }
     expect(validateDicom(fixture('valid/dx_image.dcm'), { acceptance: PERMISSIVE_ACCEPTANCE })).toMatchObject({ ok: true });
@@ -357,7 +361,7 @@ describe('quarantine reasons', () => {
     const before = (...els: Uint8Array[]) => Buffer.concat([base.subarray(0, pix), ...els, base.subarray(pix)]);
     expect(validateDicom(before(viewCode('lateral')))).toMatchObject({
       ok: false,
-      detail: 'view LATERAL (ViewPosition absent; ViewCodeSequence (0054,0220) is "lateral") is not one of PA, AP',
+      detail: 'view LATERAL (ViewPosition absent; ViewCodeSequence (0054,0220) is "lateral") is not one of PA',
     });
     expect(validateDicom(before(viewCode('postero-anterior')))).toMatchObject({ ok: true });
     const at = base.indexOf(Buffer.from([0x20, 0x00, 0x0d, 0x00]));

@@ -8,7 +8,7 @@ export type { DeidentifyOptions, DeidentifyResult, DeidentifiedObject, SourceUid
 export { renderPreview8 } from './preview';
 export type { Preview8 } from './preview';
 export { scanIdFor, imageIdFor, deriveUid, sopInstanceUidHash } from './uids';
-export { DEFAULT_ACCEPTANCE, PERMISSIVE_ACCEPTANCE } from './acceptance';
+export { DEFAULT_ACCEPTANCE, PERMISSIVE_ACCEPTANCE, acceptanceWithViews } from './acceptance';
 export type { AcceptanceRule, DicomSummary } from './acceptance';
 export { SUPPORTED_TRANSFER_SYNTAXES } from './transfer-syntax';
 export { PROFILE, resolveAction, actionFor, DEIDENTIFICATION_METHOD, TABLE_E_1_1_VERSION, SAFE_TEXT } from './profile';

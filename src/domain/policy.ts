@@ -43,6 +43,15 @@ export interface ReadingPolicy {
   maxBoxes: number;
 }
 
+/**
+ * The policy of a scan uploaded without one, by split, as VinDr-CXR read its data: every training scan by 3
+ * independent readers, every test scan settled by a consensus of 5 (3 readers + 2 senior reviewers).
+ */
+export const DEFAULT_POLICY_BY_SPLIT: Readonly<Record<'train' | 'test', PolicyName>> = Object.freeze({
+  train: 'independent-3',
+  test: 'consensus-5',
+});
+
 /** One day in milliseconds. */
 export const DAY_MS = 24 * 60 * 60 * 1000;
 

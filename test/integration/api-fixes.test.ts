@@ -386,14 +386,22 @@ describe('API fixes (real Postgres, real Temporal dev server, real worker)', () 
       const ann = await h.http().get('/api/v1/exports/annotations.csv?split=test').set(h.bearer(manager)).expect(200);
       expect(ann.headers['content-disposition']).toBe('attachment; filename="annotations_test.csv"');
       const annRows = mine(ann.text);
-      expect(annRows.map((r) => `${r.rad_id}:${r.class_name}:${r.x_min}`).sort()).toEqual(['consensus:Aortic enlargement:90', 'consensus:Cardiomegaly:301']);
+      // The consensus layout of the release's test files: no rad_id column.
+      expect(Object.keys(annRows[0])).toEqual(['image_id', 'class_name', 'x_min', 'y_min', 'x_max', 'y_max']);
+      expect(annRows.map((r) => `${r.class_name}:${r.x_min}`).sort()).toEqual(['Aortic enlargement:90', 'Cardiomegaly:301']);
       const readersCsv = await h.http().get('/api/v1/exports/annotations.csv?split=test&labels=readers').set(h.bearer(manager)).expect(200);
       expect(readersCsv.headers['content-disposition']).toBe('attachment; filename="annotations_test_readers.csv"');
-      expect(mine(readersCsv.text).map((r) => r.rad_id).sort()).toEqual(tasks.map((t) => t.readerId).sort());
+      // Readers appear under their stable pseudonyms (R<n>), never their login ids.
+      const pseudonyms = new Map<string, string>(
+        ((await h.ds.query(`SELECT reader_id, pseudonym FROM reader_pseudonyms`)) as { reader_id: string; pseudonym: string }[]).map((p) => [p.reader_id, p.pseudonym]),
+      );
+      expect(mine(readersCsv.text).map((r) => r.rad_id).sort()).toEqual(tasks.map((t) => pseudonyms.get(t.readerId)).sort());
+      expect(mine(readersCsv.text).every((r) => /^R\d+$/.test(r.rad_id))).toBe(true);
 
       const imageLabels = mine((await h.http().get('/api/v1/exports/image_labels.csv?split=test').set(h.bearer(manager)).expect(200)).text);
       expect(imageLabels).toHaveLength(1);
-      expect(imageLabels[0]).toMatchObject({ rad_id: 'consensus', 'Aortic enlargement': '1', Cardiomegaly: '1', Pneumonia: '1', 'Other diseases': '1' });
+      expect(imageLabels[0]).toMatchObject({ 'Aortic enlargement': '1', Cardiomegaly: '1', Pneumonia: '1', 'Other disease': '1' });
+      expect(imageLabels[0]).not.toHaveProperty('rad_id');
 
       const kaggle = await h.http().get('/api/v1/exports/kaggle.csv?split=test&labels=final').set(h.bearer(manager)).expect(200);
       expect(kaggle.headers['content-disposition']).toBe('attachment; filename="kaggle_test.csv"');

@@ -48,12 +48,12 @@ describe('API journey: upload → three readers → released labels → exports'
 
   it('uploads a chest film: 202 with a scanId, the same file again → 200 with the same scanId', async () => {
     const bytes = freshCxr();
-    const first = await h.http().post('/api/v1/scans').set(h.bearer(manager)).field('split', 'test').attach('file', bytes, 'cxr.dcm').expect(202);
+    const first = await h.http().post('/api/v1/scans').set(h.bearer(manager)).field('split', 'test').field('policy', 'independent-3').attach('file', bytes, 'cxr.dcm').expect(202);
     expect(first.body).toMatchObject({ scanId: expect.stringMatching(/^scan-[0-9a-f]{24}$/), stage: 'ingesting' });
     expect(first.body.workflowId).toBe(first.body.scanId);
     expect(first.body.workflowUrl).toContain(`/namespaces/readflow/workflows/${first.body.scanId}`);
     scanId = first.body.scanId;
-    const again = await h.http().post('/api/v1/scans').set(h.bearer(manager)).field('split', 'test').attach('file', bytes, 'cxr.dcm').expect(200);
+    const again = await h.http().post('/api/v1/scans').set(h.bearer(manager)).field('split', 'test').field('policy', 'independent-3').attach('file', bytes, 'cxr.dcm').expect(200);
     expect(again.body.scanId).toBe(scanId);
   });
 
@@ -204,13 +204,17 @@ describe('API journey: upload → three readers → released labels → exports'
     // The test split defaults to the final labels (VinDr-CXR); the readers' rows on request.
     const ann = await h.http().get('/api/v1/exports/annotations.csv?split=test&labels=readers').set(h.bearer(manager)).expect(200);
     expect(ann.headers['content-type']).toMatch(/^text\/csv/);
+    expect(ann.text.split('\n')[0]).toBe('image_id,rad_id,class_name,x_min,y_min,x_max,y_max');
     const annRows = mine(parse(ann.text, { columns: true }) as Record<string, string>[]);
     expect(annRows).toHaveLength(3);
+    const pseudonyms = new Map<string, string>(
+      ((await h.ds.query(`SELECT reader_id, pseudonym FROM reader_pseudonyms`)) as { reader_id: string; pseudonym: string }[]).map((p) => [p.reader_id, p.pseudonym]),
+    );
     for (const r of readers) {
       const box = readingOf(r.slot).boxes[0];
       expect(annRows).toContainEqual({
         image_id: imageId,
-        rad_id: r.readerId,
+        rad_id: pseudonyms.get(r.readerId),
         x_min: String(box.x_min),
         y_min: String(box.y_min),
         x_max: String(box.x_max),
@@ -219,19 +223,20 @@ describe('API journey: upload → three readers → released labels → exports'
       });
     }
     const finalAnn = mine(parse((await h.http().get('/api/v1/exports/annotations.csv?split=test').set(h.bearer(manager)).expect(200)).text, { columns: true }) as Record<string, string>[]);
-    expect(finalAnn).toEqual([expect.objectContaining({ image_id: imageId, rad_id: 'fused', class_name: 'Cardiomegaly' })]);
+    expect(finalAnn).toEqual([expect.objectContaining({ image_id: imageId, class_name: 'Cardiomegaly' })]);
+    expect(finalAnn[0]).not.toHaveProperty('rad_id');
     const labelsCsv = await h.http().get('/api/v1/exports/image_labels.csv?split=test&labels=readers').set(h.bearer(manager)).expect(200);
     const labelRows = mine(parse(labelsCsv.text, { columns: true }) as Record<string, string>[]);
     expect(labelRows).toHaveLength(3);
     for (const row of labelRows) {
-      const slot = readers.find((r) => r.readerId === row.rad_id)!.slot;
+      const slot = readers.find((r) => pseudonyms.get(r.readerId) === row.rad_id)!.slot;
       expect(row.Cardiomegaly).toBe('1');
       expect(row.Pneumonia).toBe(slot < 2 ? '1' : '0');
       expect(row['Other diseases']).toBe(slot < 2 ? '0' : '1');
     }
     const kaggle = await h.http().get('/api/v1/exports/kaggle.csv?split=test&labels=readers').set(h.bearer(manager)).expect(200);
     const kaggleRows = mine(parse(kaggle.text, { columns: true }) as Record<string, string>[]);
-    expect(kaggleRows.map((r) => `${r.rad_id}:${r.class_name}:${r.class_id}`).sort()).toEqual(readers.map((r) => `${r.readerId}:Cardiomegaly:3`).sort());
+    expect(kaggleRows.map((r) => `${r.rad_id}:${r.class_name}:${r.class_id}`).sort()).toEqual(readers.map((r) => `${pseudonyms.get(r.readerId)}:Cardiomegaly:3`).sort());
     const coco = await h.http().get('/api/v1/exports/coco.json?split=test').set(h.bearer(manager)).expect(200);
     const doc = JSON.parse(coco.text) as { images: { id: number; image_id: string; width: number }[]; annotations: { image_id: number; bbox: number[] }[] };
     const img = doc.images.find((i) => i.image_id === imageId)!;

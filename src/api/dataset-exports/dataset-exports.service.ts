@@ -1,14 +1,17 @@
 import type { Writable } from 'node:stream';
 
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 
 import { ReadingsRepository, ScanResultsRepository, ScansRepository } from '../../db/repositories';
 import type { ReleasedScanRecord } from '../../db/repositories';
 import type { StoredBox, StoredFusedBox } from '../../db/entities';
 import { DEFAULT_POLICIES, isOneOf, POLICY_NAMES, VINDR_CXR_TAXONOMY } from '../../domain';
 import type { FusedRecord, ReaderRecord, ScanSplit } from '../../domain';
+import { assignPseudonyms } from '../../releases/pseudonyms';
+import { DATA_SOURCE } from '../deps';
 import { CsvExport, FINAL_RAD_ID, LabelSet } from './dataset-exports.dto';
-import { writeCocoJson, writeKaggleTrainCsv, writeVindrAnnotationsCsv, writeVindrImageLabelsCsv } from './stream-writers';
+import { writeCocoJson, writeKaggleTrainCsv, writeVindrAnnotationsCsv, writeVindrImageLabelsCsv } from '../../releases/stream-writers';
 
 /** Final boxes with the score and readers of the fused box they equal (score 1, no readers, for boxes a reviewer drew). */
 function scoredFinalBoxes(finals: StoredBox[], fused: StoredFusedBox[]): StoredFusedBox[] {
@@ -39,6 +42,7 @@ export class DatasetExportsService {
     private readonly scans: ScansRepository,
     private readonly readings: ReadingsRepository,
     private readonly results: ScanResultsRepository,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
   ) {}
 
   private async *releasedScans(split: ScanSplit): AsyncGenerator<ReleasedScanRecord[]> {
@@ -51,8 +55,12 @@ export class DatasetExportsService {
     }
   }
 
-  /** Every reader's reading (role `reader`) of the released scans of a split, by image then reader. */
+  /**
+   * Every reader's reading (role `reader`) of the released scans of a split, by image then reader; `rad_id` is the
+   * reader's stable pseudonym (R1…R17), never the login id.
+   */
   async *readerRecords(split: ScanSplit): AsyncGenerator<ReaderRecord> {
+    await assignPseudonyms(this.ds);
     for await (const scans of this.releasedScans(split)) {
       const rows = await this.readings.readersOf(scans.map((s) => s.id));
       const imageOf = new Map(scans.map((s) => [s.id, s.image_id.trim()]));
@@ -100,9 +108,11 @@ export class DatasetExportsService {
 
   csv(kind: CsvExport, split: ScanSplit, labels: LabelSet, out: Writable): Promise<void> {
     const records = labels === 'final' ? this.finalRecords(split) : this.readerRecords(split);
+    // Final labels use the release's consensus layout (no rad_id, `Other disease`), readers' the per-reader layout.
+    const layout = labels === 'final' ? 'test' : 'train';
     const writers = {
-      annotations: () => writeVindrAnnotationsCsv(records, out, VINDR_CXR_TAXONOMY),
-      image_labels: () => writeVindrImageLabelsCsv(records, out, VINDR_CXR_TAXONOMY),
+      annotations: () => writeVindrAnnotationsCsv(records, out, VINDR_CXR_TAXONOMY, layout),
+      image_labels: () => writeVindrImageLabelsCsv(records, out, VINDR_CXR_TAXONOMY, layout),
       kaggle: () => writeKaggleTrainCsv(records, out, VINDR_CXR_TAXONOMY),
     } satisfies Record<CsvExport, () => Promise<void>>;
     return writers[kind]();

@@ -54,7 +54,7 @@ export class ScansController {
       properties: {
         file: { type: 'string', format: 'binary' },
         split: { type: 'string', enum: [...SCAN_SPLITS] },
-        policy: { type: 'string', enum: [...POLICY_NAMES], default: 'independent-3' },
+        policy: { type: 'string', enum: [...POLICY_NAMES], description: 'default: independent-3 for train, consensus-5 for test' },
       },
     },
   })

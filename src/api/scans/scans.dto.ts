@@ -18,7 +18,7 @@ export class ScanSettingsDto {
   @IsIn(SCAN_SPLITS)
   split!: ScanSplit;
 
-  @ApiPropertyOptional({ enum: POLICY_NAMES, default: 'independent-3' })
+  @ApiPropertyOptional({ enum: POLICY_NAMES, description: 'Default by split: independent-3 for train, consensus-5 for test (as VinDr-CXR).' })
   @IsOptional()
   @IsIn(POLICY_NAMES)
   policy?: PolicyName;

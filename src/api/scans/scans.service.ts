@@ -4,7 +4,7 @@ import { stageIncoming } from '../../ingest/stage-incoming';
 import type { Config } from '../../config/config';
 import { AuditEventsRepository, QuarantinedInputsRepository, ReadingsRepository, ScanResultsRepository, ScansRepository, TasksRepository } from '../../db/repositories';
 import type { ScanRecord } from '../../db/repositories';
-import { policyWithDeadlines } from '../../domain';
+import { DEFAULT_POLICY_BY_SPLIT, policyWithDeadlines } from '../../domain';
 import type { PolicyName, ReadingPolicy, ScanStage } from '../../domain';
 import type { Logger } from '../../logger';
 import type { BlobStore } from '../../storage/blob-store';
@@ -60,8 +60,8 @@ export class ScansService {
   ) {}
 
   /** The full policy a new scan runs with: the named default, deadlines from the config when set. */
-  policyFor(name: PolicyName | undefined): ReadingPolicy {
-    return policyWithDeadlines(this.config.policies[name ?? 'independent-3'], {
+  policyFor(name: PolicyName): ReadingPolicy {
+    return policyWithDeadlines(this.config.policies[name], {
       taskDeadlineMs: this.config.deadlines.taskMs,
       reviewDeadlineMs: this.config.deadlines.reviewMs,
     });
@@ -89,7 +89,7 @@ export class ScansService {
       filename,
     );
     const { scanId } = staged;
-    const policyName: PolicyName = dto.policy ?? 'independent-3';
+    const policyName: PolicyName = dto.policy ?? DEFAULT_POLICY_BY_SPLIT[dto.split];
     // The file name stays in the restricted originals store (stageIncoming): never in the workflow input.
     const input = {
       scanId,

@@ -63,12 +63,19 @@ export class ReadingsRepository {
   }
 
   /** The readers' (not reviewers') readings of some scans, by scan then reader. */
+  /**
+   * Every reader's reading (role `reader`) of these scans, by scan then reader, with the reader named by their stable
+   * pseudonym (R1…Rn, table reader_pseudonyms): published files never carry login ids.
+   */
   readersOf(scanIds: string[]): Promise<Pick<ReadingRecord, 'scan_id' | 'reader_id' | 'boxes' | 'global_labels'>[]> {
     return this.db.query(
-      `SELECT scan_id, reader_id, boxes, global_labels FROM readings WHERE scan_id = ANY($1) AND role = 'reader' ORDER BY scan_id, reader_id`,
+      `SELECT g.scan_id, p.pseudonym AS reader_id, g.boxes, g.global_labels
+         FROM readings g JOIN reader_pseudonyms p ON p.reader_id = g.reader_id
+        WHERE g.scan_id = ANY($1) AND g.role = 'reader' ORDER BY g.scan_id, p.number`,
       [scanIds],
     );
   }
+
 
   /** Each reading by these readers of a released scan, with the scan's fused labels. */
   versusFused(readerIds: string[]): Promise<ReadingVsFusedRecord[]> {

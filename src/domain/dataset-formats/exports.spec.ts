@@ -2,8 +2,8 @@ import { VINDR_CXR_TAXONOMY } from '../taxonomy';
 import { cocoJsonChunks } from './coco';
 import { kaggleTrainRows } from './kaggle';
 import type { FusedRecord, ReaderRecord } from './records';
-import { formatNumber } from './records';
-import { vindrAnnotationRows, vindrImageLabelRows, vindrImageLabelsHeader } from './vindr';
+import { formatCoordinate, formatNumber } from './records';
+import { vindrAnnotationRows, vindrAnnotationsHeader, vindrImageLabelRows, vindrImageLabelsHeader } from './vindr';
 
 const rec = (imageId: string, readerId: string, labels: string[], boxes: ReaderRecord['reading']['boxes'] = []): ReaderRecord => ({
   imageId,
@@ -21,7 +21,7 @@ describe('pure exporters', () => {
       }
     }
     const it = vindrAnnotationRows(source(), VINDR_CXR_TAXONOMY);
-    expect(it.next().value).toEqual(['a', 'rad01', '', '', '', '', 'No finding']);
+    expect(it.next().value).toEqual(['a', 'rad01', 'No finding', '', '', '', '']);
     expect(pulled).toEqual(['a']);
   });
 
@@ -36,6 +36,32 @@ describe('pure exporters', () => {
   it('Kaggle rows leave out global labels other than No finding', () => {
     expect([...kaggleTrainRows([rec('a', 'rad01', ['COPD'])], VINDR_CXR_TAXONOMY)]).toEqual([]);
     expect(() => [...kaggleTrainRows([rec('a', 'rad01', ['COPD'])], VINDR_CXR_TAXONOMY, { mapUnmappedTo: 'Edema' })]).toThrow(/no Kaggle class id/);
+  });
+
+  it('annotations follow the release column order, test files carry no rad_id and round to 2 decimals', () => {
+    expect(vindrAnnotationsHeader()).toEqual(['image_id', 'rad_id', 'class_name', 'x_min', 'y_min', 'x_max', 'y_max']);
+    expect(vindrAnnotationsHeader('test')).toEqual(['image_id', 'class_name', 'x_min', 'y_min', 'x_max', 'y_max']);
+    const box = { label: 'Cardiomegaly', x_min: 592.6066666666667, y_min: 691, x_max: 1034.504, y_max: 1200.996 };
+    expect([...vindrAnnotationRows([rec('a', 'R7', [], [box])], VINDR_CXR_TAXONOMY)]).toEqual([['a', 'R7', 'Cardiomegaly', '592.61', '691', '1034.5', '1201']]);
+    expect([...vindrAnnotationRows([rec('a', 'consensus', ['No finding'])], VINDR_CXR_TAXONOMY, 'test')]).toEqual([['a', 'No finding', '', '', '', '']]);
+  });
+
+  it('the test labels file has no rad_id and spells "Other disease" as the release does', () => {
+    const train = vindrImageLabelsHeader(VINDR_CXR_TAXONOMY);
+    const test = vindrImageLabelsHeader(VINDR_CXR_TAXONOMY, 'test');
+    expect(train).toContain('Other diseases');
+    expect(test[0]).toBe('image_id');
+    expect(test).not.toContain('rad_id');
+    expect(test).toContain('Other disease');
+    expect(test).toHaveLength(29);
+    const [row] = [...vindrImageLabelRows([rec('a', 'consensus', ['Other diseases'])], VINDR_CXR_TAXONOMY, 'test')];
+    expect(row[test.indexOf('Other disease')]).toBe('1');
+  });
+
+  it('formatCoordinate rounds to 2 decimals and never writes -0', () => {
+    expect(formatCoordinate(592.6066666666667)).toBe('592.61');
+    expect(formatCoordinate(-0.001)).toBe('0');
+    expect(() => formatCoordinate(Infinity)).toThrow(RangeError);
   });
 
   it('formatNumber refuses non-finite numbers', () => {

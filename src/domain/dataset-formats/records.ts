@@ -26,3 +26,10 @@ export function formatNumber(n: number): string {
   if (!Number.isFinite(n)) throw new RangeError(`cannot export non-finite number ${n}`);
   return String(n);
 }
+
+/** Formats a box coordinate as the VinDr-CXR release does: rounded to 2 decimals, shortest form (`691`, `592.61`). */
+export function formatCoordinate(n: number): string {
+  if (!Number.isFinite(n)) throw new RangeError(`cannot export non-finite number ${n}`);
+  const r = Number(n.toFixed(2));
+  return String(r === 0 ? 0 : r);
+}

@@ -1,54 +1,78 @@
 /**
  * VinDr-CXR / PhysioNet CSV layouts as pure row mappers (quoting is left to a CSV library).
  *
- * - `annotations_{split}.csv`: `image_id, rad_id, x_min, y_min, x_max, y_max, class_name` — one row per
- *   box, plus one row with empty coordinates and `class_name = No finding` for a No-finding reading.
- * - `image_labels_{split}.csv`: `image_id, rad_id`, then one 0/1 column per label in taxonomy order
- *   (a local label is 1 when the reader drew at least one box of it).
+ * The layouts follow the files of the VinDr-CXR 1.0.0 release as public loaders read them:
+ * - `annotations_train.csv`: `image_id, rad_id, class_name, x_min, y_min, x_max, y_max` — one row per box of each
+ *   reader, plus one row with empty coordinates for a `No finding` reading.
+ * - `image_labels_train.csv`: `image_id, rad_id`, then one 0/1 column per label in taxonomy order (a local label is
+ *   1 when the reader drew at least one box of it).
+ * - `annotations_test.csv` / `image_labels_test.csv`: the consensus of each image, so no `rad_id` column; the test
+ *   labels file keeps the release's own spelling `Other disease` (train: `Other diseases`).
+ * `rad_id` carries whatever the caller puts in `ReaderRecord.readerId` (the release writes pseudonyms R1…R17).
+ * Coordinates are rounded to 2 decimals, as the release does.
  */
 import type { Taxonomy } from '../taxonomy';
 import type { ReaderRecord } from './records';
-import { formatNumber } from './records';
+import { formatCoordinate } from './records';
 
-/** Header of `annotations_{split}.csv`. */
-export function vindrAnnotationsHeader(): string[] {
-  return ['image_id', 'rad_id', 'x_min', 'y_min', 'x_max', 'y_max', 'class_name'];
+/** The two VinDr-CXR splits and their file layouts. */
+export const VINDR_SPLITS = ['train', 'test'] as const;
+export type VindrSplit = (typeof VINDR_SPLITS)[number];
+
+/** Columns of `annotations_train.csv` (per reader). */
+export const VINDR_ANNOTATION_COLUMNS = ['image_id', 'rad_id', 'class_name', 'x_min', 'y_min', 'x_max', 'y_max'] as const;
+/** Columns of `annotations_test.csv` (consensus, one row set per image). */
+export const VINDR_TEST_ANNOTATION_COLUMNS = ['image_id', 'class_name', 'x_min', 'y_min', 'x_max', 'y_max'] as const;
+
+/** Label columns the release spells differently in its test labels file. */
+export const VINDR_TEST_LABEL_SPELLING: Readonly<Record<string, string>> = Object.freeze({ 'Other diseases': 'Other disease' });
+
+/** Whether a split's files carry `rad_id` (train: one row set per reader; test: the consensus). */
+export function vindrHasRadId(split: VindrSplit): boolean {
+  return split === 'train';
 }
 
-/** Rows of `annotations_{split}.csv` for one reader record (boxes in the reading's order). */
-export function vindrAnnotationRowsFor(record: ReaderRecord, taxonomy: Taxonomy): string[][] {
+/** Header of `annotations_{split}.csv` (default: the per-reader train layout). */
+export function vindrAnnotationsHeader(split: VindrSplit = 'train'): string[] {
+  return vindrHasRadId(split) ? [...VINDR_ANNOTATION_COLUMNS] : [...VINDR_TEST_ANNOTATION_COLUMNS];
+}
+
+/** Rows of `annotations_{split}.csv` for one record (boxes in the reading's order). */
+export function vindrAnnotationRowsFor(record: ReaderRecord, taxonomy: Taxonomy, split: VindrSplit = 'train'): string[][] {
+  const lead = vindrHasRadId(split) ? [record.imageId, record.readerId] : [record.imageId];
   const rows = record.reading.boxes.map((b) => [
-    record.imageId,
-    record.readerId,
-    formatNumber(b.x_min),
-    formatNumber(b.y_min),
-    formatNumber(b.x_max),
-    formatNumber(b.y_max),
+    ...lead,
     b.label,
+    formatCoordinate(b.x_min),
+    formatCoordinate(b.y_min),
+    formatCoordinate(b.x_max),
+    formatCoordinate(b.y_max),
   ]);
   if (record.reading.globalLabels.includes(taxonomy.noFinding)) {
-    rows.push([record.imageId, record.readerId, '', '', '', '', taxonomy.noFinding]);
+    rows.push([...lead, taxonomy.noFinding, '', '', '', '']);
   }
   return rows;
 }
 
 /** Streams the rows of `annotations_{split}.csv` (without header) for many records. */
-export function* vindrAnnotationRows(records: Iterable<ReaderRecord>, taxonomy: Taxonomy): Generator<string[]> {
-  for (const record of records) yield* vindrAnnotationRowsFor(record, taxonomy);
+export function* vindrAnnotationRows(records: Iterable<ReaderRecord>, taxonomy: Taxonomy, split: VindrSplit = 'train'): Generator<string[]> {
+  for (const record of records) yield* vindrAnnotationRowsFor(record, taxonomy, split);
 }
 
-/** Header of `image_labels_{split}.csv`: `image_id, rad_id`, then every label in taxonomy order. */
-export function vindrImageLabelsHeader(taxonomy: Taxonomy): string[] {
-  return ['image_id', 'rad_id', ...taxonomy.labels.map((l) => l.name)];
+/** Header of `image_labels_{split}.csv`: `image_id`, `rad_id` (train only), then every label in taxonomy order. */
+export function vindrImageLabelsHeader(taxonomy: Taxonomy, split: VindrSplit = 'train'): string[] {
+  if (vindrHasRadId(split)) return ['image_id', 'rad_id', ...taxonomy.labels.map((l) => l.name)];
+  return ['image_id', ...taxonomy.labels.map((l) => VINDR_TEST_LABEL_SPELLING[l.name] ?? l.name)];
 }
 
-/** The `image_labels_{split}.csv` row of one reader record. */
-export function vindrImageLabelsRowFor(record: ReaderRecord, taxonomy: Taxonomy): string[] {
+/** The `image_labels_{split}.csv` row of one record. */
+export function vindrImageLabelsRowFor(record: ReaderRecord, taxonomy: Taxonomy, split: VindrSplit = 'train'): string[] {
   const present = new Set<string>([...record.reading.globalLabels, ...record.reading.boxes.map((b) => b.label)]);
-  return [record.imageId, record.readerId, ...taxonomy.labels.map((l) => (present.has(l.name) ? '1' : '0'))];
+  const lead = vindrHasRadId(split) ? [record.imageId, record.readerId] : [record.imageId];
+  return [...lead, ...taxonomy.labels.map((l) => (present.has(l.name) ? '1' : '0'))];
 }
 
 /** Streams the rows of `image_labels_{split}.csv` (without header). */
-export function* vindrImageLabelRows(records: Iterable<ReaderRecord>, taxonomy: Taxonomy): Generator<string[]> {
-  for (const record of records) yield vindrImageLabelsRowFor(record, taxonomy);
+export function* vindrImageLabelRows(records: Iterable<ReaderRecord>, taxonomy: Taxonomy, split: VindrSplit = 'train'): Generator<string[]> {
+  for (const record of records) yield vindrImageLabelsRowFor(record, taxonomy, split);
 }

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
-import type { CocoExportOptions, FusedRecord, KaggleExportOptions, ReaderRecord, Taxonomy } from '../../domain';
+import type { CocoExportOptions, FusedRecord, KaggleExportOptions, ReaderRecord, Taxonomy, VindrSplit } from '../domain';
 import {
   cocoJsonChunks,
   kaggleTrainHeader,
@@ -16,7 +16,7 @@ import {
   vindrAnnotationsHeader,
   vindrImageLabelsHeader,
   vindrImageLabelsRowFor,
-} from '../../domain';
+} from '../domain';
 
 /** A record source: an array, a generator, or an async iterable (e.g. a database cursor). */
 export type RecordSource<T> = Iterable<T> | AsyncIterable<T>;
@@ -31,14 +31,28 @@ export async function writeCsv(header: string[], rows: RecordSource<string[]>, o
   await pipeline(Readable.from(rowsOf(header, rows, (r) => [r])), stringify(), out);
 }
 
-/** Writes VinDr-CXR `annotations_{split}.csv`. */
-export async function writeVindrAnnotationsCsv(records: RecordSource<ReaderRecord>, out: Writable, taxonomy: Taxonomy): Promise<void> {
-  await pipeline(Readable.from(rowsOf(vindrAnnotationsHeader(), records, (r) => vindrAnnotationRowsFor(r, taxonomy))), stringify(), out);
+/** Writes VinDr-CXR `annotations_{layout}.csv` (`train`: per reader with rad_id; `test`: consensus, no rad_id). */
+export async function writeVindrAnnotationsCsv(
+  records: RecordSource<ReaderRecord>,
+  out: Writable,
+  taxonomy: Taxonomy,
+  layout: VindrSplit = 'train',
+): Promise<void> {
+  await pipeline(Readable.from(rowsOf(vindrAnnotationsHeader(layout), records, (r) => vindrAnnotationRowsFor(r, taxonomy, layout))), stringify(), out);
 }
 
-/** Writes VinDr-CXR `image_labels_{split}.csv`. */
-export async function writeVindrImageLabelsCsv(records: RecordSource<ReaderRecord>, out: Writable, taxonomy: Taxonomy): Promise<void> {
-  await pipeline(Readable.from(rowsOf(vindrImageLabelsHeader(taxonomy), records, (r) => [vindrImageLabelsRowFor(r, taxonomy)])), stringify(), out);
+/** Writes VinDr-CXR `image_labels_{layout}.csv` (`test`: no rad_id, the release's `Other disease` spelling). */
+export async function writeVindrImageLabelsCsv(
+  records: RecordSource<ReaderRecord>,
+  out: Writable,
+  taxonomy: Taxonomy,
+  layout: VindrSplit = 'train',
+): Promise<void> {
+  await pipeline(
+    Readable.from(rowsOf(vindrImageLabelsHeader(taxonomy, layout), records, (r) => [vindrImageLabelsRowFor(r, taxonomy, layout)])),
+    stringify(),
+    out,
+  );
 }
 
 /** Writes Kaggle VinBigData `train.csv`. */

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { parse } from 'csv-parse/sync';
-import type { FusedRecord, ReaderRecord } from '../../domain';
-import { VINDR_CXR_TAXONOMY, parseTaxonomy } from '../../domain';
+import type { FusedRecord, ReaderRecord } from '../domain';
+import { VINDR_CXR_TAXONOMY, parseTaxonomy } from '../domain';
 import { writeCocoJson, writeCsv, writeKaggleTrainCsv, writeVindrAnnotationsCsv, writeVindrImageLabelsCsv } from './stream-writers';
 
 function sink(): { out: PassThrough; text: () => string } {
@@ -28,10 +28,10 @@ describe('CSV writers', () => {
     const { out, text } = sink();
     await writeVindrAnnotationsCsv(slowly(records), out, VINDR_CXR_TAXONOMY);
     expect(text()).toBe(
-      'image_id,rad_id,x_min,y_min,x_max,y_max,class_name\n' +
-        'img1,rad01,10,20.5,30,40,Nodule/Mass\n' +
-        'img1,rad01,1,2,3,4,Clavicle fracture\n' +
-        'img1,rad02,,,,,No finding\n',
+      'image_id,rad_id,class_name,x_min,y_min,x_max,y_max\n' +
+        'img1,rad01,Nodule/Mass,10,20.5,30,40\n' +
+        'img1,rad01,Clavicle fracture,1,2,3,4\n' +
+        'img1,rad02,No finding,,,,\n',
     );
   });
 
@@ -69,8 +69,8 @@ describe('CSV writers', () => {
     await writeVindrAnnotationsCsv([rec], out, parsed.taxonomy);
     expect(text()).toContain('"Mass, ""large"""');
     expect(parse(text())).toEqual([
-      ['image_id', 'rad_id', 'x_min', 'y_min', 'x_max', 'y_max', 'class_name'],
-      ['id\nwith newline', 'rad,03', '0', '0', '1', '1', 'Mass, "large"'],
+      ['image_id', 'rad_id', 'class_name', 'x_min', 'y_min', 'x_max', 'y_max'],
+      ['id\nwith newline', 'rad,03', 'Mass, "large"', '0', '0', '1', '1'],
     ]);
   });
 
