@@ -38,8 +38,10 @@ describe('simulator client', () => {
   });
 
   it('notices a changed spec (the comparison is not vacuous)', async () => {
-    const spec = (await h.http().get('/api/v1/openapi.json').expect(200)).body as { paths: Record<string, unknown> };
-    const changed = { ...spec, paths: { ...spec.paths, '/api/v1/extra': spec.paths['/healthz'] } };
+    const spec = (await h.http().get('/api/v1/openapi.json').expect(200)).body as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+    const changed = structuredClone(spec);
+    const health = changed.components.schemas.HealthDto;
+    health.properties = { ...health.properties, extra: { type: 'string' } };
     const committed = readFileSync(path.join(root, 'src/simulate/api/schema.ts'), 'utf8');
     expect(render(changed)).not.toBe(committed);
   });
