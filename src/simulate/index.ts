@@ -62,7 +62,13 @@ export async function simulate(opts: SimOptions, hooks: SimulateHooks = {}): Pro
       log,
     });
     log(`starting ReadFlow under ${dir} (Temporal dev server, worker, API)…`);
-    await stack.start();
+    try {
+      await stack.start();
+    } catch (err) {
+      await stack.stop({ drop: true });
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
     log(`ReadFlow up: API ${stack.apiUrl}, Temporal ${stack.temporalAddress}, database ${stack.databaseUrl}`);
     target = { apiUrl: stack.apiUrl, adminToken: stack.adminToken, temporalAddress: stack.temporalAddress, importDir: stack.importDir, deidSecret: stack.deidSecret };
   }

@@ -177,10 +177,16 @@ export class Simulation {
     const inFlight = (): number => this.scans.filter((s) => s.uploadedAt !== undefined && s.finishedAt === undefined).length;
     // Batches of up to 50 files, each written under the import directory, then one POST /batches.
     const batchJob = (async () => {
-      for (let i = 0; i < batched.length; i += 50) {
-        const chunk = batched.slice(i, i + 50);
-        while (inFlight() + chunk.length > o.maxInFlight && !this.finished) await sleep(250);
-        await this.startBatch(chunk, i / 50);
+      // One batch carries one split and policy: group first (a mixed chunk would ingest scans under the wrong split).
+      const groups = new Map<string, ScanRecord[]>();
+      for (const s of batched) groups.set(`${s.split}/${s.policy}`, [...(groups.get(`${s.split}/${s.policy}`) ?? []), s]);
+      let k = 0;
+      for (const group of groups.values()) {
+        for (let i = 0; i < group.length; i += 50) {
+          const chunk = group.slice(i, i + 50);
+          while (inFlight() + chunk.length > o.maxInFlight && !this.finished) await sleep(250);
+          await this.startBatch(chunk, k++);
+        }
       }
     })();
     let next = 0;

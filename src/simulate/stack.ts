@@ -165,10 +165,11 @@ export class Stack {
     child.once('exit', () => process.removeListener('exit', kill));
     this.children.set(role, child);
     if (role === 'api') {
-      await waitFor('API /readyz', async () => (await fetch(`${this.apiUrl}/readyz`)).ok, 90_000, child);
+      await waitFor('API /readyz', async () => (await fetch(`${this.apiUrl}/readyz`)).ok, 300_000, child);
     } else {
       // Ready when this process polls the task queue (the SDK's default identity is `<pid>@<host>`).
-      await waitFor('worker polling', () => this.polledBy(child.pid as number), 90_000, child);
+      // The worker bundles the workflows at start: minutes on a loaded 2-core machine.
+      await waitFor('worker polling', () => this.polledBy(child.pid as number), 300_000, child);
     }
   }
 

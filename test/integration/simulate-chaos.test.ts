@@ -33,7 +33,7 @@ describe('simulate --chaos (small)', () => {
       '--seed', '7',
       '--chaos',
       '--no-progress',
-      '--timeout-min', '4',
+      '--timeout-min', '6',
     ]);
     const lines: string[] = [];
     const report = await simulate(opts, {
@@ -49,5 +49,5 @@ describe('simulate --chaos (small)', () => {
     expect(report.scans.released + report.scans.quarantined).toBe(24);
     expect(report.scans.quarantined).toBeGreaterThan(0);
     expect(report.tasks.submitted).toBeGreaterThanOrEqual(report.scans.released * 3);
-  }, 240_000);
+  }, 600_000);
 });
