@@ -11,6 +11,8 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
+# The ingest activities read burned-in text with tesseract on a downscaled copy (gdcmconv decodes compressed pixels).
+RUN apt-get update && apt-get install -y --no-install-recommends tesseract-ocr libgdcm-tools && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 
 import { parseDicomBytes, PIXEL_DATA } from '../dicom/parse';
 import { PROFILE, RETAINED_BY_READFLOW } from '../dicom/profile';
+import { verifyDeidentified } from '../dicom/verify';
 
 export const GATE_PROBLEM_CODES = [
   'not-deidentified-file',
@@ -24,6 +25,7 @@ export const GATE_PROBLEM_CODES = [
   'original-uid',
   'identifying-value',
   'unreadable',
+  'profile-action',
   'missing-file',
   'missing-labels',
   'pseudonym-moved',
@@ -117,6 +119,13 @@ export const localImageVerifier: ReleaseImageVerifier = {
         seen.add(name);
         problems.push({ code: 'identifying-value', imageId, detail: `contains the source's ${name}` });
       }
+    }
+    // The de-identification verifier (src/dicom/verify.ts, issue 11): every string value at any depth (private and UN
+    // data included), every original UID, every Table E.1-1 attribute not treated as its action requires.
+    for (const f of verifyDeidentified(image.original, candidate)) {
+      const code: GateProblemCode = f.kind === 'table-action' || f.kind === 'iod-error' ? 'profile-action' : f.kind;
+      if (code === 'identifying-value' && seen.size > 0) continue; // already named above
+      problems.push({ code, imageId, detail: `${f.where}: ${f.kind}` });
     }
     return problems;
   },

@@ -332,7 +332,7 @@ async function scans(body, ctx, signal) {
 async function quarantine(body, signal) {
   const table = pagedTable({
     caption: 'Inputs refused at ingest, newest first',
-    columns: ['Received', 'File', 'Reason', 'Detail', 'Size', 'Scan'],
+    columns: ['Received', 'Content (SHA-256)', 'Reason', 'Detail', 'Size', 'Scan'],
     empty: 'Nothing is quarantined.',
     signal,
     fetchPage: (cursor) => api('/quarantine', { query: { limit: 50, cursor }, signal }),
@@ -344,8 +344,7 @@ async function quarantine(body, signal) {
         el(
           'td',
           null,
-          q.filename || el('span', { class: 'muted' }, '(no name)'),
-          ' ',
+          // File names can carry identity: only the restricted originals store keeps them (issue 11).
           el('code', { class: 'id', title: `SHA-256 ${q.sha256}` }, q.sha256.slice(0, 12)),
         ),
         el('td', null, el('span', { class: 'badge badge-overdue' }, q.reason)),
