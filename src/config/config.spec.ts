@@ -104,6 +104,7 @@ describe('loadConfig', () => {
     expect(problemsOf(() => load({}, { devDeidSecret: () => 'short' }))[0]).toMatch(/READFLOW_DEID_SECRET: the development secret .* shorter than 32/);
     expect(problemsOf(() => load({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/rf' }, { devDeidSecret: dev }))).toEqual([
       'READFLOW_DEID_SECRET: required in production',
+      'READFLOW_PAYLOAD_KEYS: required in production (Temporal payloads are encrypted)',
     ]);
   });
 

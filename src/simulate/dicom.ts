@@ -153,7 +153,8 @@ export function syntheticChest(opts: {
     el(0x0010, 0x1010, 'AS', `${String(rng.int(20, 90)).padStart(3, '0')}Y`),
     el(0x0018, 0x0015, 'CS', 'CHEST'),
     el(0x0018, 0x1000, 'LO', `SN-${rng.int(10000, 99999)}`),
-    el(0x0018, 0x5101, 'CS', rng.pick(['PA', 'AP'])),
+    // PA: the view VinDr-CXR kept and ReadFlow accepts by default (READFLOW_ACCEPTED_VIEWS).
+    el(0x0018, 0x5101, 'CS', 'PA'),
     el(0x0020, 0x000d, 'UI', `${root}.${opts.n}.1`),
     el(0x0020, 0x000e, 'UI', `${root}.${opts.n}.1.0`),
     el(0x0020, 0x0010, 'SH', `S${opts.n}`),

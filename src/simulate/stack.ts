@@ -73,6 +73,8 @@ async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs: numb
 export class Stack {
   readonly adminToken = `rf_sim_${randomBytes(18).toString('hex')}`;
   readonly deidSecret = randomBytes(24).toString('hex');
+  /** One payload key for the worker and the API (each would otherwise race to create the dev key file). */
+  readonly payloadKeys = `sim1:${randomBytes(32).toString('base64')}`;
   readonly databaseUrl: string;
   temporalAddress = '';
   apiPort = 0;
@@ -143,6 +145,7 @@ export class Stack {
       TEMPORAL_START_DEV_SERVER: 'false',
       READFLOW_ADMIN_TOKEN: this.adminToken,
       READFLOW_DEID_SECRET: this.deidSecret,
+      READFLOW_PAYLOAD_KEYS: this.payloadKeys,
       READFLOW_RATE_LIMIT_PER_MINUTE: '1000000',
       READFLOW_SEED_ROSTER: 'true',
       ...(this.opts.taskDeadline ? { READFLOW_TASK_DEADLINE: this.opts.taskDeadline } : {}),

@@ -12,7 +12,7 @@ function composeCommand(): string[] | null {
 
 describe('deployment files', () => {
   const compose = composeCommand();
-  const env = { ...process.env, READFLOW_ADMIN_TOKEN: 'x'.repeat(24), READFLOW_DEID_SECRET: 'y'.repeat(40) };
+  const env = { ...process.env, READFLOW_ADMIN_TOKEN: 'x'.repeat(24), READFLOW_DEID_SECRET: 'y'.repeat(40), READFLOW_PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` };
 
   (compose ? it : it.skip)('docker-compose.yml parses (docker compose config -q)', () => {
     const [cmd, ...args] = compose!;

@@ -28,7 +28,7 @@ import { LocalBlobStore } from '../../src/storage/blob-store';
 import { createReadflowWorker } from '../../src/temporal/worker';
 import type { ReleaseDatasetInput, ReleaseDatasetResult, ReleaseProgress } from '../../src/workflows/release-dataset.messages';
 import { releaseProgressQuery } from '../../src/workflows/release-dataset.messages';
-import { connectTemporal, testServices } from '../support/services';
+import { connectTemporal, testDataConverter, testServices } from '../support/services';
 import { bundleWorkflows, CXR_DIR, DEID_SECRET, dicomVariant, seedTestRoster, spawnChildWorker, uniqueTag, writeBundle } from '../support/workflow-harness';
 
 const COVID = path.join(CXR_DIR, '1.3.6.1.4.1.11129.5.5.110503645592756492463169821050252582267888.dcm');
@@ -64,6 +64,7 @@ describe('dataset releases', () => {
       taskQueue,
       activities: createActivities({ dataSource: ds, store, deidSecret: DEID_SECRET, maxDicomBytes: 64 * 1024 * 1024 }),
       workflowBundle: bundle,
+      dataConverter: testDataConverter(),
     });
     const running = w.run();
     worker = {

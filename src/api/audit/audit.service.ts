@@ -17,11 +17,11 @@ export class AuditService {
   async list(q: AuditQuery): Promise<Page<AuditEventDto>> {
     const limit = q.limit ?? 100;
     if (q.scanId) {
-      const after = decodeCursor(q.cursor, 2);
+      const after = decodeCursor(q.cursor, 2, ['timestamp', 'integer']);
       const rows = await this.events.ofScan(q.scanId, { limit, after: after ? [String(after[0]), String(after[1])] : undefined });
       return pageOf(rows, limit, (r) => [r.at_key, String(r.id)], toDto);
     }
-    const after = decodeCursor(q.cursor, 1);
+    const after = decodeCursor(q.cursor, 1, ['integer']);
     const rows = await this.events.all({ limit, afterId: after ? String(after[0]) : undefined });
     return pageOf(rows, limit, (r) => [String(r.id)], toDto);
   }

@@ -13,7 +13,7 @@ export class QuarantineService {
   /** Newest first, keyset over (created_at, id) on ix_quarantined_inputs_created. */
   async list(q: QuarantineQuery): Promise<Page<QuarantinedInputDto>> {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, 2, ['timestamp', 'uuid']);
     const rows = await this.inputs.page({ limit, after: after ? [String(after[0]), String(after[1])] : undefined });
     return pageOf(
       rows,

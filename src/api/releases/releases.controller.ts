@@ -2,13 +2,14 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiConflictResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 
 import type { Logger } from '../../logger';
 import { RELEASE_VERSION } from '../../releases/layout';
 import type { ReaderPseudonym } from '../../releases/pseudonyms';
 import { CurrentPrincipal, Principal, Roles } from '../auth/principal';
+import { ApiProblems } from '../common/openapi';
 import { LOGGER } from '../deps';
 import { NotFoundError } from '../errors';
 import { CreateReleaseDto } from './releases.dto';
@@ -46,13 +47,15 @@ export class ReleasesController {
   @Post()
   @HttpCode(202)
   @Roles('manager', 'admin')
-  @ApiConflictResponse({ description: 'release-exists: the version is running or published' })
+  @ApiOperation({ summary: 'Start a dataset release (releaseDataset workflow)' })
+  @ApiProblems({ 403: 'Not a manager or admin', 409: 'release-exists: the version is running or published' })
   async create(@CurrentPrincipal() me: Principal, @Body() dto: CreateReleaseDto): Promise<ReleaseView> {
     return this.releases.start(dto.version, dto.splits ?? ['train', 'test'], me.readerId);
   }
 
   /** Every release, newest first, with live progress for running ones. */
   @Get()
+  @ApiOperation({ summary: 'List releases, newest first' })
   async list(): Promise<{ items: ReleaseView[] }> {
     return { items: await this.releases.list() };
   }
@@ -60,12 +63,16 @@ export class ReleasesController {
   /** The stable pseudonyms of the readers (R1…Rn) and who they are. Managers only. */
   @Get('pseudonyms')
   @Roles('manager', 'admin')
+  @ApiOperation({ summary: 'The readers behind the published pseudonyms (managers only)' })
+  @ApiProblems({ 403: 'Not a manager or admin' })
   async pseudonyms(): Promise<{ items: ReaderPseudonym[] }> {
     return { items: await this.releases.pseudonyms() };
   }
 
   /** One release: status, progress (running), outcome, gate failures (failed), links (published). */
   @Get(':version')
+  @ApiOperation({ summary: 'One release: status, progress, gate failures, links' })
+  @ApiProblems({ 404: 'No such release' })
   async get(@Param('version') version: string): Promise<ReleaseView> {
     checkVersion(version);
     const r = await this.releases.get(version);
@@ -77,6 +84,8 @@ export class ReleasesController {
   @Get(':version/archive.tar')
   @ApiProduces('application/x-tar')
   @ApiOkResponse({ description: 'tar, streamed' })
+  @ApiOperation({ summary: 'Download a published release as one streamed tar' })
+  @ApiProblems({ 404: 'No such published release' })
   async archive(@Param('version') version: string, @Res() res: Response): Promise<void> {
     checkVersion(version);
     const stream = async (): Promise<void> => this.releases.tar(version, res);
@@ -98,6 +107,9 @@ export class ReleasesController {
   /** One file of a published release, with its SHA-256 (`Repr-Digest`, RFC 9530, and `X-Checksum-SHA256`). */
   @Get(':version/files/*path')
   @ApiOkResponse({ description: 'the file, streamed' })
+  @ApiOperation({ summary: 'Download one file of a published release, with its SHA-256' })
+  @ApiParam({ name: 'path', description: 'path inside the release, e.g. annotations/annotations_train.csv' })
+  @ApiProblems({ 404: 'No such release or file' })
   async file(@Param('version') version: string, @Param('path') rel: string | string[], @Res() res: Response): Promise<void> {
     checkVersion(version);
     const f = await this.releases.file(version, Array.isArray(rel) ? rel.join('/') : rel);

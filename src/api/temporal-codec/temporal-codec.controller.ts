@@ -9,7 +9,7 @@
  * UI's origin is set in bootstrap (`temporalCodecCors`).
  */
 import { Body, Controller, Headers, HttpCode, Inject, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Payload } from '@temporalio/common';
 import { ArrayMaxSize, IsArray } from 'class-validator';
 
@@ -73,6 +73,7 @@ export class TemporalCodecController {
   @Post('decode')
   @HttpCode(200)
   @ApiOkResponse({ type: CodecPayloadsDto })
+  @ApiOperation({ summary: 'Decode Temporal payloads for the Temporal UI or CLI (codec server protocol)' })
   async decode(@Body() body: CodecPayloadsDto, @Headers('x-namespace') namespace?: string): Promise<{ payloads: JsonPayload[] }> {
     if (!this.codec) throw new NotFoundError('route', 'payload encryption is not configured (READFLOW_PAYLOAD_KEYS)');
     if (namespace !== undefined && namespace !== this.config.temporal.namespace) {
