@@ -140,6 +140,16 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Deletes the temp files of interrupted atomic writes under `dir` (any depth). */
+async function removeTempFiles(dir: string): Promise<void> {
+  const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.name.startsWith('.tmp-')) await fsp.rm(p, { force: true });
+    else if (e.isDirectory()) await removeTempFiles(p);
+  }
+}
+
 /** Writes `data` to `target` atomically (temp file in the same directory, fsync, rename). */
 export async function writeFileAtomic(target: string, data: Buffer | string): Promise<void> {
   const dir = path.dirname(target);
@@ -509,6 +519,9 @@ export class ReleaseBuilder {
       if (await exists(summaryFile)) return JSON.parse(await fsp.readFile(summaryFile, 'utf8')) as PublishOutcome;
       throw new ReleaseExistsError(version);
     }
+    // A worker killed mid-write leaves its temp file behind (`.tmp-<pid>-…`): every step that wrote is done by now,
+    // so whatever temp file remains belongs to no one and must not be published.
+    await removeTempFiles(staged);
     const labels = JSON.parse(await fsp.readFile(this.work(version, 'labels.json'), 'utf8')) as LabelsOutcome;
     const previous = await this.previousImages(previousVersion);
     const labelDigests = new Map<string, string>();

@@ -48,7 +48,7 @@ export async function simulate(opts: SimOptions, hooks: SimulateHooks = {}): Pro
   let dir: string | undefined;
   let target: RunTarget;
   if (opts.url) {
-    target = { apiUrl: opts.url.replace(/\/$/, ''), adminToken: opts.adminToken as string, temporalAddress: opts.temporalAddress };
+    target = { apiUrl: opts.url.replace(/\/$/, ''), adminToken: opts.adminToken as string, temporalAddress: opts.temporalAddress, payloadKeys: opts.payloadKeys };
   } else {
     dir = mkdtempSync(path.join(tmpdir(), 'readflow-sim-'));
     stack = new Stack({
@@ -70,7 +70,7 @@ export async function simulate(opts: SimOptions, hooks: SimulateHooks = {}): Pro
       throw err;
     }
     log(`ReadFlow up: API ${stack.apiUrl}, Temporal ${stack.temporalAddress}, database ${stack.databaseUrl}`);
-    target = { apiUrl: stack.apiUrl, adminToken: stack.adminToken, temporalAddress: stack.temporalAddress, importDir: stack.importDir, deidSecret: stack.deidSecret };
+    target = { apiUrl: stack.apiUrl, adminToken: stack.adminToken, temporalAddress: stack.temporalAddress, payloadKeys: stack.payloadKeys, importDir: stack.importDir, deidSecret: stack.deidSecret };
   }
   const bar = opts.progress ? new SingleBar({ format: 'scans {bar} {value}/{total} finished | {eta_formatted} | {stages}', hideCursor: true, etaBuffer: 50 }) : undefined;
   const sim = new Simulation(opts, target, (done, stages) => {

@@ -44,6 +44,8 @@ export interface SimOptions {
   url?: string;
   adminToken?: string;
   temporalAddress?: string;
+  /** That ReadFlow's READFLOW_PAYLOAD_KEYS, for the status check (its Temporal payloads are encrypted). */
+  payloadKeys?: string;
   keep: boolean;
   progress: boolean;
   /** Give up (and fail) when the run has not finished after this long. */
@@ -78,7 +80,7 @@ export const USAGE = `npm run simulate -- [options]
   --seed N                (default 1)
   --json PATH             write the report as JSON
   --chaos                 kill the worker, restart Temporal and the API, cut Postgres, at seeded moments
-  --url URL --admin-token T [--temporal-address H:P]   drive an existing ReadFlow (rotates the roster's tokens!)
+  --url URL --admin-token T [--temporal-address H:P --payload-keys K]   drive an existing ReadFlow (rotates the roster's tokens!)
   --keep                  keep the run directory and database
   --no-progress           no progress bar
   --timeout-min M         fail when not finished after M minutes (default 30)
@@ -116,6 +118,7 @@ export function parseOptions(argv: string[]): SimOptions {
       url: { type: 'string' },
       'admin-token': { type: 'string' },
       'temporal-address': { type: 'string' },
+      'payload-keys': { type: 'string' },
       keep: { type: 'boolean' },
       'no-progress': { type: 'boolean' },
       'timeout-min': { type: 'string' },
@@ -178,6 +181,7 @@ export function parseOptions(argv: string[]): SimOptions {
     url: values.url,
     adminToken: values['admin-token'],
     temporalAddress: values['temporal-address'],
+    payloadKeys: values['payload-keys'],
     keep: values.keep ?? false,
     progress: !values['no-progress'],
     timeoutMs: num('timeout-min', vindr ? 240 : 30, (n) => n > 0, 'positive') * 60_000,

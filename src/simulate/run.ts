@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 
 import { scanIdFor } from '../dicom/uids';
+import { readflowDataConverter } from '../temporal/connect';
+import { parsePayloadKeys } from '../temporal/payload-codec';
 import type { PolicyName } from '../domain/policy';
 import type { ApiClient } from './client';
 import { apiClient, must } from './client';
@@ -40,6 +42,8 @@ export interface RunTarget {
   apiUrl: string;
   adminToken: string;
   temporalAddress?: string;
+  /** READFLOW_PAYLOAD_KEYS of that ReadFlow: its Temporal payloads are encrypted (SECURITY.md). */
+  payloadKeys?: string;
   /** Own stack: the import dir (batches) and the de-identification secret (to name batch-ingested scans). */
   importDir?: string;
   deidSecret?: string;
@@ -303,7 +307,8 @@ export class Simulation {
   async temporal(): Promise<{ client: Client; close: () => Promise<void> } | undefined> {
     if (!this.target.temporalAddress) return undefined;
     const connection = await Connection.connect({ address: this.target.temporalAddress });
-    return { client: new Client({ connection, namespace: 'readflow' }), close: () => connection.close() };
+    const dataConverter = readflowDataConverter({ payloadKeys: this.target.payloadKeys ? parsePayloadKeys(this.target.payloadKeys) : undefined });
+    return { client: new Client({ connection, namespace: 'readflow', dataConverter }), close: () => connection.close() };
   }
 }
 

@@ -222,8 +222,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List releases, newest first */
         get: operations["Releases_list"];
         put?: never;
+        /** Start a dataset release (releaseDataset workflow) */
         post: operations["Releases_create"];
         delete?: never;
         options?: never;
@@ -238,6 +240,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One release: status, progress, gate failures, links */
         get: operations["Releases_get"];
         put?: never;
         post?: never;
@@ -254,6 +257,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Download a published release as one streamed tar */
         get: operations["Releases_archive"];
         put?: never;
         post?: never;
@@ -270,6 +274,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Download one file of a published release, with its SHA-256 */
         get: operations["Releases_file"];
         put?: never;
         post?: never;
@@ -286,6 +291,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The readers behind the published pseudonyms (managers only) */
         get: operations["Releases_pseudonyms"];
         put?: never;
         post?: never;
@@ -492,6 +498,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Decode Temporal payloads for the Temporal UI or CLI (codec server protocol) */
         post: operations["TemporalCodec_decode"];
         delete?: never;
         options?: never;
@@ -2179,6 +2186,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
             /** @description release-exists: the version is running or published */
             409: {
                 headers: {
@@ -2228,14 +2244,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            200: {
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
             };
-            /** @description Missing, unknown or revoked token, or a deactivated account */
-            401: {
+            /** @description No such release */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2299,6 +2318,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description No such published release */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
             /** @description The request is invalid: every problem with its path (`errors`) */
             422: {
                 headers: {
@@ -2333,6 +2361,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description path inside the release, e.g. annotations/annotations_train.csv */
+                path: unknown;
                 version: string;
             };
             cookie?: never;
@@ -2348,6 +2378,15 @@ export interface operations {
             };
             /** @description Missing, unknown or revoked token, or a deactivated account */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description No such release or file */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2393,14 +2432,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            200: {
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
             };
-            /** @description Missing, unknown or revoked token, or a deactivated account */
-            401: {
+            /** @description Not a manager or admin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
