@@ -27,7 +27,7 @@ describe('simulate --chaos (small)', () => {
       '--test-fraction', '0.25',
       '--read-time', 'uniform:0-300',
       '--absent-fraction', '0',
-      '--bad-fraction', '0.1',
+      '--bad-fraction', '0.25',
       '--batch-fraction', '0.25',
       '--image-size', '96',
       '--seed', '7',
