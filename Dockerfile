@@ -4,8 +4,9 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-fund --no-audit
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json vite.config.mjs ./
 COPY src ./src
+COPY generated ./generated
 COPY bench ./bench
 RUN npm run build && npm prune --omit=dev
 
@@ -16,8 +17,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends tesseract-ocr l
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The web page is served from the sources (tsc does not copy it); src/web/serve.ts finds it next to package.json.
-COPY --from=build /app/src/web/public ./src/web/public
+# dist/ holds the bundled web page too (dist/web, made by vite in `npm run build`); src/web/serve.ts finds it there.
 COPY package.json ./
 USER node
 EXPOSE 3000

@@ -6,8 +6,14 @@
  * The app runs in a worker thread of this process, so that the load generator (main thread) does not share its
  * event loop (on a 2-core machine: one core each, Postgres in between).
  *
- * Run: `npm run bench:api` (builds, then `node dist/bench/api.js`). Needs Postgres: DATABASE_URL, else
- * postgres://postgres@127.0.0.1:5432. Temporal is not contacted (a lazy client; neither route uses it).
+ * PNG previews (issue #14): a synthetic 16-bit film (12 bits stored, film grain so that it compresses like a real
+ * one) of `--png-side` × `--png-side` pixels (default 3000), fetched by its reader as `?format=png`: the first render
+ * (each request with another window level, so nothing is cached: decode, window, PNG encode in a render thread) and
+ * the cached PNG, against the same image's DICOM download (baseline: bytes from the store, no rendering).
+ *
+ * Run: `npm run bench:api [-- <seconds per endpoint> [--png-side N] [--png-renders N]]` (builds, then
+ * `node dist/bench/api.js`). Needs Postgres: DATABASE_URL, else postgres://postgres@127.0.0.1:5432. Temporal is not
+ * contacted (a lazy client; no route measured uses it).
  * Target (issue #6): inbox ≥ 40 % of the bare route's requests/s, inbox p99 < 50 ms.
  */
 import 'reflect-metadata';
@@ -23,11 +29,25 @@ import { createApiApp } from '../src/api/bootstrap';
 import { loadConfig } from '../src/config/config';
 import { dropDatabase, openDatabase } from '../src/db/data-source';
 import { hashToken, newToken } from '../src/db/tokens';
+import { syntheticChest } from '../src/simulate/dicom';
+import { Rng } from '../src/simulate/random';
+import { drawTruth } from '../src/simulate/truth';
 import { LocalBlobStore } from '../src/storage/blob-store';
 
 const READERS = 17;
 const TASKS_PER_READER = 40;
-const DURATION_S = Number(process.argv[2] ?? 10);
+const args = process.argv.slice(2);
+function option(name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+}
+const DURATION_S = Number(args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('--')) ?? 10);
+/** Side of the square 16-bit film of the PNG rows. */
+const PNG_SIDE = option('--png-side', 3000);
+/** First renders timed (each a distinct window level). */
+const PNG_RENDERS = option('--png-renders', 12);
+/** Concurrent clients of the cached PNG and DICOM rows. */
+const IMAGE_CONNECTIONS = 4;
 
 function summary(r: Result): { rps: number; p50: number; p99: number; errors: number; non2xx: number; total: number } {
   return {
@@ -40,11 +60,11 @@ function summary(r: Result): { rps: number; p50: number; p99: number; errors: nu
   };
 }
 
-function run(url: string, path: string, tokens: string[] | undefined, duration: number): Promise<Result> {
+function run(url: string, path: string, tokens: string[] | undefined, duration: number, connections = READERS): Promise<Result> {
   let next = 0;
   return autocannon({
     url: `${url}${path}`,
-    connections: READERS,
+    connections,
     duration,
     // Each connection is one reader with its own token.
     setupClient: (client: AutocannonClient) => {
@@ -91,6 +111,22 @@ async function serve(): Promise<void> {
          FROM generate_series(0, $2 - 1) g`,
       [READERS, READERS * TASKS_PER_READER],
     );
+    // The PNG rows' film: a submitted task of rad01 (its inbox keeps 20 open tasks), the film in the de-identified store.
+    const rng = new Rng('bench-api-png');
+    const film = syntheticChest({ runId: '77', n: 1, rows: PNG_SIDE, columns: PNG_SIDE, modality: 'DX', encoding: 'explicit', truth: drawTruth(rng, PNG_SIDE, PNG_SIDE), rng, noise: 48 }).bytes;
+    const imageId = 'b'.repeat(32);
+    await store.put('deidentified', film, { key: imageId });
+    await ds.query(
+      `INSERT INTO scans (id, split, policy, stage, image_id, rows, columns, transfer_syntax, deidentified_key)
+       VALUES ('scan-png', 'train', 'independent-3', 'reading', $1, $2, $2, '1.2.840.10008.1.2.1', $3)`,
+      [imageId, PNG_SIDE, imageId],
+    );
+    const pngTask = '00000000-0000-4000-8000-000000000001';
+    await ds.query(
+      `INSERT INTO tasks (id, scan_id, reader_id, role, slot, status, assigned_at, due_at, submitted_at)
+       VALUES ($1, 'scan-png', 'rad01', 'reader', 0, 'submitted', now(), now(), now())`,
+      [pngTask],
+    );
     await ds.query('ANALYZE');
     app = await createApiApp({
       config,
@@ -107,7 +143,7 @@ async function serve(): Promise<void> {
         (e: unknown) => parentPort!.postMessage({ error: String(e) }),
       );
     });
-    parentPort!.postMessage({ port, tokens });
+    parentPort!.postMessage({ port, tokens, pngTask, filmBytes: film.length });
   } catch (e) {
     await stop().catch(() => undefined);
     throw e;
@@ -116,8 +152,8 @@ async function serve(): Promise<void> {
 
 /** Main thread: starts the app's thread, then drives the load. */
 async function main(): Promise<void> {
-  const server = new Worker(__filename, { workerData: { role: 'server' } });
-  const ready = await new Promise<{ port: number; tokens: string[] }>((resolve, reject) => {
+  const server = new Worker(__filename, { workerData: { role: 'server' }, argv: process.argv.slice(2) });
+  const ready = await new Promise<{ port: number; tokens: string[]; pngTask: string; filmBytes: number }>((resolve, reject) => {
     server.once('message', resolve);
     server.once('error', reject);
   });
@@ -144,6 +180,60 @@ async function main(): Promise<void> {
         `inbox p99 ${inbox.p99} ms (target < 50 ms: ${inbox.p99 < 50 ? 'met' : 'NOT met'})\n`,
     );
     if (inbox.non2xx || inbox.errors || bare.non2xx || bare.errors) process.exitCode = 1;
+
+    // PNG previews of a PNG_SIDE² 16-bit film, against its DICOM download (fetch loops: bodies of megabytes).
+    const image = `/api/v1/tasks/${ready.pngTask}/image`;
+    const auth = { authorization: `Bearer ${tokens[0]}` };
+    const timed = async (path: string): Promise<{ ms: number; bytes: number }> => {
+      const t = performance.now();
+      const res = await fetch(`${url}${path}`, { headers: auth });
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body.toString().slice(0, 200)}`);
+      return { ms: performance.now() - t, bytes: body.length };
+    };
+    const pct = (xs: number[], q: number): number => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+    };
+    /** `connections` clients fetching `path` in a loop for `seconds`. */
+    const loop = async (path: string, seconds: number, connections: number): Promise<{ rps: number; p50: number; p99: number; n: number; bytes: number }> => {
+      const ms: number[] = [];
+      let bytes = 0;
+      const until = performance.now() + seconds * 1000;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: connections }, async () => {
+          while (performance.now() < until) {
+            const r = await timed(path);
+            ms.push(r.ms);
+            bytes = r.bytes;
+          }
+        }),
+      );
+      return { rps: ms.length / ((performance.now() - started) / 1000), p50: pct(ms, 0.5), p99: pct(ms, 0.99), n: ms.length, bytes };
+    };
+    const firstMs: number[] = [];
+    let pngBytes = 0;
+    for (let i = 0; i < PNG_RENDERS; i++) {
+      const r = await timed(`${image}?format=png&level=${1000 + i}`); // another level each time: a full render
+      firstMs.push(r.ms);
+      pngBytes = r.bytes;
+    }
+    const first = { rps: 1000 / pct(firstMs, 0.5), p50: pct(firstMs, 0.5), p99: pct(firstMs, 0.99), n: PNG_RENDERS, bytes: pngBytes };
+    await timed(`${image}?format=png&level=900`); // into the cache
+    const cached = await loop(`${image}?format=png&level=900`, DURATION_S, IMAGE_CONNECTIONS);
+    const dicom = await loop(image, DURATION_S, IMAGE_CONNECTIONS);
+    const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+    const imageRow = (name: string, r: typeof first, what: string): string =>
+      `${name.padEnd(40)} ${r.rps.toFixed(1).padStart(6)} req/s   p50 ${r.p50.toFixed(0).padStart(4)} ms   p99 ${r.p99.toFixed(0).padStart(4)} ms   ${r.n} ${what}\n`;
+    process.stdout.write(`\nPNG previews of a ${PNG_SIDE}×${PNG_SIDE} 16-bit film (DICOM ${mb(ready.filmBytes)}, PNG ${mb(pngBytes)}):\n`);
+    process.stdout.write(imageRow('GET …/image (DICOM download, baseline)', dicom, `requests, ${IMAGE_CONNECTIONS} connections`));
+    process.stdout.write(imageRow('GET …/image?format=png (cached)', cached, `requests, ${IMAGE_CONNECTIONS} connections`));
+    process.stdout.write(imageRow('GET …/image?format=png (first render)', first, 'sequential renders, each a new window level'));
+    process.stdout.write(
+      `first render p99 / DICOM p99: ${(first.p99 / dicom.p99).toFixed(2)}×; cached PNG p99 / DICOM p99: ${(cached.p99 / dicom.p99).toFixed(2)}×; ` +
+        `first render p99 / cached PNG p99: ${(first.p99 / cached.p99).toFixed(1)}×\n`,
+    );
   } finally {
     server.postMessage('stop');
     await new Promise((resolve) => server.once('message', resolve));

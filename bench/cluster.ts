@@ -23,7 +23,7 @@ import type { DataSource } from 'typeorm';
 
 import { dropDatabase, openDatabase } from '../src/db/data-source';
 import { seedRoster } from '../src/db/seed';
-import type { PolicyName, Reading } from '../src/domain';
+import type { PolicyName } from '../src/domain';
 import { DEFAULT_POLICIES } from '../src/domain';
 import { stageIncoming } from '../src/ingest/stage-incoming';
 import { LocalBlobStore } from '../src/storage/blob-store';
@@ -34,9 +34,9 @@ import { spawnManaged } from '../src/temporal/managed-process';
 import { ensureServerBinaries } from '../src/temporal/server-binaries';
 import { ensureTemporalCli } from '../src/temporal/temporal-cli';
 import type { ScanLifecycleInput } from '../src/workflows/scan-lifecycle.messages';
-import { reviewContextQuery, submitReadingUpdate } from '../src/workflows/scan-lifecycle.messages';
 import { createLogger } from '../src/logger';
 import { loadToolchainConfig } from '../src/config/toolchain';
+import { answerTask, pool, radiographCopy, slotReading } from './support';
 
 const SCANS = Number(process.argv[2] ?? 60);
 const POLICIES: PolicyName[] = ['independent-3', 'independent-3', 'consensus-5'];
@@ -44,28 +44,6 @@ const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 const CXR = path.resolve(process.cwd(), 'test/fixtures/dicom/cxr/dicom_00000001_000.dcm');
 const WORKER_JS = path.resolve(__dirname, '../src/cli/worker.js');
 const TICKS = 100; // USER_HZ on Linux
-
-function variant(bytes: Buffer, n: number): Buffer {
-  const text = bytes.toString('latin1');
-  const m = /1\.3\.6\.1\.4\.1\.11129\.5\.5\.(\d{30,})/.exec(text);
-  if (!m) throw new Error('no SOP Instance UID');
-  const suffix = `6${String(process.pid).padStart(7, '0')}${String(n).padStart(8, '0')}`.padEnd(m[1].length, '3').slice(0, m[1].length);
-  return Buffer.from(text.split(m[0]).join(m[0].slice(0, m[0].length - m[1].length) + suffix), 'latin1');
-}
-
-function reading(slot: number): Reading {
-  const j = slot * 6;
-  return { boxes: [{ label: 'Cardiomegaly', x_min: 300 + j, y_min: 500 + j, x_max: 700 + j, y_max: 800 - j }], globalLabels: ['Pneumonia'] };
-}
-
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
 
 /** CPU seconds (user + system) of a process and its descendants. */
 function cpuSeconds(pid: number, withDescendants = true): number {
@@ -149,7 +127,7 @@ async function runCampaign(opts: {
   const inputs: ScanLifecycleInput[] = [];
   for (let i = 0; i < SCANS; i++) {
     const name = POLICIES[i % POLICIES.length];
-    const staged = await stageIncoming({ store: opts.store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, variant(nih, opts.offset + i));
+    const staged = await stageIncoming({ store: opts.store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, radiographCopy(nih, opts.offset + i, '6'));
     inputs.push({ scanId: staged.scanId, sourceKey: staged.sourceKey, split: name === 'consensus-5' ? 'test' : 'train', policy: DEFAULT_POLICIES[name], batchId });
   }
   // Give the worker processes time to start polling (their boot is not what is measured).
@@ -170,17 +148,8 @@ async function runCampaign(opts: {
       );
       await pool(open.filter((t) => !answered.has(t.id)), 16, async (t) => {
         answered.add(t.id);
-        const h = client.workflow.getHandle(t.scan_id);
         try {
-          if (t.role === 'reader') {
-            await h.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, reading: reading(t.slot) }] });
-          } else if (t.slot === 0) {
-            const ctx = await h.query(reviewContextQuery, t.id);
-            const boxes = ctx.fused.boxes.map(({ label, x_min, y_min, x_max, y_max }) => ({ label, x_min, y_min, x_max, y_max }));
-            await h.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, reading: { boxes, globalLabels: ctx.fused.globalLabels } }] });
-          } else {
-            await h.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, decision: 'confirm' }] });
-          }
+          await answerTask(client, t, slotReading(t.slot, ['Pneumonia']));
         } catch {
           answered.delete(t.id);
         }

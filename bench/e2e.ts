@@ -19,13 +19,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 
 import { createActivities } from '../src/activities';
 import { dropDatabase, openDatabase } from '../src/db/data-source';
 import { seedRoster } from '../src/db/seed';
-import type { Reading } from '../src/domain';
 import { DEFAULT_POLICIES, policyWithDeadlines } from '../src/domain';
 import { stageIncoming } from '../src/ingest/stage-incoming';
 import { LocalBlobStore } from '../src/storage/blob-store';
@@ -36,6 +36,7 @@ import { submitReadingUpdate } from '../src/workflows/scan-lifecycle.messages';
 import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import * as floorActivities from './floor/activities';
 import { floorSubmitUpdate } from './floor/workflows';
+import { median, pool, radiographCopy, slotReading } from './support';
 import { loadToolchainConfig } from '../src/config/toolchain';
 
 const SCANS = Number(process.argv[2] ?? 200);
@@ -45,41 +46,33 @@ const DEADLINE_MS = 10 * 60_000; // never reached: readers are instant
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 const CXR = path.resolve(process.cwd(), 'test/fixtures/dicom/cxr/dicom_00000001_000.dcm');
 
-function variant(bytes: Buffer, n: number): Buffer {
-  const text = bytes.toString('latin1');
-  const m = /1\.3\.6\.1\.4\.1\.11129\.5\.5\.(\d{30,})/.exec(text);
-  if (!m) throw new Error('no SOP Instance UID');
-  const suffix = `9${String(process.pid).padStart(7, '0')}${String(n).padStart(8, '0')}`.padEnd(m[1].length, '5').slice(0, m[1].length);
-  return Buffer.from(text.split(m[0]).join(m[0].slice(0, m[0].length - m[1].length) + suffix), 'latin1');
+/** Event types of one history, by count (most first), e.g. `ActivityTaskScheduled 9`. */
+type EventMix = Map<string, number>;
+
+function eventMix(events: { eventType?: number | null }[]): EventMix {
+  const names = temporal.api.enums.v1.EventType as unknown as Record<number, string>;
+  const mix: EventMix = new Map();
+  for (const e of events) {
+    const name = (names[e.eventType ?? 0] ?? String(e.eventType)).replace(/^EVENT_TYPE_/, '').toLowerCase().replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+    mix.set(name, (mix.get(name) ?? 0) + 1);
+  }
+  return mix;
 }
 
-function reading(slot: number): Reading {
-  const j = slot * 6;
-  return { boxes: [{ label: 'Cardiomegaly', x_min: 300 + j, y_min: 500 + j, x_max: 700 + j, y_max: 800 - j }], globalLabels: ['Other diseases'] };
+function mixLine(mix: EventMix): string {
+  return [...mix.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
 }
 
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
-
-async function historyLengths(client: Client, ids: string[]): Promise<number[]> {
-  const out: number[] = [];
+/** History lengths of the workflows, and the event mix of the first one (what a scan's history is made of). */
+async function historyLengths(client: Client, ids: string[]): Promise<number[] & { mix?: EventMix }> {
+  const out: number[] & { mix?: EventMix } = [];
   await pool(ids, 10, async (id) => {
     const h = await client.workflow.getHandle(id).fetchHistory();
     out.push(h.events?.length ?? 0);
+    if (id === ids[0]) out.mix = eventMix(h.events ?? []);
   });
   return out;
 }
@@ -125,7 +118,7 @@ async function main(): Promise<void> {
     const inputs: ScanLifecycleInput[] = [];
     const policy = policyWithDeadlines(DEFAULT_POLICIES['independent-3'], { taskDeadlineMs: DEADLINE_MS, reviewDeadlineMs: DEADLINE_MS });
     for (let i = 0; i < SCANS; i++) {
-      const staged = await stageIncoming({ store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, variant(nih, i));
+      const staged = await stageIncoming({ store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, radiographCopy(nih, i, '9'));
       inputs.push({ scanId: staged.scanId, sourceKey: staged.sourceKey, split: 'train', policy, batchId: 'bench-e2e' });
     }
     const rfRunning = rfWorker.run();
@@ -141,7 +134,7 @@ async function main(): Promise<void> {
           answered.add(t.id);
           await client.workflow
             .getHandle(t.scan_id)
-            .executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, reading: reading(t.slot) }] })
+            .executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, reading: slotReading(t.slot, ['Other diseases']) }] })
             .catch(() => answered.delete(t.id));
         });
         await new Promise((r) => setTimeout(r, 100));
@@ -187,6 +180,8 @@ async function main(): Promise<void> {
       `bench:e2e — ${SCANS} scans each, independent-3 (3 instant readers), ${CONCURRENCY} scans in flight, one Temporal dev server`,
       `  ReadFlow lifecycle  ${(rfMs / 1000).toFixed(1)} s  ${rfRate.toFixed(2)} scans/s  history median ${median(rfEvents)} events/scan (max ${Math.max(...rfEvents)})`,
       `  floor workflow      ${(floorMs / 1000).toFixed(1)} s  ${floorRate.toFixed(2)} scans/s  history median ${median(floorEvents)} events/scan (max ${Math.max(...floorEvents)})`,
+      `  ReadFlow history of one scan: ${mixLine(rfEvents.mix ?? new Map())}`,
+      `  floor history of one scan:    ${mixLine(floorEvents.mix ?? new Map())}`,
       `  ratio               ReadFlow = ${((rfRate / floorRate) * 100).toFixed(1)} % of the floor's rate (goal ≥ 70 %); history ${(median(rfEvents) / median(floorEvents)).toFixed(2)}× the floor's (goal ≤ 1.5×)`,
       '',
     ];

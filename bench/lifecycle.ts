@@ -25,15 +25,15 @@ import { createActivities } from '../src/activities';
 import { stageIncoming } from '../src/ingest/stage-incoming';
 import { dropDatabase, openDatabase } from '../src/db/data-source';
 import { seedRoster } from '../src/db/seed';
-import type { PolicyName, Reading } from '../src/domain';
+import type { PolicyName } from '../src/domain';
 import { DEFAULT_POLICIES, policyWithDeadlines } from '../src/domain';
 import { LocalBlobStore } from '../src/storage/blob-store';
 import { loadToolchainConfig } from '../src/config/toolchain';
 import { ensureTemporalCli } from '../src/temporal/temporal-cli';
 import { createReadflowWorker, WORKFLOWS_PATH } from '../src/temporal/worker';
 import type { ScanLifecycleInput } from '../src/workflows/scan-lifecycle.messages';
-import { reviewContextQuery, submitReadingUpdate } from '../src/workflows/scan-lifecycle.messages';
 import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
+import { answerTask, pool, radiographCopy, slotReading } from './support';
 
 const SCANS = Number(process.argv[2] ?? 200);
 const POLICIES: PolicyName[] = ['independent-3', 'consensus-5', 'independent-5'];
@@ -42,35 +42,6 @@ const ABSENT = 'rad17';
 const DEADLINE_MS = 30_000;
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 const CXR = path.resolve(process.cwd(), 'test/fixtures/dicom/cxr/dicom_00000001_000.dcm');
-
-/** A copy of the radiograph with another SOP Instance UID of the same length. */
-function variant(bytes: Buffer, n: number): Buffer {
-  const text = bytes.toString('latin1');
-  const m = /1\.3\.6\.1\.4\.1\.11129\.5\.5\.(\d{30,})/.exec(text);
-  if (!m) throw new Error('no SOP Instance UID');
-  const suffix = `7${String(process.pid).padStart(7, '0')}${String(n).padStart(8, '0')}`.padEnd(m[1].length, '3').slice(0, m[1].length);
-  return Buffer.from(text.split(m[0]).join(m[0].slice(0, m[0].length - m[1].length) + suffix), 'latin1');
-}
-
-function reading(slot: number): Reading {
-  const j = slot * 6;
-  return {
-    boxes: [{ label: 'Cardiomegaly', x_min: 300 + j, y_min: 500 + j, x_max: 700 + j, y_max: 800 - j }],
-    globalLabels: slot < 2 ? ['Pneumonia'] : ['Other diseases'],
-  };
-}
-
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
 
 function stats(xs: number[]): string {
   const s = [...xs].sort((a, b) => a - b);
@@ -112,7 +83,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < SCANS; i++) {
       const name = POLICIES[i % POLICIES.length];
       let policy = policyWithDeadlines(DEFAULT_POLICIES[name], { taskDeadlineMs: DEADLINE_MS, reviewDeadlineMs: DEADLINE_MS });
-      const staged = await stageIncoming({ store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, variant(nih, i));
+      const staged = await stageIncoming({ store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, radiographCopy(nih, i, '7'));
       if (i % 25 === 0) {
         policy = { ...policy, maxReassignmentsPerTask: 0 };
         escalate.add(staged.scanId);
@@ -144,17 +115,8 @@ async function main(): Promise<void> {
         const todo = open.filter((t) => !answered.has(t.id) && t.reader_id !== ABSENT && !(escalate.has(t.scan_id) && t.role === 'reader' && t.slot === 0));
         await pool(todo, 16, async (t) => {
           answered.add(t.id);
-          const h = client.workflow.getHandle(t.scan_id);
           try {
-            if (t.role === 'reader') {
-              await h.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, reading: reading(t.slot) }] });
-            } else if (t.slot === 0) {
-              const ctx = await h.query(reviewContextQuery, t.id);
-              const boxes = ctx.fused.boxes.map(({ label, x_min, y_min, x_max, y_max }) => ({ label, x_min, y_min, x_max, y_max }));
-              await h.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, reading: { boxes, globalLabels: ctx.fused.globalLabels } }] });
-            } else {
-              await h.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, decision: 'confirm' }] });
-            }
+            await answerTask(client, t, slotReading(t.slot, t.slot < 2 ? ['Pneumonia'] : ['Other diseases']));
           } catch {
             answered.delete(t.id); // e.g. expired meanwhile; the replacement task is picked up next round
           }

@@ -6,9 +6,12 @@
 import type { DataSource } from 'typeorm';
 
 import type { AcceptanceRule } from '../dicom';
+import type { Taxonomy } from '../domain';
 import type { Logger } from '../logger';
 import type { BlobStore } from '../storage/blob-store';
 import { createBatchActivities } from './batch.activities';
+import { createGoldActivities } from './gold.activities';
+import { createCapacityActivities } from './capacity.activities';
 import { createIngestActivities } from './ingest.activities';
 import { createReleaseActivities } from './release.activities';
 import { createScanActivities } from './scan.activities';
@@ -26,6 +29,8 @@ export interface ActivityDeps {
   acceptance?: AcceptanceRule;
   /** Where dataset releases are written (`<STORAGE_DIR>/releases`); default: `releases/` beside the store's areas. */
   releasesDir?: string;
+  /** The project's taxonomy (READFLOW_TAXONOMY_FILE) releases are written with; default VinDr-CXR's. */
+  taxonomy?: Taxonomy;
   logger?: Logger;
 }
 
@@ -34,8 +39,10 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createIngestActivities(deps),
     ...createScanActivities(deps),
+    ...createCapacityActivities(deps),
     ...createBatchActivities(deps),
     ...createReleaseActivities(deps),
+    ...createGoldActivities(deps),
   };
 }
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 
+import { QuarantinedInputsRepository } from '../db/repositories';
 import type { BlobStore } from '../storage/blob-store';
 import { checkDeflatedSize, deidentifyDicom, sopInstanceUidHash, validateDicom } from '../dicom';
 import type { AcceptanceRule, ImageMeta, QuarantineReason } from '../dicom';
@@ -79,6 +80,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  */
 export function createIngestActivities(deps: IngestDeps) {
   const { store, dataSource, deidSecret, maxDicomBytes } = deps;
+  const quarantined = new QuarantinedInputsRepository(dataSource);
   if (!deidSecret) throw new Error('createIngestActivities: deidSecret is required');
   const textCheck = deps.burnedInText === false ? undefined : (deps.burnedInText ?? tesseractTextCheck());
 
@@ -113,8 +115,7 @@ export function createIngestActivities(deps: IngestDeps) {
 
   /** The quarantine recorded for these bytes, if any (a retry after the incoming blob was deleted). */
   async function recordedQuarantine(sha256: string): Promise<QuarantineDetails | undefined> {
-    const rows = (await dataSource.query(`SELECT reason, detail FROM quarantined_inputs WHERE sha256 = $1`, [sha256])) as QuarantineDetails[];
-    return rows[0];
+    return quarantined.recorded(sha256);
   }
 
   /**
@@ -149,15 +150,7 @@ export function createIngestActivities(deps: IngestDeps) {
     data?: Buffer;
   }): Promise<void> {
     if (q.data) await store.put('quarantine', q.data, { key: q.sha256 });
-    await dataSource.query(
-      `INSERT INTO quarantined_inputs (sha256, scan_id, filename, reason, detail, size_bytes)
-       VALUES ($1, $2, NULL, $3, $4, $5)
-       ON CONFLICT (sha256) DO UPDATE SET
-         scan_id = COALESCE(quarantined_inputs.scan_id, EXCLUDED.scan_id),
-         reason = EXCLUDED.reason,
-         detail = EXCLUDED.detail`,
-      [q.sha256, q.scanId, q.reason, q.detail.slice(0, 2000), String(q.size)],
-    );
+    await quarantined.record(q);
   }
 
   function quarantineFailure(reason: string, detail: string): ApplicationFailure {

@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 
-import type { VindrSplit } from '../domain';
+import type { Taxonomy, VindrSplit } from '../domain';
 import { ReleaseBuilder, ReleaseExistsError } from '../releases/builder';
 import type { GateOutcome, PublishOutcome } from '../releases/builder';
 import { ReleasesRepository } from '../releases/releases.repository';
@@ -23,6 +23,8 @@ export interface ReleaseActivityDeps {
   releasesDir?: string;
   /** The gate's per-image check (default: the local check of src/releases/verifier.ts). */
   releaseVerifier?: ReleaseImageVerifier;
+  /** The project's taxonomy (READFLOW_TAXONOMY_FILE); default VinDr-CXR's. */
+  taxonomy?: Taxonomy;
 }
 
 /** Same value as the workflow's constant. */
@@ -50,6 +52,7 @@ export function createReleaseActivities(deps: ReleaseActivityDeps): ReleaseActiv
     store: deps.store,
     releasesDir: deps.releasesDir ?? defaultReleasesDir(deps.store),
     verifier: deps.releaseVerifier,
+    taxonomy: deps.taxonomy,
   });
   const repo = new ReleasesRepository(deps.dataSource);
 
@@ -62,6 +65,15 @@ export function createReleaseActivities(deps: ReleaseActivityDeps): ReleaseActiv
     }
   };
 
+  /** The workflow run the activity works for: the release attempt (undefined outside an activity). */
+  const currentRunId = (): string | undefined => {
+    try {
+      return Context.current().info.workflowExecution?.runId;
+    } catch {
+      return undefined;
+    }
+  };
+
   const refuseExisting = (e: unknown): never => {
     if (e instanceof ReleaseExistsError) throw ApplicationFailure.nonRetryable(e.message, RELEASE_EXISTS, { version: e.version });
     throw e;
@@ -70,7 +82,7 @@ export function createReleaseActivities(deps: ReleaseActivityDeps): ReleaseActiv
   return {
     async prepareRelease({ version, splits, requestedBy, previousVersion, workflowId }) {
       await repo.ensure({ version, splits, requestedBy, previousVersion, workflowId });
-      return builder.prepare(version, splits).catch(refuseExisting);
+      return builder.prepare(version, splits, currentRunId()).catch(refuseExisting);
     },
     async copyReleaseImages({ version, from, count }) {
       return builder.copyImages(version, from, count, heartbeat);

@@ -10,8 +10,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 
 import { ReadersRepository, repositories } from '../db/repositories';
+import { activityProbe, scansToWake } from './capacity.activities';
+import { TrackRecordWindow } from './track-record';
+
+export { TRACK_RECORD_SCANS } from './track-record';
 import type { AuditEventWrite, ReadingWrite, ScanResultWrite, ScanWrite, TaskWrite } from '../db/repositories';
-import type { RosterEntry } from '../domain';
+import type { RosterEntry, TrackRecord } from '../domain';
 import type { Logger } from '../logger';
 
 /** What the scan activities need. */
@@ -38,20 +42,35 @@ export interface ProjectionStep {
   reading?: ReadingRow;
   result?: ResultRow;
   audit?: AuditEventRow[];
+  /** The scan stops waiting for readers (it left `waiting-for-readers` without a grant): its `reader_waitlist` row goes. */
+  leaveWaitlist?: true;
+}
+
+/**
+ * What a projection write answers (since issue #12): the waiting scans the capacity it freed can serve now, for the
+ * workflow to wake (`readersAvailable` signal). Absent when the step freed nothing or nobody waits.
+ */
+export interface ProjectionOutcome {
+  wake: string[];
 }
 
 /** The scan activities (names are part of the contract, see docs/architecture.md). */
 export interface ScanActivities {
   /** Active radiologists with their open-task counts and last assignment time. */
   loadRoster(): Promise<RosterEntry[]>;
+  /**
+   * The readers' track record over the most recently released scans (adaptive decision, see `decideExtension`), kept
+   * up to date by the worker (src/activities/track-record.ts) rather than rebuilt from every reading per decision.
+   */
+  loadTrackRecord(): Promise<TrackRecord>;
   /** Stage and metadata of the scan (+ audit). */
-  recordScan(step: ProjectionStep): Promise<void>;
+  recordScan(step: ProjectionStep): Promise<ProjectionOutcome | undefined>;
   /** Task creations and status changes (+ optional stage, audit). */
-  recordTasks(step: ProjectionStep): Promise<void>;
+  recordTasks(step: ProjectionStep): Promise<ProjectionOutcome | undefined>;
   /** An accepted submission: the reading row and its task marked submitted (+ audit). */
-  recordReading(step: ProjectionStep): Promise<void>;
+  recordReading(step: ProjectionStep): Promise<ProjectionOutcome | undefined>;
   /** Release: the result row and the scan marked released (+ audit). */
-  recordRelease(step: ProjectionStep): Promise<void>;
+  recordRelease(step: ProjectionStep): Promise<ProjectionOutcome | undefined>;
 }
 
 /**
@@ -81,9 +100,9 @@ export function isPermanentDataError(err: unknown): boolean {
  * the SQLSTATE and, when Postgres gives them, the table, column and constraint: never Postgres' message or the query
  * parameters, which can quote readings and reasons (22P02 quotes the refused value).
  */
-async function permanentFailuresFinal(what: string, write: () => Promise<void>): Promise<void> {
+async function permanentFailuresFinal<T>(what: string, write: () => Promise<T>): Promise<T> {
   try {
-    await write();
+    return await write();
   } catch (err) {
     if (!isPermanentDataError(err)) throw err;
     const code = sqlState(err) as string;
@@ -112,19 +131,34 @@ export async function applyProjectionStep(ds: DataSource, step: ProjectionStep):
     if (step.reading) await db.readings.insert(step.reading);
     if (step.result) await db.scanResults.upsert(step.result);
     if (step.audit?.length) await db.auditEvents.insert(step.audit);
+    if (step.leaveWaitlist && step.scan) await db.readerWaitlist.remove(step.scan.id);
   });
+}
+
+/** True when the step frees reader capacity: a task leaves `open`, or a scan leaves the waitlist. */
+function freesCapacity(step: ProjectionStep): boolean {
+  return step.leaveWaitlist === true || (step.tasks ?? []).some((t) => t.status !== 'open');
 }
 
 /** Builds the scan projection activities. */
 export function createScanActivities(deps: ScanActivityDeps): ScanActivities {
   const { dataSource } = deps;
+  const trackRecord = new TrackRecordWindow(dataSource);
   const writer =
     (what: string) =>
-    (step: ProjectionStep): Promise<void> =>
-      permanentFailuresFinal(what, () => applyProjectionStep(dataSource, step));
+    (step: ProjectionStep): Promise<ProjectionOutcome | undefined> =>
+      permanentFailuresFinal(what, async () => {
+        await applyProjectionStep(dataSource, step);
+        if (!freesCapacity(step)) return undefined;
+        const wake = await scansToWake(dataSource, activityProbe());
+        return wake.length > 0 ? { wake } : undefined;
+      });
   return {
     loadRoster(): Promise<RosterEntry[]> {
       return new ReadersRepository(dataSource).roster();
+    },
+    loadTrackRecord(): Promise<TrackRecord> {
+      return trackRecord.load();
     },
     recordScan: writer('recordScan'),
     recordTasks: writer('recordTasks'),

@@ -11,7 +11,8 @@ import { AuthService } from './auth/auth.service';
 import { TokenThrottlerGuard } from './auth/token-throttler.guard';
 import type { ApiDeps } from './bootstrap';
 import { BodyProblemInterceptor } from './common/body-problem';
-import { BLOB_STORE, CONFIG, DATA_SOURCE, LOGGER, TEMPORAL_CLIENT, TEMPORAL_GATEWAY_OPTIONS } from './deps';
+import { BLOB_STORE, CONFIG, DATA_SOURCE, LOGGER, PREVIEW_RENDERER, TEMPORAL_CLIENT, TEMPORAL_GATEWAY_OPTIONS } from './deps';
+import { RenderPool } from '../dicom/render-pool';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
@@ -41,6 +42,11 @@ export class AppModule {
         { provide: BLOB_STORE, useValue: deps.store },
         { provide: LOGGER, useValue: deps.logger },
         { provide: TEMPORAL_GATEWAY_OPTIONS, useValue: deps.temporal ?? {} },
+        // Threads start on the first preview; ImageService closes the renderer with the app.
+        {
+          provide: PREVIEW_RENDERER,
+          useFactory: () => deps.previewRenderer ?? new RenderPool({ threads: deps.config.previews.threads, maxQueue: deps.config.previews.queue }),
+        },
         AuthService,
         MetricsService,
         // Order matters: the per-token rate limit first, then authentication and roles.

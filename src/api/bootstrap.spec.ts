@@ -21,6 +21,15 @@ describe('helmetOptions', () => {
     expect(policy).toContain("img-src 'self' blob: data:");
   });
 
+  it('lets the viewer compile its WebAssembly codecs and start its own-origin decoding worker, and nothing more', async () => {
+    const policy = await csp('http://readflow.lan:3000');
+    expect(policy).toContain("script-src 'self' 'wasm-unsafe-eval'");
+    expect(policy).toContain("worker-src 'self'");
+    expect(policy).not.toContain("'unsafe-eval'");
+    expect(policy).not.toContain("'unsafe-inline'");
+    expect(policy).not.toMatch(/worker-src[^;]*blob:/);
+  });
+
   it('upgrades insecure requests when served over https', async () => {
     expect(await csp('https://readflow.example.org')).toContain('upgrade-insecure-requests');
   });

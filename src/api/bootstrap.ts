@@ -11,8 +11,10 @@ import helmet from 'helmet';
 import { DataSource } from 'typeorm';
 
 import type { Config } from '../config/config';
+import type { ImageRenderer } from '../dicom/render-pool';
 import type { Logger } from '../logger';
 import type { BlobStore } from '../storage/blob-store';
+import { viewerStyleSources } from '../web/csp';
 import { mountWebApp } from '../web/serve';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation';
@@ -34,6 +36,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Deadlines of the Temporal gateway's calls (defaults: updates 30 s, queries 10 s). */
   temporal?: TemporalGatewayOptions;
+  /** PNG preview renderer; default a pool of `config.previews.threads` worker threads (closed with the app). */
+  previewRenderer?: ImageRenderer;
 }
 
 /** JSON bodies of this API are small (a reading with ≤ 100 boxes is a few KB). */
@@ -165,8 +169,10 @@ export function buildOpenApi(app: INestApplication, config: Config): OpenAPIObje
 
 /**
  * Security headers. Swagger UI needs inline styles; the web page (src/web/public) shows task images through blob:
- * URLs. `upgrade-insecure-requests` only when ReadFlow is served over https: on a plain-http address (a LAN host
- * without TLS) it would make browsers fetch the page's own scripts over https, and the page would not load.
+ * URLs, and its viewer (Cornerstone3D) decodes DICOM in a module worker of its own origin with WebAssembly codecs:
+ * `'wasm-unsafe-eval'` lets the page compile WebAssembly (and nothing else: no `eval`, no inline script) and workers come
+ * from 'self' only. `upgrade-insecure-requests` only when ReadFlow is served over https: on a plain-http address (a LAN
+ * host without TLS) it would make browsers fetch the page's own scripts over https, and the page would not load.
  */
 export function helmetOptions(publicUrl: string, opts: { docs?: boolean } = {}): Parameters<typeof helmet>[0] {
   const https = publicUrl.startsWith('https:');
@@ -174,9 +180,12 @@ export function helmetOptions(publicUrl: string, opts: { docs?: boolean } = {}):
     contentSecurityPolicy: {
       directives: {
         'img-src': ["'self'", 'blob:', 'data:'],
-        // No inline styles and no https: wildcard: the page's styles are its own files. Swagger UI (/docs only) needs
+        'script-src': opts.docs ? ["'self'"] : ["'self'", "'wasm-unsafe-eval'"],
+        'worker-src': ["'self'"],
+        // No inline styles and no https: wildcard: the page's styles are its own files, plus the one style attribute the
+        // viewer's library writes on box labels, allowed by its hash (src/web/csp.ts). Swagger UI (/docs only) needs
         // inline styles; it runs no inline script.
-        'style-src': opts.docs ? ["'self'", "'unsafe-inline'"] : ["'self'"],
+        'style-src': opts.docs ? ["'self'", "'unsafe-inline'"] : ["'self'", ...viewerStyleSources()],
         ...(https ? {} : { 'upgrade-insecure-requests': null }),
       },
     },
@@ -276,7 +285,7 @@ export async function createApiApp(deps: ApiDeps): Promise<INestApplication> {
   if (deps.config.security.protectOpsEndpoints) app.use(protectOps(app.get(AuthService)));
   app.use('/api/v1/temporal-codec', temporalCodecCors(deps.config.temporal.uiUrl));
   // The web page: `/` and `/app/*` (static files, outside `/api/v1`).
-  if (!mountWebApp(app)) deps.logger.warn('src/web/public not found: the web page is not served');
+  if (!mountWebApp(app)) deps.logger.warn('dist/web not found (npm run build makes it): the web page is not served');
   app.use('/api/v1', noControlCharactersInPath);
   // NestJS 12 types leave `verify` out (it is Nest's own only with `rawBody: true`, unused here) but passes it to express.json.
   const jsonOptions = { limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], verify: checkJsonDepth };

@@ -13,25 +13,34 @@ export interface FieldProblem {
 
 abstract class ApiErrorBase extends Error {
   abstract readonly kind: string;
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Extension members of the problem document (RFC 9457 §3.2), for the errors whose mapping adds them. */
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(message);
     this.name = new.target.name;
   }
 }
 
-/** Missing, malformed, unknown or revoked bearer token (401). */
-export class UnauthorizedError extends ApiErrorBase {
-  readonly kind = 'unauthorized' as const;
+/**
+ * The base of each error class: its `kind` (the literal the filter switches over), a message and `extra` members.
+ * Subclasses add a constructor where their problem document carries more (a resource, the 422's `errors`, a reason).
+ */
+function errorOfKind<const K extends string>(kind: K) {
+  return class extends ApiErrorBase {
+    readonly kind = kind;
+  };
 }
+
+/** Missing, malformed, unknown or revoked bearer token (401). */
+export class UnauthorizedError extends errorOfKind('unauthorized') {}
 
 /** Authenticated, but the role may not do this (403). */
-export class ForbiddenError extends ApiErrorBase {
-  readonly kind = 'forbidden' as const;
-}
+export class ForbiddenError extends errorOfKind('forbidden') {}
 
 /** The resource does not exist, or exists but is not the caller's to see (404). */
-export class NotFoundError extends ApiErrorBase {
-  readonly kind = 'not-found' as const;
+export class NotFoundError extends errorOfKind('not-found') {
   constructor(readonly resource: 'task' | 'scan' | 'reader' | 'batch' | 'route' | 'image' | 'release' | 'release-file', message?: string) {
     super(message ?? `${resource} not found`);
   }
@@ -44,14 +53,22 @@ export function problemsDetail(lead: string, errors: FieldProblem[]): string {
   return `${lead}: ${shown.join('; ')}${errors.length > shown.length ? `; and ${errors.length - shown.length} more` : ''}.`;
 }
 
-/** The request (body, query, path, multipart fields) failed validation at the edge (422). */
-export class ValidationFailedError extends ApiErrorBase {
-  readonly kind = 'validation-failed' as const;
+/** A 422 listing every problem with its path (`errors`); its detail names the first few after `lead`. */
+abstract class FieldProblemsError extends ApiErrorBase {
   constructor(
     readonly errors: FieldProblem[],
-    message = problemsDetail('The request is invalid', errors),
+    lead: string,
+    message?: string,
   ) {
-    super(message);
+    super(message ?? problemsDetail(lead, errors));
+  }
+}
+
+/** The request (body, query, path, multipart fields) failed validation at the edge (422). */
+export class ValidationFailedError extends FieldProblemsError {
+  readonly kind = 'validation-failed' as const;
+  constructor(errors: FieldProblem[], message?: string) {
+    super(errors, 'The request is invalid', message);
   }
 }
 
@@ -59,20 +76,15 @@ export class ValidationFailedError extends ApiErrorBase {
  * A submission was refused, by its shape at the edge or by the workflow's domain validation: every problem with its
  * path in the request body (`boxes[0].label`), one problem type for both (422).
  */
-export class InvalidSubmissionError extends ApiErrorBase {
+export class InvalidSubmissionError extends FieldProblemsError {
   readonly kind = 'invalid-submission' as const;
-  constructor(
-    readonly errors: FieldProblem[],
-    message = problemsDetail('The submission is invalid', errors),
-  ) {
-    super(message);
+  constructor(errors: FieldProblem[], message?: string) {
+    super(errors, 'The submission is invalid', message);
   }
 }
 
 /** A deadline that is in the past or otherwise refused by the workflow (422). */
-export class InvalidDeadlineError extends ApiErrorBase {
-  readonly kind = 'invalid-deadline' as const;
-}
+export class InvalidDeadlineError extends errorOfKind('invalid-deadline') {}
 
 /** Why a request conflicts with the current state (409). */
 export type ConflictReason =
@@ -83,72 +95,48 @@ export type ConflictReason =
   | 'not-released'
   | 'already-exists'
   | 'scan-exists-with-other-settings'
-  | 'release-exists';
+  | 'release-exists'
+  | 'labels-outside-taxonomy';
 
 /** The request conflicts with the scan's, task's or resource's current state (409). */
-export class ConflictError extends ApiErrorBase {
-  readonly kind = 'conflict' as const;
+export class ConflictError extends errorOfKind('conflict') {
   constructor(
     readonly reason: ConflictReason,
     message: string,
     /** Extension members of the problem (e.g. the existing scan's id and settings). */
-    readonly extra: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
   ) {
-    super(message);
+    super(message, extra);
   }
 }
 
-/** The requested representation cannot be produced, e.g. a PNG preview of a compressed DICOM (415). */
-export class UnsupportedMediaError extends ApiErrorBase {
-  readonly kind = 'unsupported-media' as const;
-}
+/** The requested representation cannot be produced, e.g. a PNG preview of an encoding no decoder supports (415). */
+export class UnsupportedMediaError extends errorOfKind('unsupported-media') {}
 
 /** The body or the uploaded file is larger than allowed (413). */
-export class PayloadTooLargeError extends ApiErrorBase {
-  readonly kind = 'payload-too-large' as const;
-}
+export class PayloadTooLargeError extends errorOfKind('payload-too-large') {}
 
 /** A `Range` header that cannot be satisfied (416). */
-export class RangeNotSatisfiableError extends ApiErrorBase {
-  readonly kind = 'range-not-satisfiable' as const;
+export class RangeNotSatisfiableError extends errorOfKind('range-not-satisfiable') {
   constructor(readonly size: number) {
     super(`The range is outside the ${size}-byte resource.`);
   }
 }
 
 /** Too many requests for this token (429). */
-export class RateLimitedError extends ApiErrorBase {
-  readonly kind = 'rate-limited' as const;
-}
+export class RateLimitedError extends errorOfKind('rate-limited') {}
 
 /** A dependency (Temporal, Postgres) is unreachable (503, with `Retry-After`); `extra` adds problem members. */
-export class UnavailableError extends ApiErrorBase {
-  readonly kind = 'unavailable' as const;
-  constructor(
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
+export class UnavailableError extends errorOfKind('unavailable') {}
 
 /**
  * A dependency did not answer in time (504): e.g. a workflow update whose worker did not respond before the
  * gateway's deadline. The request may still take effect; `extra` adds problem members.
  */
-export class TimeoutError extends ApiErrorBase {
-  readonly kind = 'timeout' as const;
-  constructor(
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
+export class TimeoutError extends errorOfKind('timeout') {}
 
 /** An HTTP-level refusal raised by the framework itself (unsupported method, a malformed multipart…). */
-export class HttpError extends ApiErrorBase {
-  readonly kind = 'http' as const;
+export class HttpError extends errorOfKind('http') {
   constructor(
     readonly status: number,
     readonly slug: string,

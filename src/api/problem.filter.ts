@@ -61,7 +61,7 @@ export function problemFor(e: DomainError): ProblemDocument {
     case 'conflict':
       return problem(e.reason, 'Conflict', 409, e.message, e.extra);
     case 'unsupported-media':
-      return problem('unsupported-media-type', 'Unsupported Media Type', 415, e.message);
+      return problem('unsupported-media-type', 'Unsupported Media Type', 415, e.message, e.extra);
     case 'payload-too-large':
       return problem('payload-too-large', 'Content Too Large', 413, e.message);
     case 'range-not-satisfiable':
@@ -118,6 +118,14 @@ export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
   return isDatabaseUnavailable(x.driverError, depth + 1) || isDatabaseUnavailable(x.cause, depth + 1);
 }
 
+/** The file store is full (`ENOSPC`) or over its quota (`EDQUOT`), on the error or what it wraps. */
+export function isStorageFull(e: unknown, depth = 0): boolean {
+  if (e === null || typeof e !== 'object' || depth > 4) return false;
+  const x = e as { code?: unknown; cause?: unknown };
+  if (x.code === 'ENOSPC' || x.code === 'EDQUOT') return true;
+  return isStorageFull(x.cause, depth + 1);
+}
+
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 5;
 
@@ -150,6 +158,10 @@ export function toDomainError(e: unknown, ctx: ProblemContext = {}): DomainError
   if (isDomainError(e)) return e;
   if (isDatabaseUnavailable(e)) return new UnavailableError('The database is unavailable; retry in a few seconds.');
   if (e instanceof ThrottlerException) return new RateLimitedError('Too many requests for this token.');
+  if (isStorageFull(e)) {
+    // Writes to the store are atomic (temp file, then rename): nothing half-written stays, nothing was started.
+    return new HttpError(507, 'insufficient-storage', 'Insufficient Storage', 'The file store is full: nothing was stored or started. Retry once space has been freed.');
+  }
   if (e instanceof HttpException) {
     const status = e.getStatus();
     const res = e.getResponse();

@@ -9,6 +9,7 @@ import { seedRoster } from '../db/seed';
 import type { Logger } from '../logger';
 import { createLogger } from '../logger';
 import { acceptsTcpConnections } from '../net/tcp';
+import { supervise } from './supervisor';
 
 export { bootConfig } from '../config/boot';
 
@@ -26,8 +27,10 @@ export interface Database {
 /**
  * Connects to Postgres: DATABASE_URL if set; else the local server on 127.0.0.1:5432 if it answers;
  * else (or with READFLOW_EMBEDDED_PG=always) an embedded Postgres under the data dir. Creates the database, runs migrations, seeds the roster.
+ * With `onGiveUp`, an embedded Postgres that dies is restarted (same data directory, backoff, `config.restartTries`
+ * tries in a row) and `onGiveUp` is called when it cannot be kept up; the connection pool reconnects by itself.
  */
-export async function bootDatabase(config: Config, logger: Logger): Promise<Database> {
+export async function bootDatabase(config: Config, logger: Logger, opts: { onGiveUp?: (err: Error) => void } = {}): Promise<Database> {
   let url = config.database.url;
   let kind: Database['kind'] = 'configured';
   let embedded: EmbeddedPostgresHandle | undefined;
@@ -46,6 +49,11 @@ export async function bootDatabase(config: Config, logger: Logger): Promise<Data
       kind = 'embedded';
     }
   }
+  const onGiveUp = opts.onGiveUp;
+  const supervised =
+    embedded && onGiveUp
+      ? supervise({ name: 'embedded Postgres', logger, first: embedded, restart: () => embedded!.restart(), maxRestarts: config.restartTries, onGiveUp })
+      : undefined;
   const dataSource = await openDatabase(url);
   logger.info({ database: redactUrl(url), kind }, 'Postgres ready (migrations applied)');
   const seed = await seedRoster(dataSource, { seed: config.seedRoster, adminToken: config.adminToken });
@@ -56,7 +64,8 @@ export async function bootDatabase(config: Config, logger: Logger): Promise<Data
     seed,
     close: async () => {
       await dataSource.destroy();
-      await embedded?.stop();
+      if (supervised) await supervised.stop();
+      else await embedded?.stop();
     },
   };
 }
@@ -101,4 +110,44 @@ export function onShutdown(logger: Logger, fn: () => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+}
+
+/**
+ * What a launcher (`npm start`, `npm run start:cluster`) started, stopped in reverse order: on Ctrl-C or SIGTERM, when
+ * starting fails, or when the launcher gives up.
+ */
+export class ProcessStack {
+  private readonly items: Array<{ name: string; stop: () => Promise<void> }> = [];
+  /** True once stopping has begun (supervisors stop restarting). */
+  stopping = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  push(item: { name: string; stop: () => Promise<void> }): void {
+    this.items.push(item);
+  }
+
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    for (const item of this.items.reverse()) {
+      try {
+        await item.stop();
+      } catch (err) {
+        this.logger.error({ err, component: item.name }, 'Failed to stop cleanly');
+      }
+    }
+    this.items.length = 0;
+  }
+
+  /** Stops everything on SIGINT/SIGTERM; runs `start`; when it fails, logs `<what> failed to start`, stops and exits 1. */
+  async run(what: string, start: () => Promise<void>): Promise<void> {
+    onShutdown(this.logger, () => this.stopAll());
+    try {
+      await start();
+    } catch (err) {
+      this.logger.error({ err }, `${what} failed to start`);
+      await this.stopAll();
+      process.exit(1);
+    }
+  }
 }

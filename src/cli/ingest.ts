@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 
 import { bootIngestClientConfig } from '../config/boot';
+import type { components } from '../../generated/readflow-api';
 
 const USAGE = `Usage: npm run ingest -- <directory> --split train|test [--policy independent-3|consensus-5|independent-5]
        [--url http://127.0.0.1:3000] [--token <manager token>]
@@ -15,20 +16,9 @@ symlinks resolved: the workers refuse any other path.
 The token defaults to READFLOW_TOKEN; the URL to PUBLIC_URL (or http://HOST:PORT). Nothing else is read:
 this is an HTTP client of the API.`;
 
-interface BatchProgress {
-  state: 'listing' | 'draining' | 'done' | 'failed';
-  failure?: string;
-  counts: {
-    listed: number;
-    started: number;
-    duplicate: number;
-    accepted: number;
-    quarantined: number;
-    failed: number;
-  };
-  recentQuarantined: string[];
-  workflowUrl: string;
-}
+/** The API's answers, typed from its OpenAPI spec (the client types `npm run gen:client` writes for the simulator). */
+type BatchProgress = components['schemas']['BatchProgressDto'];
+type StartedBatch = components['schemas']['StartedBatchDto'];
 
 async function api<T>(url: string, token: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(url, {
@@ -69,7 +59,7 @@ async function main(): Promise<void> {
   const { apiUrl: base, token } = bootIngestClientConfig({ url: values.url, token: values.token });
   const directory = resolve(positionals[0]);
 
-  const started = await api<{ batchId: string; workflowUrl: string }>(`${base}/api/v1/batches`, token, {
+  const started = await api<StartedBatch>(`${base}/api/v1/batches`, token, {
     method: 'POST',
     body: JSON.stringify({ directory, split: values.split, policy: values.policy }),
   });

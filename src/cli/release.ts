@@ -3,19 +3,24 @@ import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 
 import { bootIngestClientConfig } from '../config/boot';
+import type { ReleaseFailureReason, ReleaseStatus } from '../domain';
 
 const USAGE = `Usage: npm run release -- --version 1.0.0 [--splits train,test] [--url http://127.0.0.1:3000] [--token <manager token>]
 
 Starts a dataset release (the releaseDataset workflow) through the API and follows it with a progress bar until it
-is published under $STORAGE_DIR/releases/<version>/ or its gate refuses it (then nothing is published and every
-problem is listed). A published version is never overwritten.
+is published under $STORAGE_DIR/releases/<version>/, or fails: its gate refuses it (every problem is listed) or its
+workflow closes without publishing (terminated, failed, timed out). Nothing of a failed release is published, and the
+same command starts it again. A release is refused before it starts (409, the scans named) when a released scan
+carries labels outside the configured taxonomy. A published version is never overwritten.
 The token defaults to READFLOW_TOKEN; the URL to PUBLIC_URL (or http://HOST:PORT).`;
 
 interface ReleaseView {
   version: string;
-  status: 'running' | 'published' | 'failed';
+  status: ReleaseStatus;
   imageCount: number | null;
   manifestSha256: string | null;
+  failureReason: ReleaseFailureReason | null;
+  failureDetail: string | null;
   failures: { problemCount: number; problems: { code: string; imageId?: string; detail: string }[] } | null;
   progress?: { phase: string; imagesTotal: number; imagesDone: number; problems: number };
   links?: { archive: string; checksums: string };
@@ -66,6 +71,9 @@ async function main(): Promise<void> {
     await new Promise((res) => setTimeout(res, 1000));
   }
   bar.stop();
+  if (r.status === 'failed' && r.failureReason !== 'gate') {
+    throw new Error(`Release ${r.version} failed (${r.failureReason ?? 'unknown'}): ${r.failureDetail ?? 'nothing was published.'}`);
+  }
   if (r.status === 'failed') {
     const f = r.failures;
     const listed = (f?.problems ?? []).map((p) => `\n  ${p.code}${p.imageId ? ` ${p.imageId}` : ''}: ${p.detail}`).join('');

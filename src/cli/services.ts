@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import type { BlobStore } from '../storage/blob-store';
 import { LocalBlobStore } from '../storage/blob-store';
 import { startSweeper } from '../storage/sweeper';
+import { keepCapacitySweeper } from '../temporal/capacity-sweeper';
 import { connectTemporalClient } from '../temporal/client';
 import { readflowDataConverter, temporalConnectionOptions } from '../temporal/connect';
 import { createReadflowWorker } from '../temporal/worker';
@@ -35,8 +36,9 @@ export async function startWorker(
     deidSecret: config.deidSecret,
     maxDicomBytes: config.maxDicomBytes,
     importDir: config.importDir,
-    acceptance: acceptanceWithViews(config.acceptance.viewPositions),
+    acceptance: acceptanceWithViews(config.acceptance.viewPositions, config.acceptance.maxImagePixels),
     releasesDir: config.releases.dir,
+    taxonomy: config.taxonomy,
     logger: logger.child({ component: 'activities' }),
   });
   const worker = await createReadflowWorker({
@@ -56,9 +58,18 @@ export async function startWorker(
     intervalMs: Math.min(config.incomingRetentionMs, 3_600_000),
     logger: logger.child({ component: 'sweeper' }),
   });
+  // The task queue's capacity sweeper (a workflow): made sure of at every worker start, with this worker's settings.
+  const temporal = await connectTemporalClient({ address: config.temporal.address, namespace: config.temporal.namespace, security: config.security });
+  const capacitySweeper = keepCapacitySweeper(temporal.client, {
+    taskQueue: config.temporal.taskQueue,
+    intervalMs: config.capacitySweep.intervalMs,
+    logger: logger.child({ component: 'capacity-sweeper' }),
+  });
   return {
     stop: async () => {
       stopSweeper();
+      capacitySweeper.stop();
+      await temporal.close().catch(() => undefined);
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();

@@ -14,7 +14,7 @@ import {
 import type { ManagedProcess } from '../temporal/managed-process';
 import { spawnManaged } from '../temporal/managed-process';
 import { ensureServerBinaries } from '../temporal/server-binaries';
-import { bootConfig, bootDatabase, bootLogger, onShutdown, printFirstStartTokens, redactUrl } from './boot';
+import { bootConfig, bootDatabase, bootLogger, printFirstStartTokens, ProcessStack, redactUrl } from './boot';
 import { startLoadBalancer } from './load-balancer';
 
 /**
@@ -85,20 +85,8 @@ async function main(): Promise<void> {
   const logger = bootLogger(config, 'readflow-cluster');
   const clusterDir = resolve(config.dataDir, 'cluster');
   const logs = join(clusterDir, 'logs');
-  const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
-  let stopping = false;
-  const stopAll = async (): Promise<void> => {
-    stopping = true;
-    for (const item of stack.reverse()) {
-      try {
-        await item.stop();
-      } catch (err) {
-        logger.error({ err, component: item.name }, 'Failed to stop cleanly');
-      }
-    }
-  };
-  onShutdown(logger, stopAll);
-  try {
+  const stack = new ProcessStack(logger);
+  await stack.run('ReadFlow cluster', async () => {
     // The Go builds (first time only) and Postgres come up side by side.
     const binariesPromise = ensureServerBinaries({ toolchain: config.toolchain, configured: config.cluster.binaries, log: (line) => logger.info(line) });
     binariesPromise.catch(() => undefined);
@@ -186,7 +174,7 @@ async function main(): Promise<void> {
     for (const s of supervised.filter((x) => x.role === 'api')) {
       await waitReady(`http://${host}:${s.port}`, () => s.current, s.logFile, 120_000);
     }
-    for (const s of supervised) supervise(s, childEnv, logger, () => stopping);
+    for (const s of supervised) supervise(s, childEnv, logger, () => stack.stopping);
 
     const lb = await startLoadBalancer({
       host: config.http.host,
@@ -220,11 +208,7 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-  } catch (err) {
-    logger.error({ err }, 'ReadFlow cluster failed to start');
-    await stopAll();
-    process.exit(1);
-  }
+  });
 }
 
 void main();

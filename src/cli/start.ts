@@ -1,47 +1,64 @@
 import { join } from 'node:path';
 
 import { ensureTemporalCli } from '../temporal/temporal-cli';
-import { startDevServer } from '../temporal/dev-server';
-import { bootConfig, bootDatabase, bootLogger, onShutdown, printFirstStartTokens } from './boot';
+import type { DevServerOptions } from '../temporal/dev-server';
+import { launchDevServer, startDevServer } from '../temporal/dev-server';
+import { bootConfig, bootDatabase, bootLogger, printFirstStartTokens, ProcessStack } from './boot';
 import { routeTemporalSdkLogs } from '../temporal/sdk-logs';
 import { createStore, startApi, startWorker } from './services';
+import { supervise } from './supervisor';
 
 /**
  * `npm start`: the whole service on one machine — Temporal dev server (SQLite under .data/, UI),
  * Postgres (configured, local, or embedded), migrations, roster, worker and HTTP API in one process.
+ * It supervises what it starts: a dev server or embedded Postgres that dies is restarted with backoff (same database
+ * file); past READFLOW_RESTART_TRIES tries in a row everything stops and the process exits 1 saying why.
  */
 async function main(): Promise<void> {
   const config = bootConfig();
   const logger = bootLogger(config, 'readflow');
   routeTemporalSdkLogs(logger);
-  const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
-  const stopAll = async (): Promise<void> => {
-    for (const item of stack.reverse()) {
-      try {
-        await item.stop();
-      } catch (err) {
-        logger.error({ err, component: item.name }, 'Failed to stop cleanly');
-      }
-    }
+  const stack = new ProcessStack(logger);
+  let givenUp = false;
+  const giveUp = (err: Error): void => {
+    if (givenUp) return;
+    givenUp = true;
+    logger.error({ err: err.message }, `ReadFlow is stopping: ${err.message}`);
+    process.stderr.write(`\nReadFlow stopped: ${err.message}. Its data is kept; see the log above, then npm start again.\n`);
+    void stack.stopAll().finally(() => process.exit(1));
   };
-  onShutdown(logger, stopAll);
-  try {
+  await stack.run('ReadFlow', async () => {
     if (config.temporal.startDevServer) {
       const cliPath = await ensureTemporalCli({
         ...config.toolchain,
         log: (line) => logger.info(line),
       });
-      const server = await startDevServer({
+      const devServer: DevServerOptions = {
         cliPath,
         address: config.temporal.address,
         namespace: config.temporal.namespace,
         uiPort: config.temporal.uiPort,
         dbFile: join(config.dataDir, 'temporal.sqlite'),
         logger,
-      });
-      stack.push({ name: 'temporal', stop: server.stop });
+        // The UI decodes payloads through ReadFlow's codec endpoint (managers and admins; see SECURITY.md).
+        ...(config.security.payloadKeys?.length ? { codecEndpoint: `${config.http.publicUrl}/api/v1/temporal-codec` } : {}),
+      };
+      const server = await startDevServer(devServer);
+      if (server.started) {
+        const supervised = supervise({
+          name: 'Temporal dev server',
+          logger,
+          first: server,
+          restart: () => launchDevServer(devServer),
+          maxRestarts: config.restartTries,
+          onGiveUp: giveUp,
+        });
+        stack.push({ name: 'temporal', stop: supervised.stop });
+      } else {
+        stack.push({ name: 'temporal', stop: server.stop });
+      }
     }
-    const db = await bootDatabase(config, logger);
+    const db = await bootDatabase(config, logger, { onGiveUp: giveUp });
     stack.push({ name: 'postgres', stop: db.close });
     const store = createStore(config);
     const worker = await startWorker(config, logger, db.dataSource, store);
@@ -62,11 +79,7 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-  } catch (err) {
-    logger.error({ err }, 'ReadFlow failed to start');
-    await stopAll();
-    process.exit(1);
-  }
+  });
 }
 
 void main();

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { DEFAULT_POLICIES } from '../domain';
+import { DEFAULT_POLICIES, VINDR_CXR_TAXONOMY } from '../domain';
 import type { ConfigSources } from './config';
-import { CONFIG_KEYS, ConfigError, loadConfig as load, parseDuration } from './config';
+import { CONFIG_KEYS, ConfigError, loadConfig as load, parseDuration, projectTaxonomy } from './config';
 import { loadIngestClientConfig } from './ingest-client';
 
 const SECRET = 's'.repeat(32);
@@ -40,6 +40,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ READFLOW_ACCEPTED_VIEWS: 'PA,AP' }).acceptance.viewPositions).toEqual(['PA', 'AP']);
     expect(() => loadConfig({ READFLOW_ACCEPTED_VIEWS: 'pa; ap' })).toThrow(/READFLOW_ACCEPTED_VIEWS/);
     expect(loadConfig({ STORAGE_DIR: '/srv/s' }).releases).toEqual({ dir: '/srv/s/releases', chunk: 200 });
+  });
+
+  it('the capacity sweep interval defaults to a minute, takes a duration of at least 100 ms, and names itself otherwise', () => {
+    expect(loadConfig({}).capacitySweep).toEqual({ intervalMs: 60_000 });
+    expect(loadConfig({ READFLOW_CAPACITY_SWEEP_INTERVAL: '1500ms' }).capacitySweep).toEqual({ intervalMs: 1500 });
+    expect(problemsOf(() => loadConfig({ READFLOW_CAPACITY_SWEEP_INTERVAL: '50ms' }))).toEqual([expect.stringMatching(/^READFLOW_CAPACITY_SWEEP_INTERVAL: .*at least 100ms/)]);
+    expect(problemsOf(() => loadConfig({ READFLOW_CAPACITY_SWEEP_INTERVAL: 'often' }))).toEqual([expect.stringMatching(/^READFLOW_CAPACITY_SWEEP_INTERVAL: .*duration/)]);
   });
 
   it('coerces and converts values', () => {
@@ -149,6 +156,55 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(7);
     expect(problemsOf(() => loadConfig({ READFLOW_POLICIES_FILE: '/p/broken.json' }, { readFile }))[0]).toMatch(/^READFLOW_POLICIES_FILE \(\/p\/broken\.json\): .*JSON/);
     expect(problemsOf(() => loadConfig({ READFLOW_POLICIES_FILE: '/p/none.json' }, { readFile }))[0]).toMatch(/ENOENT/);
+  });
+
+  it("reads a project's own taxonomy from READFLOW_TAXONOMY_FILE, validated by the domain's parser; a malformed file is refused at boot", () => {
+    const files: Record<string, string> = {
+      '/t/pcxr.json': JSON.stringify({
+        version: 'pediatric-cxr-1.0',
+        localLabels: ['Bronchitis focus', 'Broncho-pneumonia'],
+        globalLabels: ['Pneumonia', 'No finding'],
+      }),
+      '/t/bad.json': JSON.stringify({
+        version: '',
+        localLabels: ['Nodule', 'nodule ', 'Pneumonia'],
+        globalLabels: ['Pneumonia'],
+        colour: 'red',
+      }),
+      '/t/broken.json': '{ "version": ',
+    };
+    const readFile = (p: string): string => {
+      if (!(p in files)) throw new Error(`ENOENT: no such file, open '${p}'`);
+      return files[p];
+    };
+    const c = loadConfig({ READFLOW_TAXONOMY_FILE: '/t/pcxr.json' }, { readFile });
+    expect(c.taxonomy).toMatchObject({
+      version: 'pediatric-cxr-1.0',
+      localLabels: ['Bronchitis focus', 'Broncho-pneumonia'],
+      globalLabels: ['Pneumonia', 'No finding'],
+      noFinding: 'No finding',
+    });
+    expect(projectTaxonomy(c)).toBe(c.taxonomy);
+    // Without the variable: the built-in VinDr-CXR taxonomy, which new scans do not carry (it is the workflow's default).
+    const plain = loadConfig({});
+    expect(plain.taxonomy).toBe(VINDR_CXR_TAXONOMY);
+    expect(projectTaxonomy(plain)).toBeUndefined();
+
+    const where = 'READFLOW_TAXONOMY_FILE (/t/bad.json)';
+    const problems = problemsOf(() => loadConfig({ READFLOW_TAXONOMY_FILE: '/t/bad.json', PORT: 'x' }, { readFile }));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: /),
+        `${where}: colour: unknown field "colour" [unknown-field]`,
+        `${where}: version: version must be a non-empty string [invalid-type]`,
+        `${where}: localLabels[1]: duplicate label "nodule " (first at localLabels[0]) [duplicate-label]`,
+        `${where}: globalLabels[0]: "Pneumonia" is both a box (local) label and a global label [label-both-local-and-global]`,
+        `${where}: noFinding: the exclusive label "No finding" must be one of the global labels [missing-no-finding]`,
+      ]),
+    );
+    expect(problems).toHaveLength(6);
+    expect(problemsOf(() => loadConfig({ READFLOW_TAXONOMY_FILE: '/t/broken.json' }, { readFile }))[0]).toMatch(/^READFLOW_TAXONOMY_FILE \(\/t\/broken\.json\): .*JSON/);
+    expect(problemsOf(() => loadConfig({ READFLOW_TAXONOMY_FILE: '/t/none.json' }, { readFile }))[0]).toMatch(/^READFLOW_TAXONOMY_FILE \(\/t\/none\.json\): ENOENT/);
   });
 
   it('requires host:port for the Temporal address', () => {

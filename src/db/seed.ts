@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 
 import { ApiTokenEntity, ReaderEntity } from './entities';
+import { ApiTokensRepository } from './repositories';
 import { hashToken, newToken } from './tokens';
 
 /** The 17 radiologists of the VinDr-CXR setting: rad01…rad17, the first three senior (consensus reviewers). */
@@ -66,14 +67,6 @@ async function provisionAdmin(em: EntityManager, adminId: string, token: string)
     .orIgnore()
     .execute();
   const hash = hashToken(token);
-  const inserted: unknown[] = await em.query(
-    `INSERT INTO api_tokens (reader_id, token_hash) VALUES ($1, $2) ON CONFLICT ON CONSTRAINT uq_api_tokens_token_hash DO NOTHING RETURNING id`,
-    [adminId, hash],
-  );
-  if (inserted.length > 0) {
-    await em.query(
-      `UPDATE api_tokens SET revoked_at = now() WHERE reader_id = $1 AND token_hash <> $2 AND revoked_at IS NULL`,
-      [adminId, hash],
-    );
-  }
+  const tokens = new ApiTokensRepository(em);
+  if (await tokens.insertIfNew(adminId, hash)) await tokens.revokeAllBut(adminId, hash);
 }

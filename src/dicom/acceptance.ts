@@ -1,6 +1,6 @@
 import type { DataSet } from 'dicom-parser';
 
-import { PIXEL_DATA } from './parse';
+import { parseDicomBytes, PIXEL_DATA } from './parse';
 import type { ParsedDicom } from './parse';
 import type { ImageMeta } from './types';
 import { DicomInputError, formatTag } from './types';
@@ -13,7 +13,15 @@ export interface AcceptanceRule {
   viewPositions: string[] | null;
   allowMissingViewPosition: boolean;
   allowMultiFrame: boolean;
+  /** Most pixels (Rows × Columns) an image may have; larger ones are refused as `image-too-large`. `null`: no cap. */
+  maxPixels: number | null;
 }
+
+/**
+ * Default pixel cap: 25 million (5000 × 5000), above every CR/DX chest detector (43 cm at 0.1 mm is 4300 × 4300).
+ * An image is decoded and rendered whole; the cap bounds what one preview costs (`READFLOW_MAX_IMAGE_PIXELS`).
+ */
+export const DEFAULT_MAX_IMAGE_PIXELS = 25_000_000;
 
 /**
  * The project default: a single-frame frontal chest radiograph (CR/DX, body part CHEST — or its synonym THORAX, which
@@ -27,11 +35,15 @@ export const DEFAULT_ACCEPTANCE: AcceptanceRule = Object.freeze({
   viewPositions: ['PA'],
   allowMissingViewPosition: true,
   allowMultiFrame: false,
+  maxPixels: DEFAULT_MAX_IMAGE_PIXELS,
 }) as AcceptanceRule;
 
-/** The default rule with other accepted view positions (upper-case ViewPosition values, e.g. `['PA', 'AP']`). */
-export function acceptanceWithViews(viewPositions: readonly string[]): AcceptanceRule {
-  return Object.freeze({ ...DEFAULT_ACCEPTANCE, viewPositions: [...viewPositions] }) as AcceptanceRule;
+/**
+ * The default rule with other accepted view positions (upper-case ViewPosition values, e.g. `['PA', 'AP']`) and,
+ * optionally, another pixel cap.
+ */
+export function acceptanceWithViews(viewPositions: readonly string[], maxPixels: number | null = DEFAULT_MAX_IMAGE_PIXELS): AcceptanceRule {
+  return Object.freeze({ ...DEFAULT_ACCEPTANCE, viewPositions: [...viewPositions], maxPixels }) as AcceptanceRule;
 }
 
 /** Accepts any well-formed single- or multi-frame image (still refuses burned-in annotation). For tests and benchmarks. */
@@ -42,6 +54,7 @@ export const PERMISSIVE_ACCEPTANCE: AcceptanceRule = Object.freeze({
   viewPositions: null,
   allowMissingViewPosition: true,
   allowMultiFrame: true,
+  maxPixels: null,
 }) as AcceptanceRule;
 
 export interface DicomSummary {
@@ -306,6 +319,15 @@ export function applyAcceptance(s: DicomSummary, rule: AcceptanceRule): void {
   checkBurnedInFlag(s);
 }
 
+/** Refuses (`image-too-large`) an image of more pixels than the rule's cap; run once the image metadata is read. */
+export function applyImageCap(s: DicomSummary, rule: AcceptanceRule): void {
+  if (rule.maxPixels === null || !s.image) return;
+  const pixels = s.image.rows * s.image.columns;
+  if (pixels > rule.maxPixels) {
+    throw new DicomInputError('image-too-large', `the image is ${s.image.columns} × ${s.image.rows} = ${pixels} pixels, more than the cap of ${rule.maxPixels}`);
+  }
+}
+
 /** Modalities where burned-in text is not expected (projection radiographs); their pixels get the OCR check at ingest. */
 export const RADIOGRAPH_MODALITIES: readonly string[] = ['CR', 'DX'];
 
@@ -318,4 +340,19 @@ export function checkBurnedInFlag(s: Pick<DicomSummary, 'burnedInAnnotation' | '
   if (s.burnedInAnnotation === 'NO' || RADIOGRAPH_MODALITIES.includes(s.modality)) return;
   const what = s.burnedInAnnotation === undefined ? 'absent' : `${JSON.stringify(s.burnedInAnnotation.slice(0, 16))}, not YES or NO`;
   throw new DicomInputError('burned-in-annotation', `BurnedInAnnotation (0028,0301) is ${what} for modality ${s.modality}: burned-in text cannot be ruled out`);
+}
+
+/**
+ * Parses a file and applies the whole acceptance rule to it: the rule's attributes, then the image (pixel data present
+ * and decodable in shape) and its pixel cap. Throws DicomInputError for refused input; `validateDicom` and
+ * `deidentifyDicom` both start here and turn it into a refusal.
+ */
+export function parseAccepted(buf: Uint8Array, opts: { acceptance?: AcceptanceRule; maxBytes?: number }): { parsed: ParsedDicom; summary: DicomSummary } {
+  const parsed = parseDicomBytes(buf, { maxBytes: opts.maxBytes });
+  const summary = summarize(parsed);
+  const rule = opts.acceptance ?? DEFAULT_ACCEPTANCE;
+  applyAcceptance(summary, rule);
+  addImage(parsed, summary, true);
+  applyImageCap(summary, rule);
+  return { parsed, summary };
 }

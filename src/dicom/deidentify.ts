@@ -1,6 +1,6 @@
 import { deflateRawSync } from 'node:zlib';
 
-import { addImage, applyAcceptance, DEFAULT_ACCEPTANCE, summarize } from './acceptance';
+import { parseAccepted, summarize } from './acceptance';
 import type { AcceptanceRule, DicomSummary } from './acceptance';
 import { toRefusal } from './inspect';
 import { parseDicomBytes } from './parse';
@@ -249,11 +249,8 @@ export function deidentifyObject(buf: Uint8Array, opts: { secret: string; maxByt
 export function deidentifyDicom(buf: Uint8Array, opts: DeidentifyOptions): DeidentifyResult {
   if (!opts.secret) throw new Error('deidentifyDicom: a project secret is required');
   try {
-    const p = parseDicomBytes(buf, { maxBytes: opts.maxBytes });
-    const summary = summarize(p);
-    applyAcceptance(summary, opts.acceptance ?? DEFAULT_ACCEPTANCE);
-    addImage(p, summary, true);
-    const d = deidentifyParsed(p, summary, opts.secret);
+    const { parsed, summary } = parseAccepted(buf, opts);
+    const d = deidentifyParsed(parsed, summary, opts.secret);
     return { ok: true, output: d.output, imageId: d.imageId, image: summary.image!, uidMap: d.uidMap, sourceUids: d.sourceUids, report: d.report };
   } catch (e) {
     return toRefusal(e);

@@ -1,7 +1,7 @@
 /**
  * Machine-readable quarantine reasons: `not-dicom`, `truncated`, `unsupported-transfer-syntax`, `not-chest-radiograph`,
  * `burned-in-annotation`, `multi-frame`, `too-large`, `decompression-limit` (a deflated data set inflating past its
- * ratio/size limit), `missing-required-attribute:(gggg,eeee)`.
+ * ratio/size limit), `image-too-large` (more Rows × Columns than the acceptance rule's pixel cap), `missing-required-attribute:(gggg,eeee)`.
  */
 export type QuarantineReason = string;
 
@@ -14,6 +14,7 @@ export const QUARANTINE_REASONS = [
   'multi-frame',
   'too-large',
   'decompression-limit',
+  'image-too-large',
 ] as const;
 
 /** True for one of the listed reasons or `missing-required-attribute:(gggg,eeee)`. */

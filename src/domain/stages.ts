@@ -6,6 +6,7 @@ export const SCAN_STAGES = [
   'ingesting',
   'deidentifying',
   'assigning',
+  'waiting-for-readers',
   'reading',
   'reviewing',
   'fusing',

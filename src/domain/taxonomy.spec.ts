@@ -1,4 +1,4 @@
-import { KAGGLE_CLASS_IDS, VINDR_CXR_TAXONOMY, findLabel, parseTaxonomy } from './taxonomy';
+import { KAGGLE_CLASS_IDS, VINDR_CXR_TAXONOMY, findLabel, labelsOutside, parseTaxonomy } from './taxonomy';
 
 describe('VINDR_CXR_TAXONOMY', () => {
   it('has the 22 local and 6 global VinDr-CXR labels with ids 0..27, locals first', () => {
@@ -96,5 +96,23 @@ describe('parseTaxonomy', () => {
     const json = JSON.parse(JSON.stringify(VINDR_CXR_TAXONOMY));
     json.localLabels = json.localLabels.slice(1);
     expect(parseTaxonomy(json)).toMatchObject({ ok: false, problems: [{ path: 'localLabels', code: 'inconsistent' }] });
+  });
+});
+
+describe('labelsOutside', () => {
+  it('names the box labels that are not box labels and the image-level labels that are not image-level ones, sorted, once', () => {
+    const reading = {
+      boxes: [
+        { label: 'Cardiomegaly' },
+        { label: 'Boot-shaped heart' },
+        { label: 'Boot-shaped heart' },
+        // An image-level label drawn as a box is outside too: the files have no box column for it.
+        { label: 'Pneumonia' },
+      ],
+      globalLabels: ['Other diseases', 'Bronchiolitis', 'Aortic enlargement'],
+    };
+    expect(labelsOutside(VINDR_CXR_TAXONOMY, reading)).toEqual(['Aortic enlargement', 'Boot-shaped heart', 'Bronchiolitis', 'Pneumonia']);
+    expect(labelsOutside(VINDR_CXR_TAXONOMY, { boxes: [{ label: 'Nodule/Mass' }], globalLabels: ['No finding'] })).toEqual([]);
+    expect(labelsOutside(VINDR_CXR_TAXONOMY, { boxes: [], globalLabels: [] })).toEqual([]);
   });
 });

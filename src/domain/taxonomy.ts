@@ -3,7 +3,7 @@
  * loaded from JSON (validated, with every problem reported).
  */
 import type { Problem } from './problems';
-import { isRecord, joinPath, problem } from './problems';
+import { compareStrings, isRecord, joinPath, problem } from './problems';
 
 /** One label of a taxonomy. */
 export interface LabelDef {
@@ -136,6 +136,19 @@ export function findLabel(taxonomy: Taxonomy, name: string): LabelDef | undefine
     indexCache.set(taxonomy, index);
   }
   return index.get(name);
+}
+
+/**
+ * The labels of a stored reading (or final labels) that a taxonomy does not name, sorted, each once: a box label that
+ * is not one of its box labels, an image-level label that is not one of its image-level labels. A dataset file written
+ * with the taxonomy has no column or category for them (the exports and releases refuse such scans; the same rule in
+ * SQL is `ScansRepository.labelsOutside`).
+ */
+export function labelsOutside(taxonomy: Taxonomy, labels: { boxes: readonly { label: string }[]; globalLabels: readonly string[] }): string[] {
+  const outside = new Set<string>();
+  for (const b of labels.boxes) if (findLabel(taxonomy, b.label ?? '')?.kind !== 'local') outside.add(b.label ?? '');
+  for (const g of labels.globalLabels) if (findLabel(taxonomy, g ?? '')?.kind !== 'global') outside.add(g ?? '');
+  return [...outside].sort(compareStrings);
 }
 
 

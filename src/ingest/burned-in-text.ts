@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 import { renderPreview8 } from '../dicom';
+import { renderPixels } from '../dicom/render';
 
 export interface OcrWord {
   text: string;
@@ -154,10 +155,26 @@ export function tesseractTextCheck(opts: TesseractCheckOptions = {}): BurnedInTe
     try {
       await writeFile(path.join(dir, 'in.dcm'), dicom);
       const r = await run(gdcmconv, ['--raw', path.join(dir, 'in.dcm'), path.join(dir, 'raw.dcm')], undefined, timeoutMs);
-      if (r.code !== 0) return { ok: false, reason: 'unsupported-transfer-syntax', detail: `gdcmconv --raw failed: ${r.stderr.slice(0, 200)}` };
+      if (r.code !== 0) return viaPreviewDecoders(dicom, `gdcmconv --raw failed: ${r.stderr.slice(0, 200)}`);
       return renderPreview8(await readFile(path.join(dir, 'raw.dcm')));
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * What GDCM cannot decode (e.g. HTJ2K in Debian's GDCM) through the previews' decoders (src/dicom/pixels.ts: the
+   * Cornerstone3D WebAssembly codecs), windowed to 8 bits; colour averaged to gray.
+   */
+  async function viaPreviewDecoders(dicom: Uint8Array, gdcmFailure: string): Promise<ReturnType<typeof renderPreview8>> {
+    try {
+      const r = await renderPixels(dicom);
+      if (r.channels === 1) return { ok: true, width: r.width, height: r.height, pixels: r.pixels };
+      const gray = new Uint8Array(r.width * r.height);
+      for (let i = 0; i < gray.length; i++) gray[i] = Math.round((r.pixels[3 * i] + r.pixels[3 * i + 1] + r.pixels[3 * i + 2]) / 3);
+      return { ok: true, width: r.width, height: r.height, pixels: gray };
+    } catch (e) {
+      return { ok: false, reason: 'unsupported-transfer-syntax', detail: `${gdcmFailure}; ${(e as Error).message}` };
     }
   }
 

@@ -7,7 +7,9 @@
  *    writes) and runs the gate's per-image check on the bytes on disk; the chunk's result is one atomic file.
  * 3. `writeLabels` — the four VinDr-CXR CSVs, streamed page by page from Postgres (rad_id = pseudonym; the test
  *    split holds the consensus per image), with per-label counts, readers per scan, policies and agreement.
- * 4. `gate`     — every image checked and labelled, pseudonyms unchanged since the previous release.
+ * 4. `gate`     — every image checked and labelled, every label one of the taxonomy's (a label outside it would be
+ *    left out of `image_labels_*.csv` or written as-is in `annotations_*.csv`), pseudonyms unchanged since the
+ *    previous release.
  * 5. `publish`  — README, manifest (with the change list since the previous version) and SHA256SUMS, then one
  *    directory rename from `.staging/<version>` to `<version>`; or `abandon`, which publishes nothing.
  *
@@ -16,7 +18,7 @@
  * is in memory at a time, CSVs stream through csv-stringify. (The only per-image state held whole is the previous
  * release's image list while the change list is computed: a few MB for 18,000 images.)
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import * as path from 'node:path';
@@ -27,8 +29,9 @@ import type { DataSource } from 'typeorm';
 
 import type { StoredBox } from '../db/entities';
 import type { ReaderRecord, Taxonomy, VindrSplit } from '../domain';
-import { VINDR_CXR_TAXONOMY, VINDR_SPLITS, vindrAnnotationRowsFor, vindrImageLabelsRowFor } from '../domain';
+import { compareStrings, labelsOutside, VINDR_CXR_TAXONOMY, VINDR_SPLITS, vindrAnnotationRowsFor, vindrImageLabelsRowFor } from '../domain';
 import { writeVindrAnnotationsCsv, writeVindrImageLabelsCsv } from './stream-writers';
+import { fsyncDir, tempPathIn, writeFileAtomic } from '../storage/atomic-file';
 import type { BlobStore } from '../storage/blob-store';
 import { CHECKSUMS_FILE, csvPaths, imagePath, MANIFEST_FILE, README_FILE, releaseDir, stagingDir } from './layout';
 import { assignPseudonyms, pseudonymMap } from './pseudonyms';
@@ -130,16 +133,6 @@ async function exists(p: string): Promise<boolean> {
     .catch(() => false);
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r').catch(() => undefined);
-  if (!fh) return;
-  try {
-    await fh.sync().catch(() => undefined);
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Deletes the temp files of interrupted atomic writes under `dir` (any depth). */
 async function removeTempFiles(dir: string): Promise<void> {
   const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
@@ -150,27 +143,11 @@ async function removeTempFiles(dir: string): Promise<void> {
   }
 }
 
-/** Writes `data` to `target` atomically (temp file in the same directory, fsync, rename). */
-export async function writeFileAtomic(target: string, data: Buffer | string): Promise<void> {
-  const dir = path.dirname(target);
-  await fsp.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const fh = await fsp.open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, target);
-  await fsyncDir(dir);
-}
-
 /** Streams into `target` atomically: `write` gets a writable on a temp file, renamed over `target` once it ends. */
 async function streamFileAtomic(target: string, write: (out: WriteStream) => Promise<void>): Promise<void> {
   const dir = path.dirname(target);
   await fsp.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = tempPathIn(dir);
   const out = createWriteStream(tmp);
   const closed = once(out, 'close');
   try {
@@ -230,8 +207,22 @@ export class ReleaseBuilder {
 
   // ---- 1. snapshot ------------------------------------------------------------------------------------------------
 
-  async prepare(version: string, splits: readonly VindrSplit[]): Promise<{ total: number; perSplit: Partial<Record<VindrSplit, number>> }> {
+  /**
+   * `attempt` names the attempt building the release (the workflow run): a staging directory left by another attempt
+   * (its workflow closed without publishing: terminated, failed, timed out) is removed first, so that a new attempt
+   * snapshots the scans released now instead of re-using a stale snapshot and its chunks. Without `attempt` (direct
+   * use), whatever is staged is re-used.
+   */
+  async prepare(version: string, splits: readonly VindrSplit[], attempt?: string): Promise<{ total: number; perSplit: Partial<Record<VindrSplit, number>> }> {
     if (await exists(releaseDir(this.root, version))) throw new ReleaseExistsError(version);
+    if (attempt !== undefined) {
+      const marker = this.work(version, 'attempt');
+      const recorded = await fsp.readFile(marker, 'utf8').catch(() => undefined);
+      if (recorded !== attempt) {
+        await fsp.rm(this.staging(version), { recursive: true, force: true });
+        await writeFileAtomic(marker, attempt);
+      }
+    }
     const snapshot = this.work(version, 'snapshot.jsonl');
     if (!(await exists(snapshot))) {
       await assignPseudonyms(this.ds);
@@ -242,7 +233,8 @@ export class ReleaseBuilder {
           for (;;) {
             const rows: { id: string; image_id: string; policy: string; deidentified_key: string | null }[] = await this.ds.query(
               `SELECT id, image_id, policy, deidentified_key FROM scans
-                WHERE stage = 'released' AND split = $1 AND image_id > $2 ORDER BY image_id LIMIT $3`,
+                WHERE stage = 'released' AND split = $1 AND image_id > $2
+                  AND NOT EXISTS (SELECT 1 FROM gold_scans g WHERE g.scan_id = scans.id) ORDER BY image_id LIMIT $3`,
               [split, after, PAGE],
             );
             if (rows.length === 0) break;
@@ -286,17 +278,30 @@ export class ReleaseBuilder {
     return this.work(version, 'chunks', `${String(from).padStart(9, '0')}.json`);
   }
 
-  /** Copies and checks the images [from, from + count) of the snapshot. Re-running a finished chunk does nothing. */
-  async copyImages(version: string, from: number, count: number, onImage: () => void = () => {}): Promise<{ images: number; problems: number }> {
+  /** The attempt that prepared the staging directory (`prepare`'s `attempt`), if one was named. */
+  private async stagedAttempt(version: string): Promise<string | undefined> {
+    return fsp.readFile(this.work(version, 'attempt'), 'utf8').catch(() => undefined);
+  }
+
+  /**
+   * Copies and checks the images [from, from + count) of the snapshot. Re-running a finished chunk does nothing.
+   * A copy that outlives its attempt (its workflow was terminated and a new attempt prepared the staging directory
+   * meanwhile) records nothing: its chunk belongs to the old snapshot.
+   */
+  async copyImages(version: string, from: number, count: number, onImage: () => void | Promise<void> = () => {}): Promise<{ images: number; problems: number }> {
     const done = this.chunkFile(version, from);
     if (await exists(done)) {
       const results = JSON.parse(await fsp.readFile(done, 'utf8')) as ImageResult[];
       return { images: results.length, problems: results.reduce((n, r) => n + r.problems.length, 0) };
     }
+    const attempt = await this.stagedAttempt(version);
     const results: ImageResult[] = [];
     for await (const e of this.entries(version, from, count)) {
       results.push(await this.copyOne(version, e));
-      onImage();
+      await onImage();
+    }
+    if ((await this.stagedAttempt(version)) !== attempt) {
+      throw new Error(`release ${version} was prepared again by another attempt while images ${from}… were copied; this copy records nothing`);
     }
     await writeFileAtomic(done, JSON.stringify(results));
     return { images: results.length, problems: results.reduce((n, r) => n + r.problems.length, 0) };
@@ -399,7 +404,11 @@ export class ReleaseBuilder {
     }
   }
 
-  /** Writes the CSVs of every split of the snapshot; returns the README's statistics and the images without labels. */
+  /**
+   * Writes the CSVs of every split of the snapshot; returns the README's statistics and the gate's label problems: the
+   * images without labels, and those carrying labels outside the taxonomy (`labels-outside-taxonomy`, naming the scan
+   * and the labels).
+   */
   async writeLabels(version: string, onPage: () => void = () => {}): Promise<LabelsOutcome> {
     this.onPage = onPage;
     const outcomeFile = this.work(version, 'labels.json');
@@ -433,6 +442,18 @@ export class ReleaseBuilder {
             detail: split === 'train' ? 'no reader reading is stored for this image' : 'no final (consensus) labels are stored for this image',
           });
         }
+        // A label the taxonomy does not name has no column in image_labels_*.csv (it would be left out) and no place
+        // in the README's taxonomy (annotations_*.csv would carry it as-is): the gate refuses the release instead.
+        const outside = [...new Set(recs.flatMap((r) => labelsOutside(this.taxonomy, r.reading)))].sort(compareStrings);
+        if (outside.length > 0) {
+          outcome.problems.push({
+            code: 'labels-outside-taxonomy',
+            imageId: e.imageId,
+            detail:
+              `scan ${e.scanId}: ${split === 'train' ? 'its readers’ readings carry' : 'its final (consensus) labels carry'} ` +
+              `labels outside the taxonomy ${this.taxonomy.version}: ${outside.join(', ')}`,
+          });
+        }
         const present = new Set<string>();
         const rows: string[][] = [];
         for (const r of recs) {
@@ -460,7 +481,10 @@ export class ReleaseBuilder {
 
   // ---- 4. gate ----------------------------------------------------------------------------------------------------
 
-  /** The publication gate: every image present and checked, every image labelled, pseudonyms stable. */
+  /**
+   * The publication gate: every image present and checked, every image labelled with labels of the taxonomy only
+   * (`writeLabels` records the images that are not), pseudonyms stable.
+   */
   async gate(version: string, previousVersion: string | null): Promise<GateOutcome> {
     const problems: GateProblem[] = [];
     let problemCount = 0;

@@ -19,9 +19,6 @@ import type { VindrSplit } from '../domain';
 /** Semantic version `MAJOR.MINOR.PATCH` (digits only). */
 export const RELEASE_VERSION = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
 
-export const RELEASE_STATUSES = ['running', 'published', 'failed'] as const;
-export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
-
 /** Orders versions numerically (1.10.0 after 1.9.0). */
 export function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map(Number);

@@ -28,6 +28,7 @@ export const GATE_PROBLEM_CODES = [
   'profile-action',
   'missing-file',
   'missing-labels',
+  'labels-outside-taxonomy',
   'pseudonym-moved',
   'no-images',
 ] as const;

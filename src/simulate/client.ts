@@ -1,6 +1,6 @@
 import createClient from 'openapi-fetch';
 
-import type { paths } from './api/schema';
+import type { paths } from '../../generated/readflow-api';
 
 /** The typed ReadFlow REST client (openapi-fetch over the generated `paths`), one per token. */
 export type ApiClient = ReturnType<typeof createClient<paths>>;
@@ -10,7 +10,7 @@ export function apiClient(baseUrl: string, token: string): ApiClient {
 }
 
 /** Statuses worth retrying: the service is restarting, overloaded or briefly without a dependency. */
-const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+const RETRYABLE = new Set([429, 500, 502, 503, 504, 507]);
 
 export class ApiError extends Error {
   constructor(

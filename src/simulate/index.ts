@@ -29,7 +29,19 @@ export interface SimulateHooks {
   /** Where the Temporal CLI is found or built, and the system environment (PATH, HOME) the stack's processes get. */
   toolchain?: ToolchainConfig;
   /** Chaos: how many rounds of every fault, over how long, and the database outage length. */
-  chaos?: { rounds?: number; spanMs?: number; databaseOutageMs?: number };
+  chaos?: { rounds?: number; spanMs?: number; databaseOutageMs?: number; storageFullMs?: number };
+}
+
+/** Largest RAM-backed storage filesystem chaos mounts to fill it up (beyond it the fault is skipped). */
+const MAX_CHAOS_STORAGE_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The storage filesystem chaos gives a run: room for every scan's files (incoming, originals, de-identified, 16-bit
+ * pixels, with margin) plus 64 MiB; undefined (fault skipped) when that would take more than 1 GiB of RAM.
+ */
+export function chaosStorageBytes(scans: number, imageSize: number): number | undefined {
+  const bytes = 64 * 1024 * 1024 + scans * imageSize * imageSize * 2 * 4;
+  return bytes <= MAX_CHAOS_STORAGE_BYTES ? bytes : undefined;
 }
 
 /**
@@ -59,6 +71,7 @@ export async function simulate(opts: SimOptions, hooks: SimulateHooks = {}): Pro
       database: `readflow_sim_${process.pid}_${Date.now()}`,
       taskDeadline: opts.taskDeadline,
       reviewDeadline: opts.reviewDeadline,
+      ...(opts.chaos ? { storageQuotaBytes: chaosStorageBytes(opts.scans, opts.imageSize) ?? 0 } : {}),
       log,
     });
     log(`starting ReadFlow under ${dir} (Temporal dev server, worker, API)…`);
@@ -81,22 +94,31 @@ export async function simulate(opts: SimOptions, hooks: SimulateHooks = {}): Pro
     log(`planning ${opts.scans} scans…`);
     sim.plan();
     bar?.start(sim.scans.length, 0, { stages: '' });
-    const running = sim.run();
     const chaosRun =
       opts.chaos && stack
         ? runChaos(
             stack,
-            chaosPlan(opts.seed, hooks.chaos?.spanMs ?? Math.max(20_000, sim.scans.length * 300), hooks.chaos?.rounds ?? 1, hooks.chaos?.databaseOutageMs ?? 5000),
+            chaosPlan(
+              opts.seed,
+              hooks.chaos?.spanMs ?? Math.max(20_000, sim.scans.length * 300),
+              hooks.chaos?.rounds ?? 1,
+              hooks.chaos?.databaseOutageMs ?? 5000,
+              hooks.chaos?.storageFullMs ?? 3000,
+            ),
             () => sim.done(),
             (l) => (bar ? undefined : log(l)),
           )
         : Promise.resolve([]);
-    await running;
+    // A few scans wait for the plan: the run cannot end before its faults, however fast the readers.
+    if (opts.chaos && stack) sim.holdUntil(chaosRun, Math.max(1, Math.min(5, Math.ceil(sim.scans.length / 5))));
+    await sim.run();
     chaos = await chaosRun;
     bar?.stop();
     log('checking invariants…');
     const result = await checkInvariants(sim);
-    const report = buildReport(sim, result, chaos);
+    const historyEvents = await historyByPolicy(sim);
+    const resources = stack ? await stack.resources() : undefined;
+    const report = buildReport(sim, result, chaos, { historyEvents, resources });
     if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
     return report;
   } finally {
@@ -108,3 +130,31 @@ export async function simulate(opts: SimOptions, hooks: SimulateHooks = {}): Pro
 }
 
 
+
+/** History events of released scans by policy: a sample of up to 50 per policy (read-only: the scans' histories). */
+async function historyByPolicy(sim: Simulation): Promise<SimReport['historyEvents']> {
+  const t = await sim.temporal().catch(() => undefined);
+  if (!t) return undefined;
+  try {
+    const out: NonNullable<SimReport['historyEvents']> = {};
+    const byPolicy = new Map<string, string[]>();
+    for (const s of sim.scans) {
+      if (s.stage !== 'released' || !s.scanId) continue;
+      const ids = byPolicy.get(s.policy) ?? [];
+      if (ids.length < 50) ids.push(s.scanId);
+      byPolicy.set(s.policy, ids);
+    }
+    for (const [policy, ids] of byPolicy) {
+      const lengths: number[] = [];
+      for (const id of ids) {
+        const h = await t.client.workflow.getHandle(id).fetchHistory().catch(() => undefined);
+        if (h) lengths.push(h.events?.length ?? 0);
+      }
+      lengths.sort((a, b) => a - b);
+      if (lengths.length) out[policy] = { sampled: lengths.length, p50: lengths[Math.floor(lengths.length / 2)], max: lengths[lengths.length - 1] };
+    }
+    return out;
+  } finally {
+    await t.close();
+  }
+}

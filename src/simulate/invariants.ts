@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 
 import { AGREEMENT_IOU, matchCount } from '../domain/agreement';
+import { fusionSettingsFor } from '../domain/adaptive';
 import { fuseReadings } from '../domain/fusion';
 import { DEFAULT_POLICIES } from '../domain/policy';
 import type { Box } from '../domain/reading';
@@ -104,7 +105,8 @@ export async function checkInvariants(sim: Simulation): Promise<{ checks: Check[
       const columns = d.image.columns ?? 0;
       const fused = fuseReadings(
         readings.map((r) => ({ readerId: r.readerId, reading: { boxes: r.boxes, globalLabels: r.globalLabels } })).sort((a, b) => (a.readerId < b.readerId ? -1 : 1)),
-        DEFAULT_POLICIES[d.policy].fusion,
+        // An extended adaptive scan fuses its five readings with the extended quorum.
+        fusionSettingsFor(DEFAULT_POLICIES[d.policy], readings.length > DEFAULT_POLICIES[d.policy].readers),
         { rows, columns },
         VINDR_CXR_TAXONOMY,
       );

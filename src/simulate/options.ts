@@ -53,12 +53,12 @@ export interface SimOptions {
   preset?: 'vindr';
 }
 
-const POLICIES: readonly PolicyName[] = ['independent-3', 'consensus-5', 'independent-5'];
+const POLICIES: readonly PolicyName[] = ['independent-3', 'consensus-5', 'independent-5', 'adaptive-3-5'];
 
 export const USAGE = `npm run simulate -- [options]
   --scans N               scans to run (default 60)
   --test-fraction F       share in the test split (default 0.2)
-  --train-policy P        independent-3 | independent-5 | consensus-5 (default independent-3)
+  --train-policy P        independent-3 | independent-5 | adaptive-3-5 | consensus-5 (default independent-3)
   --test-policy P         (default consensus-5)
   --readers N             first N radiologists of the roster (default all)
   --read-time D           fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN:SIGMA (default uniform:200-1500; 0 = instant)

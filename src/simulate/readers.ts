@@ -15,6 +15,8 @@ export interface ReadingWorld {
   /** Another reader's task ids (for the blinding probe). */
   someoneElsesTask(readerId: string, rng: Rng): string | undefined;
   done(): boolean;
+  /** Waits while the scan's readings are held back (chaos mode). */
+  beforeReading(scanId: string): Promise<void>;
   stats: { retries: number };
   readTime: Distribution;
   speed: number;
@@ -43,6 +45,8 @@ export class SimulatedReader {
   readonly counters: ReaderCounters = { submitted: 0, lateRejections: 0, gone: 0, invalid: [], blindingViolations: [] };
   readonly submissions: SubmissionRecord[] = [];
   readonly seenTasks = new Set<string>();
+  /** Duration of each inbox request (`GET /me/tasks`), ms, retries included. */
+  readonly inboxMs: number[] = [];
   /** Time from assignment (the task's assignedAt) to this reader first seeing it in the inbox. */
   readonly pickupLagMs: number[] = [];
   absentFrom = Infinity;
@@ -73,7 +77,9 @@ export class SimulatedReader {
       }
       let items: { taskId: string; role: 'reader' | 'reviewer'; imageId: string; assignedAt: string }[] = [];
       try {
+        const asked = performance.now();
         const page = await must('inbox', () => this.api.GET('/api/v1/me/tasks', { params: { query: { status: 'open', limit: 200 } } }), stats);
+        this.inboxMs.push(performance.now() - asked);
         items = page.items;
       } catch {
         await sleep(1000);
@@ -128,6 +134,7 @@ export class SimulatedReader {
     }
     const rows = d.image.rows ?? 0;
     const columns = d.image.columns ?? 0;
+    if (role === 'reader') await this.world.beforeReading(scan.scanId);
     const ms = draw(this.world.readTime, this.rng, this.world.speed);
     if (ms > 0) await sleep(ms);
     let body: { decision?: 'submit' | 'confirm'; boxes?: Reading['boxes']; globalLabels?: string[] };

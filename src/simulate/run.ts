@@ -36,6 +36,8 @@ export interface ScanRecord {
   finishedAt?: number;
   releasedAt?: number;
   cancelRequested?: boolean;
+  /** Its readings wait until the chaos plan is done (chaos mode): work in flight through every fault. */
+  held?: boolean;
 }
 
 export interface RunTarget {
@@ -107,6 +109,19 @@ export class Simulation {
     return this.finished;
   }
 
+  /** Settles when the scans held back may be read (chaos mode: when the plan is done). */
+  private release: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Holds back the readings of `count` scans (the first planned ones expected to be released, so they are in flight
+   * early) until `until` settles: however fast the readers, the run cannot finish before the chaos plan has run, and
+   * every fault meets scans in the middle of their reading.
+   */
+  holdUntil(until: Promise<unknown>, count: number): void {
+    this.release = until.catch(() => undefined);
+    for (const s of this.scans.filter((x) => x.expect === 'release').slice(0, count)) s.held = true;
+  }
+
   async run(): Promise<void> {
     this.startedAt = Date.now();
     await this.startReaders();
@@ -142,6 +157,9 @@ export class Simulation {
         return rng.pick([...r.seenTasks]);
       },
       done: () => this.finished,
+      beforeReading: async (scanId) => {
+        if (this.byScanId.get(scanId)?.held) await this.release;
+      },
       stats: this.stats,
       readTime: o.readTime,
       speed: o.speed,

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, promises as fsp, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 
@@ -12,6 +12,8 @@ import { Client } from 'pg';
 import { dropDatabase, ensureDatabase } from '../db/data-source';
 import type { DevServerHandle } from '../temporal/dev-server';
 import { startDevServer } from '../temporal/dev-server';
+import type { ProcessUsage } from './resources';
+import { pidsWithArg, sumUsage, usageOf } from './resources';
 
 /**
  * A whole ReadFlow started and supervised by the simulator, as separate OS processes so that faults are real:
@@ -33,6 +35,11 @@ export interface StackOptions {
   systemEnv?: { PATH?: string; HOME?: string };
   /** Extra environment for the worker and the API. */
   env?: Record<string, string>;
+  /**
+   * Put the storage directory on its own filesystem of this size (a tmpfs: needs root), so chaos can fill it up. When
+   * the mount is refused the fault is reported as skipped with the reason.
+   */
+  storageQuotaBytes?: number;
   log: (line: string) => void;
 }
 
@@ -70,6 +77,16 @@ async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs: numb
   }
 }
 
+/** See {@link Stack.resources}. */
+export interface StackResources {
+  worker?: ProcessUsage;
+  api?: ProcessUsage;
+  temporal?: ProcessUsage;
+  postgres: { processes: number; cpuSeconds: number; peakRssMiB: number };
+  temporalDbMiB: number;
+  postgresDbMiB: number;
+}
+
 export class Stack {
   readonly adminToken = `rf_sim_${randomBytes(18).toString('hex')}`;
   readonly deidSecret = randomBytes(24).toString('hex');
@@ -103,7 +120,17 @@ export class Stack {
     return { ...this.restarts };
   }
 
+  /** Why the storage directory could not get a filesystem of its own (undefined when it has one, or none was asked). */
+  storageUnavailable?: string;
+  private storageMounted = false;
+
+  get storageDir(): string {
+    return path.join(this.opts.dir, 'storage');
+  }
+
   async start(): Promise<void> {
+    if (this.opts.storageQuotaBytes) this.mountStorage(this.opts.storageQuotaBytes);
+    else if (this.opts.storageQuotaBytes === 0) this.storageUnavailable = 'the run needs more storage than a RAM-backed tmpfs should take (1 GiB)';
     await ensureDatabase(this.databaseUrl);
     this.temporalAddress = `127.0.0.1:${await freePort()}`;
     this.uiPort = await freePort();
@@ -249,11 +276,107 @@ export class Stack {
     }
   }
 
+  /** A tmpfs of `bytes` on the storage directory (before anything writes there). */
+  private mountStorage(bytes: number): void {
+    mkdirSync(this.storageDir, { recursive: true });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', this.storageDir], { stdio: 'pipe' });
+      this.storageMounted = true;
+    } catch (err) {
+      this.storageUnavailable = `cannot mount a tmpfs on the storage directory: ${String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0]}`;
+    }
+  }
+
+  /**
+   * Fills the storage filesystem to the last byte for `ms`, then frees it: uploads answer 507 meanwhile and ingest
+   * activities retry. Returns the bytes it took, or why it could not.
+   */
+  async fillStorage(ms: number): Promise<{ filled: number } | { skipped: string }> {
+    if (!this.storageMounted) return { skipped: this.storageUnavailable ?? 'no storage quota configured' };
+    const filler = path.join(this.storageDir, '.chaos-filler');
+    const chunk = Buffer.alloc(1024 * 1024);
+    let filled = 0;
+    const fh = await fsp.open(filler, 'w');
+    try {
+      for (;;) {
+        try {
+          const { bytesWritten } = await fh.write(chunk);
+          filled += bytesWritten;
+          if (bytesWritten < chunk.length) break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+          break;
+        }
+      }
+      // The last pages too, so that even a small write fails.
+      for (let size = 64 * 1024; size >= 512; size /= 2) {
+        try {
+          filled += (await fh.write(Buffer.alloc(size))).bytesWritten;
+        } catch {
+          /* full at this size: try smaller */
+        }
+      }
+      await new Promise((r) => setTimeout(r, ms));
+    } finally {
+      await fh.close();
+      await fsp.rm(filler, { force: true });
+    }
+    return { filled };
+  }
+
+  /**
+   * What the run cost so far: CPU seconds and peak RSS of the worker, the API and the Temporal dev server (since their
+   * last start), of the Postgres backends connected to the run's database (they live as long as their pool's
+   * connections), and the size of the Temporal SQLite file and of the Postgres database.
+   */
+  async resources(): Promise<StackResources> {
+    const dbFile = path.join(this.opts.dir, 'temporal.sqlite');
+    const size = (f: string): number => {
+      try {
+        return statSync(f).size;
+      } catch {
+        return 0;
+      }
+    };
+    const mib = (bytes: number): number => Math.round(bytes / 104857.6) / 10;
+    const admin = new Client({ connectionString: this.opts.postgresUrl });
+    let backends: number[] = [];
+    let postgresBytes = 0;
+    try {
+      await admin.connect();
+      const r = await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [this.opts.database]);
+      backends = r.rows.map((x) => x.pid);
+      postgresBytes = Number((await admin.query<{ n: string }>(`SELECT pg_database_size($1) AS n`, [this.opts.database])).rows[0].n);
+    } catch {
+      // the figures stay empty
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+    const pid = (role: Role): number | undefined => this.children.get(role)?.pid;
+    const usage = (p: number | undefined) => (p === undefined ? undefined : usageOf(p));
+    return {
+      worker: usage(pid('worker')),
+      api: usage(pid('api')),
+      temporal: usage(pidsWithArg(dbFile).find((p) => p !== process.pid)),
+      postgres: sumUsage(backends),
+      temporalDbMiB: mib(size(dbFile) + size(`${dbFile}-wal`)),
+      postgresDbMiB: mib(postgresBytes),
+    };
+  }
+
   /** Stops everything; drops the database when asked. */
   async stop(opts: { drop?: boolean } = {}): Promise<void> {
     await this.stopChild('api', 'SIGTERM').catch(() => undefined);
     await this.stopChild('worker', 'SIGTERM').catch(() => undefined);
     await this.temporal?.stop().catch(() => undefined);
+    if (this.storageMounted) {
+      try {
+        execFileSync('umount', [this.storageDir], { stdio: 'pipe' });
+        this.storageMounted = false;
+      } catch (err) {
+        this.opts.log(`could not unmount ${this.storageDir}: ${String(err)}`);
+      }
+    }
     if (opts.drop) await dropDatabase(this.databaseUrl).catch(() => undefined);
   }
 }

@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream as fsCreateReadStream, promises as fsp } from 'node:fs';
 import type { Dirent } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
+
+import { fsyncDir, tempPathIn, writeFileAtomic } from './atomic-file';
 
 /**
  * File storage areas.
@@ -123,7 +124,7 @@ export class LocalBlobStore implements BlobStore {
       const existing = await this.stat(area, key);
       if (existing && existing.size === data.length) return { key, sha256, size: data.length };
     }
-    await this.atomicWrite(target, data);
+    await writeFileAtomic(target, data);
     return { key, sha256, size: data.length };
   }
 
@@ -145,7 +146,7 @@ export class LocalBlobStore implements BlobStore {
       abandon();
       throw e;
     }
-    const tmp = path.join(dir, `.tmp-${process.pid}-${randomBytes(8).toString('hex')}`);
+    const tmp = tempPathIn(dir);
     const hash = createHash('sha256');
     let size = 0;
     try {
@@ -222,7 +223,7 @@ export class LocalBlobStore implements BlobStore {
 
   async putJson(area: StoreArea, key: string, value: unknown): Promise<void> {
     const target = this.pathOf(area, key);
-    await this.atomicWrite(target, Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8'));
+    await writeFileAtomic(target, Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8'));
   }
 
   async delete(area: StoreArea, key: string): Promise<void> {
@@ -258,37 +259,5 @@ export class LocalBlobStore implements BlobStore {
     };
     await walk(this.dirs[area]);
     return removed;
-  }
-
-  private async atomicWrite(target: string, data: Buffer): Promise<void> {
-    const dir = path.dirname(target);
-    await fsp.mkdir(dir, { recursive: true });
-    const tmp = path.join(dir, `.tmp-${process.pid}-${randomBytes(8).toString('hex')}`);
-    const fh = await fsp.open(tmp, 'wx', 0o640);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await fsp.rename(tmp, target);
-    } catch (e) {
-      await fsp.rm(tmp, { force: true });
-      throw e;
-    }
-    await fsyncDir(dir);
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await fsp.open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic.
-  } finally {
-    await fh?.close();
   }
 }

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * Builds pinned Go binaries once into a directory of the per-user cache with `go install`, with progress lines,
@@ -30,7 +30,8 @@ export interface GoProduct {
   dir: string;
 }
 
-function isExecutable(path: string): boolean {
+/** True when `path` is a file this process may execute. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -66,10 +67,121 @@ export function requireGo(goBinary: string, what: string, manual: string): strin
   return go.stdout.trim();
 }
 
+/** True when a process with this pid exists (signal 0 probes without touching it). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `build` while holding a lock directory (mkdir is atomic), so that processes provisioning the same cache at once
+ * (parallel test runs, `npm start` beside `npm test`) build once: the others wait, logging who holds the lock, then
+ * run `build` themselves, which finds the binary and returns. A lock left by a dead process is taken over.
+ */
+export async function withBuildLock<T>(
+  lockDir: string,
+  log: (line: string) => void,
+  build: () => Promise<T>,
+  pollMs = 2_000,
+): Promise<T> {
+  const owner = join(lockDir, 'pid');
+  let announced = false;
+  for (;;) {
+    try {
+      mkdirSync(lockDir, { recursive: false });
+      writeFileSync(owner, `${process.pid}\n`);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number.parseInt(existsSync(owner) ? readFileSync(owner, 'utf8') : '', 10);
+      if (Number.isInteger(pid) && !alive(pid)) {
+        rmSync(lockDir, { recursive: true, force: true });
+        continue;
+      }
+      if (!announced) log(`Waiting for another build in progress${Number.isInteger(pid) ? ` (pid ${pid})` : ''}: ${lockDir}`);
+      announced = true;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+  try {
+    return await build();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `go install -v <targets>` with GOBIN set, logging a progress line (modules downloaded, packages compiled, the
+ * last package) every 15 s; rejects with `fail(message)` carrying the last 40 lines of go's output. Shared by the
+ * Temporal CLI build (temporal-cli.ts) and the server binaries (goInstall below).
+ */
+export async function runGoInstall(opts: {
+  goBinary: string;
+  targets: readonly string[];
+  gobin: string;
+  env: Readonly<Record<string, string | undefined>>;
+  log: (line: string) => void;
+  /** Prefix of progress lines (e.g. the product's name and a space), empty for none. */
+  label?: string;
+  progressEveryMs?: number;
+  fail: (message: string) => Error;
+}): Promise<void> {
+  const started = Date.now();
+  let compiled = 0;
+  let downloaded = 0;
+  let lastLine = '';
+  const tail: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(opts.goBinary, ['install', '-v', ...opts.targets], {
+      env: { ...opts.env, GOBIN: opts.gobin },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const onData = (chunk: Buffer): void => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        if (line.startsWith('go: downloading')) downloaded++;
+        else compiled++;
+        lastLine = line.trim();
+        tail.push(line);
+        if (tail.length > 40) tail.shift();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setInterval(() => {
+      const s = Math.round((Date.now() - started) / 1000);
+      opts.log(`  … ${opts.label ?? ''}${s}s: ${downloaded} modules downloaded, ${compiled} packages compiled (${lastLine.slice(0, 80)})`);
+    }, opts.progressEveryMs ?? 15_000);
+    child.on('error', (e) => {
+      clearInterval(timer);
+      reject(opts.fail(`could not run ${opts.goBinary}: ${e.message}`));
+    });
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      if (code === 0) resolve();
+      else reject(opts.fail(`go install ${opts.targets.join(' ')} failed with exit code ${code}:\n${tail.join('\n')}`));
+    });
+  });
+}
+
 /** `go install` of the product's packages into a staging GOBIN, then moved into place with a version marker. */
 export async function goInstall(
   product: GoProduct,
   opts: { goBinary?: string; log: (line: string) => void; progressEveryMs?: number; /** The environment go runs with (GOFLAGS, HOME, GOPROXY…). */ env: Readonly<Record<string, string | undefined>> },
+): Promise<Record<string, string>> {
+  const found = findGoProduct(product);
+  if (found) return found;
+  mkdirSync(dirname(product.dir), { recursive: true });
+  return withBuildLock(`${product.dir}.build-lock`, opts.log, () => goInstallUnlocked(product, opts));
+}
+
+async function goInstallUnlocked(
+  product: GoProduct,
+  opts: Parameters<typeof goInstall>[1],
 ): Promise<Record<string, string>> {
   const found = findGoProduct(product);
   if (found) return found;
@@ -85,41 +197,16 @@ export async function goInstall(
   mkdirSync(staging, { recursive: true });
   opts.log(`Building ${product.label} with ${goVersion} into ${product.dir} (first time only; minutes on 2 cores)…`);
   const started = Date.now();
-  let compiled = 0;
-  let downloaded = 0;
-  let lastLine = '';
-  const tail: string[] = [];
   try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(goBinary, ['install', '-v', ...targets], {
-        env: { ...opts.env, GOBIN: staging, GOFLAGS: opts.env.GOFLAGS ?? '-mod=mod' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const onData = (chunk: Buffer): void => {
-        for (const line of chunk.toString('utf8').split('\n')) {
-          if (!line.trim()) continue;
-          if (line.startsWith('go: downloading')) downloaded++;
-          else compiled++;
-          lastLine = line.trim();
-          tail.push(line);
-          if (tail.length > 40) tail.shift();
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      const timer = setInterval(() => {
-        const s = Math.round((Date.now() - started) / 1000);
-        opts.log(`  … ${product.label} ${s}s: ${downloaded} modules downloaded, ${compiled} packages compiled (${lastLine.slice(0, 80)})`);
-      }, opts.progressEveryMs ?? 15_000);
-      child.on('error', (e) => {
-        clearInterval(timer);
-        reject(new GoInstallError(`could not run ${goBinary}: ${e.message}`));
-      });
-      child.on('exit', (code) => {
-        clearInterval(timer);
-        if (code === 0) resolve();
-        else reject(new GoInstallError(`go install ${targets.join(' ')} failed with exit code ${code}:\n${tail.join('\n')}`));
-      });
+    await runGoInstall({
+      goBinary,
+      targets,
+      gobin: staging,
+      env: { ...opts.env, GOFLAGS: opts.env.GOFLAGS ?? '-mod=mod' },
+      log: opts.log,
+      label: `${product.label} `,
+      progressEveryMs: opts.progressEveryMs,
+      fail: (message) => new GoInstallError(message),
     });
     mkdirSync(product.dir, { recursive: true });
     rmSync(join(product.dir, MARKER), { force: true });

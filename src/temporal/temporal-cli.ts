@@ -1,8 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 import type { ToolchainConfig } from '../config/toolchain';
+
+import { isExecutable, runGoInstall, withBuildLock } from './go-install';
 
 /** The Temporal CLI version ReadFlow builds: the newest tag whose go.mod has no `replace` directive. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -17,15 +19,6 @@ export interface CliLocator extends ToolchainConfig {
 
 export class TemporalCliError extends Error {
   override name = 'TemporalCliError';
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Finds `temporal` without building: TEMPORAL_CLI, then PATH, then the per-user cache. */
@@ -55,6 +48,14 @@ export async function ensureTemporalCli(opts: CliLocator): Promise<string> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const found = findTemporalCli(opts);
   if (found) return found.path;
+  mkdirSync(opts.cacheDir, { recursive: true });
+  return withBuildLock(join(opts.cacheDir, 'bin.build-lock'), log, () => buildTemporalCli(opts, log));
+}
+
+/** Builds the CLI into the cache (under the build lock; another process may have built it while this one waited). */
+async function buildTemporalCli(opts: CliLocator, log: (line: string) => void): Promise<string> {
+  const found = findTemporalCli(opts);
+  if (found) return found.path;
 
   const goBinary = opts.goBinary ?? 'go';
   const go = spawnSync(goBinary, ['version'], { encoding: 'utf8' });
@@ -74,48 +75,17 @@ export async function ensureTemporalCli(opts: CliLocator): Promise<string> {
       '(first time only; this takes a few minutes on 2 cores)…',
   );
   const started = Date.now();
-  let compiled = 0;
-  let downloaded = 0;
-  let lastLine = '';
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(goBinary, ['install', '-v', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
-      env: { ...opts.buildEnv, GOBIN: staging },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const tail: string[] = [];
-    const onData = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line.trim()) continue;
-        if (line.startsWith('go: downloading')) downloaded++;
-        else compiled++;
-        lastLine = line.trim();
-        tail.push(line);
-        if (tail.length > 40) tail.shift();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setInterval(() => {
-      const s = Math.round((Date.now() - started) / 1000);
-      log(`  … ${s}s: ${downloaded} modules downloaded, ${compiled} packages compiled (${lastLine.slice(0, 80)})`);
-    }, 15_000);
-    child.on('error', (e) => {
-      clearInterval(timer);
-      reject(e);
-    });
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      if (code === 0) resolve();
-      else
-        reject(
-          new TemporalCliError(
-            `go install ${MODULE}@${TEMPORAL_CLI_VERSION} failed with exit code ${code}:\n${tail.join('\n')}`,
-          ),
-        );
-    });
+  await runGoInstall({
+    goBinary,
+    targets: [`${MODULE}@${TEMPORAL_CLI_VERSION}`],
+    gobin: staging,
+    env: opts.buildEnv,
+    log,
+    fail: (message) => new TemporalCliError(message),
   });
   const target = join(cacheBin, 'temporal');
   renameSync(join(staging, 'temporal'), target);
+  rmSync(staging, { recursive: true, force: true });
   writeFileSync(`${target}.version`, `${TEMPORAL_CLI_VERSION}\n`);
   log(`Temporal CLI ready at ${target} (built in ${Math.round((Date.now() - started) / 1000)}s).`);
   return target;

@@ -8,11 +8,11 @@ import type { Express, NextFunction, Request, Response } from 'express';
 /** URL prefix of the web page's assets (never collides with `/api/v1`, `/docs`, `/healthz`, `/readyz`, `/metrics`). */
 export const WEB_ASSETS_PREFIX = '/app/';
 
-/** The page's folder inside the package (tsc does not copy it: it is served from the sources, also in the image). */
-const PUBLIC_DIR = path.join('src', 'web', 'public');
+/** The built page inside the package: Vite bundles `src/web/public` into it (`vite.config.mjs`, run by `npm run build`). */
+const PUBLIC_DIR = path.join('dist', 'web');
 
 /**
- * The folder holding the web page: the nearest ancestor of `from` with a `package.json` and `src/web/public/index.html`.
+ * The folder holding the built web page: the nearest ancestor of `from` with a `package.json` and `dist/web/index.html`.
  * The same answer from `src/web` (ts) and `dist/src/web` (built); undefined when the files are not shipped.
  */
 export function findWebRoot(from: string = __dirname): string | undefined {
@@ -28,8 +28,9 @@ export function findWebRoot(from: string = __dirname): string | undefined {
 }
 
 /**
- * Serves ReadFlow's web page from the API app: `GET /` is `index.html`, assets are under `/app/`. Plain files, no
- * build step; revalidated on every load (`no-cache` + Last-Modified/ETag) so a deployment is picked up at once.
+ * Serves ReadFlow's built web page from the API app: `GET /` is `index.html`, the bundle is under `/app/`. Bundles under
+ * `/app/assets/` carry a content hash in their name and are cached for good; everything else (index.html) is
+ * revalidated on every load (`no-cache` + Last-Modified/ETag) so a deployment is picked up at once.
  * Returns the folder served, or undefined when there is none (the API works without it).
  */
 export function mountWebApp(
@@ -44,7 +45,11 @@ export function mountWebApp(
     redirect: false,
     fallthrough: true,
     dotfiles: 'ignore',
-    setHeaders: (res: Response) => res.setHeader('Cache-Control', 'no-cache'),
+    setHeaders: (res: Response, file: string) =>
+      res.setHeader(
+        'Cache-Control',
+        path.basename(path.dirname(file)) === 'assets' ? 'public, max-age=31536000, immutable' : 'no-cache',
+      ),
   });
   const express = app.getHttpAdapter().getInstance() as Express;
   // A missing asset is a 404 problem document like any other: since NestJS 12 the router's not-found handler covers

@@ -9,9 +9,11 @@
  *
  * May import: `@temporalio/workflow`, `import type` of `src/activities`.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { ActivityInterfaceFor, LocalActivityOptions } from '@temporalio/workflow';
 
 import type { createIngestActivities } from '../activities/ingest.activities';
+import type { CapacityActivities } from '../activities/capacity.activities';
 import type { ScanActivities } from '../activities/scan.activities';
 
 /** Ingest activities (src/activities/ingest.activities.ts, see docs/architecture.md). */
@@ -32,6 +34,12 @@ export const ingest = proxyActivities<IngestActivityContract>({
   },
 });
 
+/** `ApplicationFailure` type of a projection write Postgres refused for its data (same value as the activities' constant). */
+export const PROJECTION_DATA_ERROR = 'ProjectionDataError';
+
+/** The projection activities' retry budget; past it the workflow pauses and writes again (see `scan-projection.ts`). */
+export const PROJECTION_RETRY = { maximumAttempts: 200, maximumIntervalMs: 30_000, pauseMs: 5 * 60_000 } as const;
+
 /** Postgres projection writes and the roster read: short, idempotent, retried patiently. */
 export const scanActivities = proxyActivities<ScanActivities>({
   // A write takes milliseconds; a short timeout gets a write lost with a dead worker retried quickly.
@@ -43,3 +51,50 @@ export const scanActivities = proxyActivities<ScanActivities>({
     maximumAttempts: 200,
   },
 });
+
+/** The database activities (projection writes, roster, capacity) with a given retry budget. */
+export type DatabaseActivities = ScanActivities & CapacityActivities;
+
+/** The database activities with another retry budget (`ScanLifecycleInput.projectionRetry`, tests). */
+export function databaseActivities(
+  retry: { maximumAttempts: number; maximumIntervalMs: number } = PROJECTION_RETRY,
+): ActivityInterfaceFor<DatabaseActivities> {
+  return proxyActivities<DatabaseActivities>({
+    startToCloseTimeout: '10 seconds',
+    retry: {
+      // The first interval never above the cap (a shorter cap than 500 ms makes an invalid retry policy).
+      initialInterval: Math.min(500, retry.maximumIntervalMs),
+      backoffCoefficient: 2,
+      maximumInterval: retry.maximumIntervalMs,
+      maximumAttempts: retry.maximumAttempts,
+      nonRetryableErrorTypes: [PROJECTION_DATA_ERROR],
+    },
+  });
+}
+
+/** A database activity as the projection calls it, regular or local (both take a `summary` per call). */
+export type DatabaseActivityProxies = {
+  [K in keyof DatabaseActivities]: DatabaseActivities[K] & {
+    executeWithOptions(options: { summary?: string }, args: Parameters<DatabaseActivities[K]>): ReturnType<DatabaseActivities[K]>;
+  };
+};
+
+/**
+ * The local activities' budget (since `LEAN_SCAN_HISTORY`): one attempt, well inside one workflow task (the worker
+ * heartbeats a workflow task at 80 % of its 10 s timeout). One attempt never backs off, so never with a workflow timer
+ * (the SDK's path past `localRetryThreshold`), and a write blocked in the database holds at most one more connection.
+ * A write that does not make it (the database is slow or away) goes on as the regular activity with the full retry
+ * budget; a `ProjectionDataError` is final either way.
+ */
+export const LOCAL_WRITE_BUDGET: LocalActivityOptions = {
+  startToCloseTimeout: '5 seconds',
+  scheduleToCloseTimeout: '5 seconds',
+  localRetryThreshold: '30 seconds',
+  retry: { maximumAttempts: 1, nonRetryableErrorTypes: [PROJECTION_DATA_ERROR] },
+};
+
+/**
+ * The database activities run by the worker inside the workflow task (since `LEAN_SCAN_HISTORY`): one
+ * `MarkerRecorded` event each instead of a scheduled/started/completed activity and a workflow task of its own.
+ */
+export const localDatabaseActivities = proxyLocalActivities<DatabaseActivities>(LOCAL_WRITE_BUDGET) as unknown as DatabaseActivityProxies;

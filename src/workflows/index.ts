@@ -2,3 +2,6 @@
 export { scanLifecycle } from './scan-lifecycle';
 export { ingestBatch } from './ingest-batch';
 export { releaseDataset } from './release-dataset';
+export { goldScan } from './gold-scan';
+export { goldScheduler } from './gold-scheduler';
+export { capacitySweeper } from './capacity-sweeper';

@@ -5,7 +5,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 
-import type { ReadingPolicy } from '../domain';
+import type { ReadingPolicy, Taxonomy } from '../domain';
 import type { ScanSplit } from './scan-lifecycle.messages';
 
 /** Where the batch's files come from. */
@@ -38,6 +38,10 @@ export interface IngestBatchInput {
   split: ScanSplit;
   /** Policy of every scan of the batch (full domain `ReadingPolicy`). */
   policy: ReadingPolicy;
+  /** The project's own taxonomy, handed to every scan of the batch (`ScanLifecycleInput.taxonomy`); unset: VinDr-CXR. */
+  taxonomy?: Taxonomy;
+  /** Queue priority of every scan of the batch (`ScanLifecycleInput.priority`; the API defaults it by split). */
+  priority?: number;
   /** Scans allowed in their ingest stages at once (default 20). */
   concurrency?: number;
   /** Files handled per run before continue-as-new (default 500). */

@@ -30,6 +30,7 @@ import type { BatchActivities } from '../activities/batch.activities';
 import type { BatchCounts, BatchProgress, IngestBatchCarry, IngestBatchInput, ScanIngestedSignal } from './ingest-batch.messages';
 import { progressQuery, scanIngestedSignal } from './ingest-batch.messages';
 import { scanLifecycle } from './scan-lifecycle';
+import { scanStartMetadata } from './scan-ui.messages';
 
 const batch = proxyActivities<BatchActivities>({
   startToCloseTimeout: '2 minutes',
@@ -121,12 +122,17 @@ export async function ingestBatch(input: IngestBatchInput): Promise<BatchProgres
             filename: staged.filename,
             split: input.split,
             policy: input.policy,
+            ...(input.taxonomy !== undefined ? { taxonomy: input.taxonomy } : {}),
+            // Only when given: the child's input (a payload, not a command attribute) is as before otherwise.
+            ...(input.priority !== undefined ? { priority: input.priority } : {}),
             batchId: input.batchId,
             startedBy: input.startedBy ?? 'system',
           },
         ],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // What the Temporal UI shows of the scan (user metadata: no file name, see scan-ui.messages.ts).
+        ...scanStartMetadata({ scanId: staged.scanId, split: input.split, policy: input.policy }),
       });
       counts.started += 1;
     } catch (err) {
@@ -172,7 +178,7 @@ export async function ingestBatch(input: IngestBatchInput): Promise<BatchProgres
   }
 
   state = 'draining';
-  await condition(() => pending.size === 0, DRAIN_TIMEOUT);
+  await condition(() => pending.size === 0, DRAIN_TIMEOUT, { summary: `drain: wait for the batch's last ${pending.size} scans to report their ingest` });
   state = 'done';
   finishedAt = new Date(Date.now()).toISOString();
   await condition(allHandlersFinished);

@@ -10,10 +10,16 @@ import { condition } from '@temporalio/workflow';
 export class Mutex {
   private locked = false;
 
+  /** `beforeWait`: called (synchronously) each time a caller is about to wait for the lock. */
+  constructor(private readonly beforeWait?: () => void) {}
+
   /** Runs `fn` once no other holder runs, and releases the lock whatever `fn` does. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     // Re-check after waking: two waiters may be released in the same activation.
-    while (this.locked) await condition(() => !this.locked);
+    while (this.locked) {
+      this.beforeWait?.();
+      await condition(() => !this.locked);
+    }
     this.locked = true;
     try {
       return await fn();

@@ -10,18 +10,31 @@
  * May import: `@temporalio/workflow`, `./patches`, the assignment steps, the views, and `import type` of the
  * scan state, tasks and messages.
  */
-import { condition, patched } from '@temporalio/workflow';
+import { condition } from '@temporalio/workflow';
 
 import type { AssignmentResult } from '../domain';
 import { RESUME_REASSIGNS_ALL_OVERDUE } from './patches';
 import { replaceTask } from './scan-assignment';
-import type { ScanStatus } from './scan-lifecycle.messages';
+import type { ScanStage, ScanStatus } from './scan-lifecycle.messages';
+import type { RefusedWrite } from './scan-projection';
 import type { ScanState } from './scan-state';
 import type { TaskState } from './scan-tasks';
 import { scanStatus } from './scan-views';
 
+/** A stage a resume goes back to (mirrors `STAGE_KIND`'s `working`, without importing the state module). */
+function stageIsWorking(stage: ScanStage): boolean {
+  return !['waiting-for-readers', 'needs-attention', 'released', 'quarantined', 'cancelled'].includes(stage);
+}
+
 /** Why a scan waits for a manager (`attentionReason` of the `status` query and the `scans` row). */
-export const ATTENTION_REASONS = ['ingest-failed', 'no-eligible-readers', 'no-eligible-reviewers', 'review-rounds-exhausted', 'task-overdue'] as const;
+export const ATTENTION_REASONS = [
+  'ingest-failed',
+  'no-eligible-readers',
+  'no-eligible-reviewers',
+  'review-rounds-exhausted',
+  'task-overdue',
+  'projection-refused',
+] as const;
 export type AttentionReason = (typeof ATTENTION_REASONS)[number];
 
 export class Attention {
@@ -34,6 +47,13 @@ export class Attention {
    */
   private awaitingDecision = false;
   private decisions = 0;
+  /**
+   * A projection write Postgres refused for its data holds the scan in `needs-attention` (`projection-refused`):
+   * the stage it held the scan in (or moved to meanwhile), restored when a manager resumes.
+   */
+  private held?: { stage: ScanStage; refused: RefusedWrite };
+  /** A manager resumed a held scan in this run (its write must land before the run ends). */
+  resumedHold = false;
 
   constructor(private readonly s: ScanState) {}
 
@@ -62,8 +82,67 @@ export class Attention {
     this.decided();
     this.awaitingDecision = true;
     await write;
+    this.s.projection.flushAttributes();
     await condition(() => !this.waiting || this.s.cancelled !== undefined);
     return this.s.cancelled === undefined;
+  }
+
+  /** A refused projection write holds the scan (see {@link holdRefusedWrite}). */
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
+  /** A stage the workflow moves to while held: remembered for the resume (the scan stays in `needs-attention`). */
+  heldMove(stage: ScanStage): { from: ScanStage } {
+    const held = this.held!;
+    held.stage = stage;
+    if (stageIsWorking(stage)) this.s.workingStage = stage;
+    return { from: 'needs-attention' };
+  }
+
+  /**
+   * A projection write Postgres refused for its data (`ProjectionDataError`): the scan goes to `needs-attention` with
+   * the reason `projection-refused` and what Postgres said (SQLSTATE, table, column, constraint; never the values), and
+   * the write waits for a manager. True when resumed (the write is tried again: the data or the schema was fixed),
+   * false when cancelled (the write is given up). The `needs-attention` row is written beside the blocked queue, best
+   * effort (it may be refused too); the `Stage` search attribute and the `status` query show it in any case.
+   */
+  async holdRefusedWrite(refused: RefusedWrite): Promise<boolean> {
+    const s = this.s;
+    if (!this.held) {
+      const from = s.stage;
+      this.held = { stage: from, refused };
+      this.reason = 'projection-refused';
+      s.stage = 'needs-attention';
+      s.projection.syncSearchAttributes();
+      const p = s.projection;
+      void p.writeBesideQueue('recordScan', {
+        scan: p.scanRow({ attentionReason: 'projection-refused' }),
+        audit: [p.audit('stage:needs-attention', 'workflow', { from, to: 'needs-attention', reason: 'projection-refused', ...refused })],
+      });
+    }
+    s.projection.flushAttributes();
+    await condition(() => this.held === undefined || s.cancelled !== undefined);
+    return s.cancelled === undefined;
+  }
+
+  /** `resumeScan` of a held scan: back to the stage it was held in, and the refused write is tried again. */
+  private releaseHold(by: string): ScanStatus {
+    const s = this.s;
+    const held = this.held!;
+    this.held = undefined;
+    this.resumedHold = true;
+    this.reason = undefined;
+    s.stage = held.stage;
+    s.wake = true;
+    s.projection.syncSearchAttributes();
+    const p = s.projection;
+    // Queued after the refused write (tried again first) and what the workflow wrote while held.
+    void p.write('recordScan', {
+      scan: p.scanRow({ attentionReason: null }),
+      audit: [p.audit('projection:resumed', by, { resumedFrom: 'projection-refused', stage: held.stage, activity: held.refused.activity })],
+    });
+    return scanStatus(s);
   }
 
   /** The main loop decided what happens next (a stage reached, tasks created, or a new escalation). */
@@ -80,6 +159,7 @@ export class Attention {
 
   /** While tasks are awaited in `needs-attention`: waits for a resume, a cancel, or `done()`. */
   waitWhileEscalated(done: () => boolean): Promise<void> {
+    this.s.projection.flushAttributes();
     return condition(() => !this.waiting || this.s.cancelled !== undefined || done());
   }
 
@@ -91,7 +171,8 @@ export class Attention {
 
   /** `resumeScan` (validated: the scan is in `needs-attention`). Answers with the scan's status. Install it as the handler itself. */
   async resume(by: string): Promise<ScanStatus> {
-    if (patched(RESUME_REASSIGNS_ALL_OVERDUE)) return this.resumeReassigningOverdue(by);
+    if (this.held) return this.releaseHold(by);
+    if (this.s.has(RESUME_REASSIGNS_ALL_OVERDUE)) return this.resumeReassigningOverdue(by);
     // Scans that were resumed before RESUME_REASSIGNS_ALL_OVERDUE: only escalated tasks got a fresh
     // allowance, and the main loop reassigned them after the update had answered.
     await this.backToWork(
@@ -124,7 +205,7 @@ export class Attention {
       for (const t of stuck) {
         if (t.status !== 'open' || s.terminal) continue;
         const out = await replaceTask(s, t, { cause: 'expired', actor: 'workflow' });
-        if (!out.ok && !out.notOpen) {
+        if (!out.ok && !out.notOpen && !out.waiting) {
           // Stays open and overdue, handed back to the manager.
           t.escalated = true;
           unassigned.push({ task: t, result: out.result });
@@ -140,6 +221,7 @@ export class Attention {
     });
     // Ingest, assignment or review retries happen in the main loop: answer once it decided (a new
     // escalation included), not with the stage the resume merely went back to.
+    s.projection.flushAttributes();
     if (loopDecides) await condition(() => this.decisions > decisions || s.cancelled !== undefined);
     return scanStatus(s);
   }

@@ -15,6 +15,7 @@ import { replaceTask } from './scan-assignment';
 import {
   cancelScanUpdate,
   extendDeadlineUpdate,
+  readersAvailableSignal,
   reassignTaskUpdate,
   resumeScanUpdate,
   reviewContextQuery,
@@ -41,19 +42,26 @@ function openTask(s: ScanState, taskId: unknown): TaskState {
 
 /** Installs the queries and updates of the scan workflow. */
 export function installScanHandlers(s: ScanState): void {
+  // Lean runs: the search attribute changes a handler made are upserted once, when it is done (see `flushAttributes`).
+  // Other runs install the handlers themselves (the microtask turns between commands stay as recorded).
+  const flushing = <A extends unknown[], R>(handler: (...args: A) => Promise<R>): ((...args: A) => Promise<R>) =>
+    s.lean ? (...args: A) => handler(...args).finally(() => s.projection.flushAttributes()) : handler;
+
   setHandler(statusQuery, () => scanStatus(s));
 
   setHandler(reviewContextQuery, (taskId: string) => reviewContext(s, taskId));
 
+  setHandler(readersAvailableSignal, () => s.capacity.signalled());
+
   // `submitReading` and `resumeScan` return their function's promise as the handler's (no extra `async` layer:
   // the microtask turns between commands stay as recorded in test/histories/).
-  setHandler(submitReadingUpdate, (input) => submitReading(s, input), {
+  setHandler(submitReadingUpdate, flushing((input) => submitReading(s, input)), {
     validator: (input) => void checkSubmission(s, input),
   });
 
   setHandler(
     reassignTaskUpdate,
-    async (input) =>
+    flushing(async (input) =>
       s.lock.run(async () => {
         const t = openTask(s, input.taskId);
         const out = await replaceTask(s, t, { cause: 'reassigned', actor: input.by, toReaderId: input.toReaderId });
@@ -68,6 +76,7 @@ export function installScanHandlers(s: ScanState): void {
           { ...r },
         );
       }),
+    ),
     {
       validator: (input) => {
         requireActor(input.by);
@@ -79,18 +88,19 @@ export function installScanHandlers(s: ScanState): void {
 
   setHandler(
     extendDeadlineUpdate,
-    async (input) => {
+    flushing(async (input) => {
       const t = openTask(s, input.taskId);
       const dueAt = Date.parse(input.dueAt);
       const from = t.dueAt;
       t.dueAt = dueAt;
       t.overdue = false;
       t.escalated = false;
+      if (t.awaitingReader) t.awaitingReader = false;
       s.wake = true;
       const p = s.projection;
       await p.writeTasks([t], [p.audit('task:deadline-extended', input.by, { from: s.iso(from), to: s.iso(dueAt) }, t.id)]);
       return taskView(t);
-    },
+    }),
     {
       validator: (input) => {
         requireActor(input.by);
@@ -104,7 +114,7 @@ export function installScanHandlers(s: ScanState): void {
 
   setHandler(
     cancelScanUpdate,
-    async (input) => {
+    flushing(async (input) => {
       s.cancelled = input.reason ? { by: input.by, reason: input.reason } : { by: input.by };
       const closed = s.openTasks();
       for (const t of closed) s.close(t, 'cancelled');
@@ -122,7 +132,7 @@ export function installScanHandlers(s: ScanState): void {
         })),
       });
       return scanStatus(s);
-    },
+    }),
     {
       validator: (input) => {
         requireActor(input.by);
@@ -131,7 +141,7 @@ export function installScanHandlers(s: ScanState): void {
     },
   );
 
-  setHandler(resumeScanUpdate, (input) => s.attention.resume(input.by), {
+  setHandler(resumeScanUpdate, flushing((input) => s.attention.resume(input.by)), {
     validator: (input) => {
       requireActor(input.by);
       if (!s.attention.waiting) throw rejections.invalidState(`only a scan in needs-attention can be resumed (stage: ${s.stage})`, { stage: s.stage });

@@ -2,22 +2,25 @@
  * The ingest phase of `scanLifecycle` (`ingesting` → `deidentifying`): validation, quarantine of refused input,
  * de-identification, and the report to the batch that started the scan.
  *
- * May import: `@temporalio/workflow`, `@temporalio/common`, `./activities`, the batch's messages, and
+ * May import: `@temporalio/workflow`, `@temporalio/common`, `./activities`, `./patches`, the batch's messages, and
  * `import type` of the scan state.
  */
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
 
 import { ingest, QUARANTINED_INPUT } from './activities';
+import { MERGED_PROJECTION_STEPS } from './patches';
 import type { ScanIngestedSignal } from './ingest-batch.messages';
 import { scanIngestedSignal } from './ingest-batch.messages';
 import type { ScanState } from './scan-state';
+import { INGEST_SUMMARY } from './scan-ui';
 
 /** Tells the batch that started this scan (its parent workflow) how ingest ended. Best effort. */
 export async function notifyBatch(outcome: ScanIngestedSignal['outcome'], s: ScanState): Promise<void> {
   const parent = workflowInfo().parent;
   if (!parent || s.batchNotified) return;
   s.batchNotified = true;
+  s.projection.flushAttributes();
   try {
     await getExternalWorkflowHandle(parent.workflowId).signal(scanIngestedSignal, { scanId: s.scanId, outcome });
   } catch {
@@ -49,18 +52,23 @@ export async function runIngest(s: ScanState): Promise<boolean> {
     });
     s.attention.decided();
     try {
-      await ingest.validateScan(filename ? { scanId, sourceKey, filename } : { scanId, sourceKey });
+      s.projection.flushAttributes();
+      await ingest.validateScan.executeWithOptions({ summary: INGEST_SUMMARY.validate }, [filename ? { scanId, sourceKey, filename } : { scanId, sourceKey }]);
       if (s.cancelled) return false;
       await s.projection.setStage('deidentifying');
-      const d = await ingest.deidentifyScan({ scanId, sourceKey });
+      s.projection.flushAttributes();
+      const d = await ingest.deidentifyScan.executeWithOptions({ summary: INGEST_SUMMARY.deidentify }, [{ scanId, sourceKey }]);
       if (s.cancelled) return false;
       s.image = d.image;
       s.imageId = d.imageId;
       s.deidentifiedKey = d.deidentifiedKey;
-      await s.projection.write('recordScan', {
+      const step = {
         scan: s.projection.scanRow({ imageId: d.imageId, image: d.image, deidentifiedKey: d.deidentifiedKey }),
         audit: [s.projection.audit('deidentified', 'workflow', { imageId: d.imageId, rows: d.image.rows, columns: d.image.columns })],
-      });
+      };
+      // Since MERGED_PROJECTION_STEPS: written with the move to `assigning` that follows at once.
+      if (s.has(MERGED_PROJECTION_STEPS)) s.projection.holdForNext(step);
+      else await s.projection.write('recordScan', step);
       await notifyBatch('accepted', s);
       return true;
     } catch (err) {

@@ -7,9 +7,10 @@
  * them to problem+json (InvalidSubmission → 422, TaskNotFound → 404, TaskNotOpen / ConflictingSubmission /
  * InvalidState / NoEligibleReader / InvalidDeadline → 409 or 422, see docs/architecture.md).
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 import type {
+  ExtensionReason,
   FinalStage,
   FusedResult,
   Problem,
@@ -21,7 +22,9 @@ import type {
   ScanSplit,
   ScanStage,
   TaskRole,
+  TaskFacts,
   TaskStatus,
+  Taxonomy,
 } from '../domain';
 
 /**
@@ -58,10 +61,27 @@ export interface ScanLifecycleInput {
   split: ScanSplit;
   /** The full policy (domain `ReadingPolicy`, e.g. `DEFAULT_POLICIES['independent-3']`); deadlines included. */
   policy: ReadingPolicy;
+  /**
+   * The project's own taxonomy (`READFLOW_TAXONOMY_FILE`, validated at boot by `parseTaxonomy`): the labels this scan's
+   * readings are checked, fused and compared against. Unset: the built-in VinDr-CXR taxonomy (every scan started before
+   * project taxonomies, and projects without one). Guarded by the `project-taxonomy` patch.
+   */
+  taxonomy?: Taxonomy;
   /** The ingest batch that started this scan, if any. */
   batchId?: string;
   /** Who started the scan (`system`, an uploader's reader id…), for the audit trail. */
   startedBy?: string;
+  /**
+   * Place in the queue for readers when none has capacity (`waiting-for-readers`): a higher priority is served first,
+   * then first come, first served. Default 0 (a manager's priority, or a project putting its test split first).
+   */
+  priority?: number;
+  /**
+   * The projection activities' retry budget (tests shorten it). When a write outlives it (a long database outage) the
+   * scan pauses `pauseMs` and writes again, for as long as it takes: an outage never fails a scan.
+   * Default: 200 attempts with backoff capped at 30 s (about 1.6 h), then pauses of 5 minutes.
+   */
+  projectionRetry?: { maximumAttempts: number; maximumIntervalMs: number; pauseMs: number };
 }
 
 /** Final result of `scanLifecycle` (it ends released, quarantined or cancelled). */
@@ -81,26 +101,41 @@ export interface ScanLifecycleResult {
 }
 
 /** One task as exposed by the `status` query (never its reading: readers are blinded). */
-export interface TaskView {
+export interface TaskView extends TaskFacts {
   taskId: string;
-  readerId: string;
-  role: TaskRole;
-  /** The policy slot this task fills (reassignment keeps the slot). */
-  slot: number;
-  /** Review round (0 for reading tasks, 1… for review tasks). */
-  round: number;
-  status: TaskStatus;
-  /** ISO-8601 timestamps, decided by the workflow (the same values are written to `tasks`). */
-  assignedAt: string;
-  dueAt: string;
-  submittedAt?: string;
-  closedAt?: string;
   /** True while the task is open and past its deadline. */
   overdue: boolean;
   /** The task this one replaced (reassignment). */
   replaces?: string;
   /** For reviewers: the decision sent. */
   decision?: ReviewDecision;
+}
+
+/** The extension decision of an adaptive scan (`adaptive-3-5`), once its first readings are in. */
+export interface ScanExtension {
+  /** True: more readers were added (slots `readers`…), and all readings are fused with the extended quorum. */
+  extended: boolean;
+  /** Why: a finding in dispute, a dropped finding the track record makes likely, agreement below the bound, or the readers agreed. */
+  reason: ExtensionReason;
+  /** The agreement measured on the first readings (lower of mean box F1 at IoU ≥ 0.4 and image-level label agreement). */
+  agreement: number;
+  meanBoxF1: number;
+  meanLabelAgreement: number;
+  disputedFindings: number;
+  /**
+   * Probability that the likeliest box the first readers' fusion drops is a finding the others missed, from the
+   * readers' track record (`adaptive.extendOnUnconfirmed`); absent on decisions made before it.
+   */
+  unconfirmedFinding?: number;
+  /** The policy's bound (`adaptive.extendBelow`). */
+  bound: number;
+  /** Readers added (0 when not extended) and the readings needed in total. */
+  extraReaders: number;
+  readingsRequired: number;
+  /** Readers whose readings were measured (sorted). */
+  measuredReaders: string[];
+  /** ISO-8601 time of the decision. */
+  decidedAt: string;
 }
 
 /** Live view of a scan, returned by the `status` query. */
@@ -120,6 +155,8 @@ export interface ScanStatus {
   readingsRequired: number;
   /** Current review round (consensus policies), 0 before review. */
   reviewRound: number;
+  /** Adaptive policies: the extension decision, once made. */
+  extension?: ScanExtension;
   quarantine?: { reason: string; detail: string };
   /** Why the scan is waiting for a manager (`needs-attention`). */
   attentionReason?: string;
@@ -128,6 +165,10 @@ export interface ScanStatus {
   cancelReason?: string;
   /** ISO-8601 time of release. */
   releasedAt?: string;
+  /** While in `waiting-for-readers`: since when (ISO-8601) and for which role the scan waits for a reader with capacity. */
+  waitingForReaders?: { since: string; role: TaskRole; needed: number };
+  /** While a projection write outlives its retries (database outage): since when it waits and how often it tried. */
+  projectionStalled?: { since: string; pauses: number; activity: string };
 }
 
 /** What a reviewer sees (reviewer tasks only; readers never get other readers' work). */
@@ -243,6 +284,12 @@ export const extendDeadlineUpdate = defineUpdate<TaskView, [ExtendDeadlineInput]
 
 /** Manager: cancels the scan (open tasks become `cancelled`); rejected once released, quarantined or cancelled. */
 export const cancelScanUpdate = defineUpdate<ScanStatus, [CancelScanInput]>('cancelScan');
+
+/**
+ * Reader capacity freed that this scan (waiting for readers) can use: sent by the scan whose projection write freed
+ * it (the write names the scans to wake, in queue order). The woken scan asks for its reservation again.
+ */
+export const readersAvailableSignal = defineSignal('readersAvailable');
 
 /** Manager: continues a scan in `needs-attention` (re-reads the roster and retries what was blocked). */
 export const resumeScanUpdate = defineUpdate<ScanStatus, [ResumeScanInput]>('resumeScan');

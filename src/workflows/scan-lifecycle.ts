@@ -3,7 +3,8 @@
  *
  * Stages (search attribute `Stage`, query `status`, `scans.stage`): `ingesting` → `deidentifying` →
  * `assigning` → `reading` → (`reviewing` for consensus policies) → `fusing` → `released`; side exits
- * `quarantined`, `needs-attention` (waits for a manager's `resumeScan`) and `cancelled`.
+ * `quarantined`, `needs-attention` (waits for a manager's `resumeScan`) and `cancelled`; `waiting-for-readers` while
+ * no reader has capacity (assigned as capacity frees, see `scan-capacity.ts`).
  *
  * The body only uses activities, `condition` with timeouts (deadlines) and the deterministic workflow clock;
  * every state change is projected to Postgres by an idempotent activity and audited (`scan-projection.ts`).
@@ -12,13 +13,15 @@
  *
  * May import: `@temporalio/workflow` and the scan workflow's modules.
  */
-import { allHandlersFinished, condition } from '@temporalio/workflow';
+import { allHandlersFinished, condition, patched } from '@temporalio/workflow';
 
+import { extendIfDisagreeing } from './scan-adaptive';
 import { assignReaders } from './scan-assignment';
 import { awaitTasks } from './scan-deadlines';
 import { installScanHandlers } from './scan-handlers';
 import { notifyBatch, runIngest } from './scan-ingest';
 import type { ScanLifecycleInput, ScanLifecycleResult } from './scan-lifecycle.messages';
+import { LEAN_SCAN_HISTORY } from './patches';
 import { fuse, release } from './scan-release';
 import { runReview } from './scan-review';
 import { ScanState } from './scan-state';
@@ -29,14 +32,21 @@ import { ScanState } from './scan-state';
  * source file never yields two scans (see docs/architecture.md).
  */
 export async function scanLifecycle(input: ScanLifecycleInput): Promise<ScanLifecycleResult> {
-  const s = new ScanState(input);
+  // Decided once, first thing: the run's only patch marker when lean (see `patches.ts`).
+  const s = new ScanState(input, { lean: patched(LEAN_SCAN_HISTORY) });
   installScanHandlers(s);
   s.projection.initSearchAttributes();
 
   await run(s);
   // A scan cancelled before it was through ingest still reports to its batch.
   await notifyBatch('failed', s);
+  s.projection.flushAttributes();
   await condition(allHandlersFinished);
+  // A manager's resume of a refused write queued its own write: it lands before the run ends.
+  if (s.attention.resumedHold) await s.projection.idle();
+  // Lean runs: the scans this run's last writes woke get their signals before it ends.
+  if (s.lean) await s.projection.wakesDelivered();
+  s.projection.flushAttributes();
   return result(s);
 }
 
@@ -45,6 +55,8 @@ async function run(s: ScanState): Promise<void> {
   if (!(await runIngest(s))) return;
   if (!(await assignReaders(s))) return;
   if (!(await awaitTasks(s, () => s.readingsComplete()))) return;
+  // Adaptive policies only: more readers when the first ones disagree (no command for other policies).
+  if (!(await extendIfDisagreeing(s))) return;
   fuse(s);
   if (!(await runReview(s))) return;
   await release(s);

@@ -6,17 +6,27 @@
  * - the `Stage`, `Readers` and `Overdue` search attributes (`ScanId` and `Split` once, at start).
  * Every stage change, the release included, goes through {@link ScanProjection.setStage}.
  *
+ * Since `PROJECTION_OUTLASTS_OUTAGES` a write never fails the scan ({@link ScanProjection.durably}): one that outlives
+ * its retries (a database outage of any length) pauses and is written again, one Postgres refuses for its data holds
+ * the scan in `needs-attention` until a manager resumes it; and a write that freed reader capacity wakes the scans
+ * waiting for it (`readersAvailable`).
+ *
  * May import: `@temporalio/workflow`, the activity proxies (`./activities`), `import type` of the activities'
  * row types, `./search-attributes`, and `import type` of the scan state.
  */
-import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { getExternalWorkflowHandle, log, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 
-import type { AuditEventRow, ProjectionStep, ScanRow, TaskRow } from '../activities/scan.activities';
-import { scanActivities } from './activities';
+import type { AuditEventRow, ProjectionOutcome, ProjectionStep, ScanRow, TaskRow } from '../activities/scan.activities';
+import type { DatabaseActivityProxies } from './activities';
+import { databaseActivities, localDatabaseActivities, PROJECTION_DATA_ERROR, PROJECTION_RETRY, scanActivities } from './activities';
+import { PROJECTION_OUTLASTS_OUTAGES } from './patches';
 import type { ScanStage } from './scan-lifecycle.messages';
+import { readersAvailableSignal } from './scan-lifecycle.messages';
 import type { ScanState } from './scan-state';
 import type { TaskState } from './scan-tasks';
-import { iso, taskTimes } from './scan-tasks';
+import { iso, taskFacts } from './scan-tasks';
+import { projectionSummary, refreshCurrentDetails } from './scan-ui';
 import { OVERDUE, READERS, SCAN_ID, SPLIT, STAGE } from './search-attributes';
 
 /** The projection activities that write a step (the name only labels the step in the Temporal UI). */
@@ -41,6 +51,46 @@ export interface StageChange {
   /** The released result (`scan_results`), only with `released`. */
   result?: ProjectionStep['result'];
   events?: StageEvent[];
+  /** The scan stops waiting for readers without a grant (its `reader_waitlist` row goes). */
+  leaveWaitlist?: true;
+  /** Written with the scan's next write, in one step (since `MERGED_PROJECTION_STEPS`, for back-to-back writes). */
+  withNext?: true;
+}
+
+/** Two steps as one (`later` after `earlier`): rows of the later win, audit events and tasks in order. */
+export function mergeSteps(earlier: ProjectionStep, later: ProjectionStep): ProjectionStep {
+  const tasks = [...(earlier.tasks ?? []), ...(later.tasks ?? [])];
+  const audit = [...(earlier.audit ?? []), ...(later.audit ?? [])];
+  const reading = later.reading ?? earlier.reading;
+  const result = later.result ?? earlier.result;
+  return {
+    ...(earlier.scan || later.scan ? { scan: { ...earlier.scan, ...later.scan } as ScanRow } : {}),
+    ...(tasks.length ? { tasks } : {}),
+    ...(reading ? { reading } : {}),
+    ...(result ? { result } : {}),
+    ...(audit.length ? { audit } : {}),
+    ...(earlier.leaveWaitlist || later.leaveWaitlist ? { leaveWaitlist: true as const } : {}),
+  };
+}
+
+/** A projection write Postgres refused for its data: what the activity said (never the refused values). */
+export interface RefusedWrite {
+  activity: string;
+  message: string;
+  sqlState?: string;
+  table?: string;
+  column?: string;
+  constraint?: string;
+}
+
+/** The `ProjectionDataError` behind an activity failure, if that is what it is. */
+function refusal(err: unknown, activity: string): RefusedWrite | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== PROJECTION_DATA_ERROR) return undefined;
+  const d = (cause.details?.[0] ?? {}) as Record<string, unknown>;
+  const r: RefusedWrite = { activity, message: cause.message };
+  for (const key of ['sqlState', 'table', 'column', 'constraint'] as const) if (typeof d[key] === 'string') r[key] = d[key];
+  return r;
 }
 
 /** The activity that writes a stage change: the release writes `scan_results` too. */
@@ -52,8 +102,124 @@ export class ScanProjection {
   private auditSeq = 0;
   private writeTail: Promise<void> = Promise.resolve();
   private lastAttributes = '';
+  /** A step held for the next write (`holdForNext`). */
+  private held?: ProjectionStep;
+  /** The database activities with this run's retry budget (`input.projectionRetry`). */
+  private readonly db: DatabaseActivityProxies;
+  /** Lean runs (`LEAN_SCAN_HISTORY`): search attribute changes not upserted yet (`flushAttributes`). */
+  private attributesPending = false;
+  /** Lean runs: `ScanId` and `Split` go with the first upsert. */
+  private initialPending = false;
+  /** Lean runs: database calls waiting beyond the workflow task (on a regular activity, or pausing). */
+  private offLane = 0;
+  /** Lean runs: the local activity last issued; the next one starts once it is done (`onLocalLane`). */
+  private localLane: Promise<unknown> = Promise.resolve();
+  /** Lean runs: wake-up signals not yet delivered (awaited before the run ends, `wakesDelivered`). */
+  private readonly wakesInFlight: Promise<unknown>[] = [];
+  private readonly pauseMs: number;
+  /** A write that outlived its retries and waits to be written again (the `status` query shows it). */
+  stalled?: { since: string; pauses: number; activity: string };
 
-  constructor(private readonly s: ScanState) {}
+  constructor(private readonly s: ScanState) {
+    const retry = s.input.projectionRetry;
+    this.db = (retry ? databaseActivities(retry) : databaseActivities()) as unknown as DatabaseActivityProxies;
+    this.pauseMs = retry?.pauseMs ?? PROJECTION_RETRY.pauseMs;
+  }
+
+  /**
+   * Runs a database activity until it succeeds, whatever the outage: past its retry budget it pauses and runs again
+   * (shown as `projectionStalled`); refused for its data, it holds the scan in `needs-attention`
+   * (`projection-refused`) until a manager resumes it, then runs again (`hold: false`: given up instead, for the
+   * hold's own best-effort write). `undefined` when the scan was cancelled during a hold.
+   *
+   * A lean run tries a local activity first (`LOCAL_WRITE_BUDGET`: one attempt inside the workflow task); when it fails
+   * for a retryable reason (an outage, a timeout), the regular activity with the full budget takes over, and all goes on
+   * as above. A refusal (`ProjectionDataError`) is final either way.
+   */
+  async durably<T>(activity: string, call: (a: DatabaseActivityProxies) => Promise<T>, opts: { hold?: boolean } = {}): Promise<T | undefined> {
+    let pauses = 0;
+    let local = this.s.lean;
+    /** Lean runs: this call counts in `offLane` (it waits beyond the workflow task). */
+    let off = false;
+    try {
+      for (;;) {
+        try {
+          if (this.s.lean && !local) {
+            // The run blocks beyond this workflow task: operators see its search attributes as of now.
+            this.flushAttributes();
+            if (!off) this.offLane += 1;
+            off = true;
+          }
+          const out = local ? await this.onLocalLane(() => call(localDatabaseActivities)) : await call(this.db);
+          if (this.stalled?.activity === activity) this.stalled = undefined;
+          return out;
+        } catch (err) {
+          if (err instanceof CancelledFailure) throw err;
+          const refused = refusal(err, activity);
+          if (refused) {
+            if (opts.hold === false) return undefined;
+            log.warn('projection write refused by Postgres; the scan waits for a manager', { scanId: this.s.scanId, ...refused });
+            if (!(await this.s.attention.holdRefusedWrite(refused))) return undefined;
+            continue;
+          }
+          if (local) {
+            // The local attempt did not make it (the database is slow or away): the server retries from now on.
+            local = false;
+            continue;
+          }
+          pauses += 1;
+          this.stalled = { since: this.stalled?.since ?? iso(this.s.now()), pauses, activity };
+          log.warn('projection write outlived its retries; pausing before writing again', { scanId: this.s.scanId, activity, pauses });
+          this.flushAttributes();
+          await sleep(this.pauseMs);
+        }
+      }
+    } finally {
+      if (off) this.offLane -= 1;
+    }
+  }
+
+  /**
+   * Runs local activities one at a time (lean runs). Replay resolves a local activity as soon as it is issued (its
+   * marker is in the history), while the first run resolved it when it completed: with two outstanding at once, the
+   * coroutines awaiting them could resume in another order on replay (a write of a message handler and a reservation
+   * of the main loop, say) and issue their commands in another order. One at a time, each resolves alone, in the same
+   * place on replay as in the first run.
+   */
+  private onLocalLane<T>(run: () => Promise<T>): Promise<T> {
+    const out = this.localLane.then(run);
+    this.localLane = out.then(
+      () => undefined,
+      () => undefined,
+    );
+    return out;
+  }
+
+  /** Wakes the waiting scans a write's freed capacity can serve (this scan itself included). */
+  private wakeWaiting(out: ProjectionOutcome | undefined): void {
+    for (const scanId of out?.wake ?? []) {
+      if (scanId === this.s.scanId) {
+        this.s.capacity.signalled();
+        continue;
+      }
+      const sent = getExternalWorkflowHandle(scanId)
+        .signal(readersAvailableSignal)
+        .catch(() => undefined); // the scan ended meanwhile: nobody to wake
+      if (this.s.lean) this.wakesInFlight.push(sent);
+    }
+  }
+
+  /**
+   * Resolves once every wake-up signal sent so far is delivered (lean runs, before the run ends): the server drops a
+   * signal to another workflow still pending when its sender completes, and with local writes the last writes, their
+   * signals and the completion can share one workflow task.
+   */
+  async wakesDelivered(): Promise<void> {
+    while (this.wakesInFlight.length > 0) {
+      this.flushAttributes();
+      await Promise.all(this.wakesInFlight.splice(0));
+    }
+  }
 
   /**
    * Moves the scan to `stage` (no-op once it ended), keeps the search attributes current and writes the `scans`
@@ -67,25 +233,69 @@ export class ScanProjection {
     const actor = change.actor ?? 'workflow';
     const audit = [this.audit(`stage:${stage}`, actor, { from: moved.from, to: stage, ...change.detail })];
     for (const e of change.events ?? []) audit.push(this.audit(e.action, actor, e.detail, e.taskId));
-    return this.write(stageActivity(stage), {
+    const step: ProjectionStep = {
       scan: this.scanRow(change.scan),
       ...(change.tasks?.length ? { tasks: change.tasks } : {}),
       ...(change.result ? { result: change.result } : {}),
       audit,
-    });
+      ...(change.leaveWaitlist || (moved.from === 'waiting-for-readers' && (stage === 'cancelled' || stage === 'needs-attention'))
+        ? { leaveWaitlist: true as const }
+        : {}),
+    };
+    if (change.withNext) {
+      this.holdForNext(step);
+      return Promise.resolve();
+    }
+    return this.write(stageActivity(stage), step);
+  }
+
+  /**
+   * Keeps a step to write with the scan's next write, as one activity (since `MERGED_PROJECTION_STEPS`: two writes
+   * the workflow issues back to back, with nothing to wait for between them).
+   */
+  holdForNext(step: ProjectionStep): void {
+    this.held = this.held ? mergeSteps(this.held, step) : step;
   }
 
   /**
    * Writes a projection step. Writes run one after another in the order the workflow issued them,
    * so Postgres sees the same sequence of states as the workflow (a stage never goes backwards).
    */
-  write(activity: ProjectionActivity, step: ProjectionStep): Promise<void> {
-    const run = this.writeTail.then(() => scanActivities[activity](step));
+  write(activity: ProjectionActivity, next: ProjectionStep): Promise<void> {
+    const step = this.held ? mergeSteps(this.held, next) : next;
+    this.held = undefined;
+    if (step.result) activity = 'recordRelease';
+    refreshCurrentDetails(this.s);
+    const summary = projectionSummary(step);
+    // Before PROJECTION_OUTLASTS_OUTAGES: the activity's promise as it was (same microtask turns on replay).
+    // Queued behind a write that waits beyond this workflow task (lean runs): operators see the attributes as of now.
+    if (this.offLane > 0) this.flushAttributes();
+    const run: Promise<unknown> = this.s.has(PROJECTION_OUTLASTS_OUTAGES)
+      ? this.writeTail.then(() => this.persist(activity, step, summary))
+      : this.writeTail.then(() => scanActivities[activity].executeWithOptions({ summary }, [step]));
     this.writeTail = run.then(
       () => undefined,
       () => undefined,
     );
-    return run;
+    return run as Promise<void>;
+  }
+
+  /** Resolves once every write issued so far is done. */
+  idle(): Promise<void> {
+    if (this.offLane > 0) this.flushAttributes();
+    return this.writeTail;
+  }
+
+  private async persist(activity: ProjectionActivity, step: ProjectionStep, summary: string): Promise<void> {
+    this.wakeWaiting(await this.durably(activity, (a) => a[activity].executeWithOptions({ summary }, [step])));
+  }
+
+  /**
+   * A write outside the serialized queue, given up if Postgres refuses it (a hold's own `needs-attention` row, while
+   * the refused write blocks the queue).
+   */
+  writeBesideQueue(activity: ProjectionActivity, step: ProjectionStep): Promise<void> {
+    return this.durably(activity, (a) => a[activity](step), { hold: false }).then(() => undefined);
   }
 
   /** Writes tasks changed in memory with their audit events, keeping `Readers` and `Overdue` current first. */
@@ -119,18 +329,45 @@ export class ScanProjection {
 
   /** The `tasks` row of a task as of now. */
   taskRow(t: TaskState): TaskRow {
-    return { id: t.id, scanId: this.s.scanId, readerId: t.readerId, role: t.role, slot: t.slot, round: t.round, status: t.status, ...taskTimes(t) };
+    return { id: t.id, scanId: this.s.scanId, ...taskFacts(t) };
   }
 
   /** Sets `ScanId` and `Split` (once, at the start of the run) with the first `Stage`, `Readers` and `Overdue`. */
   initSearchAttributes(): void {
+    if (this.s.lean) this.initialPending = true;
     this.syncSearchAttributes(true);
   }
 
-  /** Upserts `Stage`, `Readers` and `Overdue` when they changed since the last upsert. */
+  /**
+   * Keeps `Stage`, `Readers` and `Overdue` current: upserts them when they changed since the last upsert; in a lean run,
+   * at the next {@link flushAttributes} (where the run blocks), once for every change made until then.
+   */
   syncSearchAttributes(initial = false): void {
+    if (this.s.lean) {
+      refreshCurrentDetails(this.s);
+      this.attributesPending = true;
+      return;
+    }
+    this.upsertAttributes(initial);
+  }
+
+  /**
+   * Lean runs: upserts the search attribute changes made since the last upsert. Called (synchronously) where the run
+   * may block beyond the current workflow task: before a timer or a condition, a regular activity, a queued write, at
+   * the end of a message handler and of the run. A no-op in other runs (their changes were upserted at once).
+   */
+  flushAttributes(): void {
+    if (!this.attributesPending) return;
+    this.attributesPending = false;
+    const initial = this.initialPending;
+    this.initialPending = false;
+    this.upsertAttributes(initial);
+  }
+
+  private upsertAttributes(initial: boolean): void {
     const readers = this.s.openReaders();
     const overdue = this.s.isOverdue();
+    refreshCurrentDetails(this.s);
     const key = `${this.s.stage}|${readers.join(',')}|${overdue}`;
     if (!initial && key === this.lastAttributes) return;
     this.lastAttributes = key;

@@ -4,7 +4,7 @@
  *
  * May import: `import type` of the scan's messages and `src/domain`.
  */
-import type { Reading } from '../domain';
+import type { Reading, TaskFacts } from '../domain';
 import type { ReviewDecision, TaskRole, TaskStatus } from './scan-lifecycle.messages';
 
 /** One reading or review task, as the workflow knows it (the source of truth for `tasks`). */
@@ -28,6 +28,8 @@ export interface TaskState {
   overdue: boolean;
   /** Overdue and handed to a manager: not reassigned again until `resumeScan` or `extendDeadline`. */
   escalated: boolean;
+  /** Overdue, and its replacement waits for a reader with capacity (retried when readers are available). */
+  awaitingReader?: boolean;
   reading?: Reading;
   decision?: ReviewDecision;
   reason?: string;
@@ -35,15 +37,12 @@ export interface TaskState {
   written?: Promise<void>;
 }
 
-/** A task's times as ISO-8601 strings (the same values in the `tasks` rows and the `status` query). */
-export function taskTimes(t: TaskState): { assignedAt: string; dueAt: string; submittedAt?: string; closedAt?: string } {
-  const times: { assignedAt: string; dueAt: string; submittedAt?: string; closedAt?: string } = {
-    assignedAt: iso(t.assignedAt),
-    dueAt: iso(t.dueAt),
-  };
-  if (t.submittedAt !== undefined) times.submittedAt = iso(t.submittedAt);
-  if (t.closedAt !== undefined) times.closedAt = iso(t.closedAt);
-  return times;
+/** A task's facts, times as ISO-8601 strings: the same values in its `tasks` row and the `status` query. */
+export function taskFacts(t: TaskState): TaskFacts {
+  const facts: TaskFacts = { readerId: t.readerId, role: t.role, slot: t.slot, round: t.round, status: t.status, assignedAt: iso(t.assignedAt), dueAt: iso(t.dueAt) };
+  if (t.submittedAt !== undefined) facts.submittedAt = iso(t.submittedAt);
+  if (t.closedAt !== undefined) facts.closedAt = iso(t.closedAt);
+  return facts;
 }
 
 /** Workflow time (ms) as ISO-8601. */

@@ -8,11 +8,10 @@ import { rejections } from './failures';
 import type { ReviewContext, ScanStatus, TaskView } from './scan-lifecycle.messages';
 import type { ScanState } from './scan-state';
 import type { TaskState } from './scan-tasks';
-import { iso, taskTimes } from './scan-tasks';
+import { iso, taskFacts } from './scan-tasks';
 
 export function taskView(t: TaskState): TaskView {
-  const { assignedAt, dueAt, ...closed } = taskTimes(t);
-  const v: TaskView = { taskId: t.id, readerId: t.readerId, role: t.role, slot: t.slot, round: t.round, status: t.status, assignedAt, dueAt, overdue: t.overdue, ...closed };
+  const v: TaskView = { taskId: t.id, ...taskFacts(t), overdue: t.overdue };
   if (t.replaces) v.replaces = t.replaces;
   if (t.decision) v.decision = t.decision;
   return v;
@@ -29,9 +28,10 @@ export function scanStatus(s: ScanState): ScanStatus {
     openReaders: s.openReaders(),
     overdue: s.isOverdue(),
     readingsSubmitted: s.submittedReadings().length,
-    readingsRequired: s.policy.readers,
+    readingsRequired: s.readingsRequired(),
     reviewRound: s.reviewRound,
   };
+  if (s.extension) status.extension = { ...s.extension, measuredReaders: [...s.extension.measuredReaders] };
   if (s.imageId) status.imageId = s.imageId;
   if (s.image) status.image = s.image;
   if (s.quarantine) status.quarantine = s.quarantine;
@@ -41,6 +41,8 @@ export function scanStatus(s: ScanState): ScanStatus {
     if (s.cancelled.reason !== undefined) status.cancelReason = s.cancelled.reason;
   }
   if (s.releasedAt !== undefined) status.releasedAt = iso(s.releasedAt);
+  if (s.stage === 'waiting-for-readers' && s.capacity.waitingFor) status.waitingForReaders = { ...s.capacity.waitingFor };
+  if (s.projection.stalled) status.projectionStalled = { ...s.projection.stalled };
   return status;
 }
 

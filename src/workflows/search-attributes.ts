@@ -17,8 +17,14 @@ export const READERS = defineSearchAttributeKey('Readers', SearchAttributeType.K
 /** True while any open task is past its deadline. */
 export const OVERDUE = defineSearchAttributeKey('Overdue', SearchAttributeType.BOOL);
 
+/**
+ * Adaptive policies (`adaptive-3-5`): set once the first readings are in; true when the scan got more readers
+ * (`ReadingExtended=true` in the Temporal UI; `Extended` is a keyword of SQL visibility's query parser), false when its readers agreed. Unset for other policies.
+ */
+export const EXTENDED = defineSearchAttributeKey('ReadingExtended', SearchAttributeType.BOOL);
+
 /** Every custom search attribute ReadFlow registers on its namespace. */
-export const SEARCH_ATTRIBUTES = [SCAN_ID, STAGE, SPLIT, READERS, OVERDUE] as const;
+export const SEARCH_ATTRIBUTES = [SCAN_ID, STAGE, SPLIT, READERS, OVERDUE, EXTENDED] as const;
 
 /** The `temporal` CLI's name of each search attribute type (`--search-attribute Name=Type`). */
 const CLI_TYPE_NAMES = {

@@ -12,8 +12,8 @@ import type { ReaderRole } from '../../src/db/entities';
 import { createDataSource, dropDatabase, openDatabase } from '../../src/db/data-source';
 import { hashToken, newToken } from '../../src/db/tokens';
 import { LocalBlobStore } from '../../src/storage/blob-store';
-import type { ApiHarness } from '../support/api-harness';
-import { ensureDefaultRoster, eventually, freshCxr, startApiHarness } from '../support/api-harness';
+import type { ApiHarness, ScanTask } from '../support/api-harness';
+import { eventually, freshCxr, startApiHarness, startReadingApp } from '../support/api-harness';
 import { connectTemporal, testConfig, testServices } from '../support/services';
 
 /** A TCP proxy to the run's Postgres that can be cut, like a database outage. */
@@ -83,14 +83,6 @@ async function isolatedApp(): Promise<{
   };
 }
 
-interface ScanTask {
-  taskId: string;
-  readerId: string;
-  role: string;
-  slot: number;
-  round: number;
-  status: string;
-}
 
 const reading = { boxes: [{ label: 'Cardiomegaly', x_min: 300, y_min: 500, x_max: 700, y_max: 800 }], globalLabels: ['Pneumonia'] };
 
@@ -123,10 +115,8 @@ describe('API fixes (real Postgres, real Temporal dev server, real worker)', () 
     h.http().post(`/api/v1/scans/${scanId}/cancel`).set(h.bearer(manager)).send(reason ? { reason } : {});
 
   beforeAll(async () => {
-    h = await startApiHarness({ worker: true, env: { READFLOW_TASK_DEADLINE: '1h', READFLOW_REVIEW_DEADLINE: '1h' } });
-    await ensureDefaultRoster(h.ds);
+    ({ h, manager } = await startReadingApp({ env: { READFLOW_TASK_DEADLINE: '1h', READFLOW_REVIEW_DEADLINE: '1h' } }));
     admin = await h.addReader(`${h.prefix}-admin`, 'admin');
-    manager = await h.addReader(`${h.prefix}-mgr`, 'manager');
   });
   afterAll(async () => {
     await h?.close();

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 
-import type { ApiHarness } from '../support/api-harness';
-import { ensureDefaultRoster, eventually, freshCxr, startApiHarness } from '../support/api-harness';
+import type { ApiHarness, ScanTask } from '../support/api-harness';
+import { eventually, freshCxr, startReadingApp } from '../support/api-harness';
 
 interface InboxItem {
   taskId: string;
@@ -10,13 +10,6 @@ interface InboxItem {
   status: string;
   dueAt: string;
   imageUrl: string;
-}
-interface ScanTask {
-  taskId: string;
-  readerId: string;
-  role: string;
-  slot: number;
-  status: string;
 }
 
 /**
@@ -38,9 +31,7 @@ describe('API journey: upload → three readers → released labels → exports'
   });
 
   beforeAll(async () => {
-    h = await startApiHarness({ worker: true, env: { READFLOW_TASK_DEADLINE: '1h' } });
-    await ensureDefaultRoster(h.ds);
-    manager = await h.addReader(`${h.prefix}-mgr`, 'manager');
+    ({ h, manager } = await startReadingApp({ env: { READFLOW_TASK_DEADLINE: '1h' } }));
   });
   afterAll(async () => {
     await h?.close();

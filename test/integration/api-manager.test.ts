@@ -2,18 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import type { ApiHarness } from '../support/api-harness';
-import { ensureDefaultRoster, eventually, freshCxr, startApiHarness } from '../support/api-harness';
+import type { ApiHarness, ScanTask } from '../support/api-harness';
+import { eventually, freshCxr, startApiHarness, startReadingApp } from '../support/api-harness';
 
-interface ScanTask {
-  taskId: string;
-  readerId: string;
-  role: string;
-  slot: number;
-  round: number;
-  status: string;
-  dueAt: string;
-}
 
 const reading = { boxes: [{ label: 'Cardiomegaly', x_min: 300, y_min: 500, x_max: 700, y_max: 800 }], globalLabels: ['Pneumonia'] };
 
@@ -37,9 +28,7 @@ describe('API manager operations (real worker)', () => {
     }, 60_000, `${n} open ${role} tasks`);
 
   beforeAll(async () => {
-    h = await startApiHarness({ worker: true, env: { READFLOW_TASK_DEADLINE: '1h', READFLOW_REVIEW_DEADLINE: '1h' } });
-    await ensureDefaultRoster(h.ds);
-    manager = await h.addReader(`${h.prefix}-mgr`, 'manager');
+    ({ h, manager } = await startReadingApp({ env: { READFLOW_TASK_DEADLINE: '1h', READFLOW_REVIEW_DEADLINE: '1h' } }));
     rad = await h.addReader(`${h.prefix}-rad`, 'radiologist', { openTaskCap: 0 });
   });
   afterAll(async () => {
@@ -163,15 +152,15 @@ describe('API manager operations (real worker)', () => {
     expect(quarantined.body.items.map((x: { scanId: string }) => x.scanId)).toContain(scanId);
   });
 
-  it('a compressed (JPEG 2000) film is served as DICOM, and its PNG preview is a 415 with a clear message', async () => {
+  it('a compressed (JPEG 2000) film is served as DICOM, and as a PNG preview decoded server-side', async () => {
     const bytes = readFileSync(path.resolve(__dirname, '../fixtures/dicom/cxr/RG1_J2KI.dcm'));
     // Another test file of the run may have uploaded the same sample: 202 or 200, either way the same scan.
     const res = await h.http().post('/api/v1/scans').set(h.bearer(manager)).field('split', 'train').attach('file', bytes, 'RG1_J2KI.dcm');
     expect([200, 202, 409]).toContain(res.status); // 409: uploaded with other settings by another test file
     const task = await eventually(async () => (await scan(res.body.scanId)).tasks[0], 60_000, 'a task on the J2K scan');
-    const png = await h.http().get(`/api/v1/tasks/${task.taskId}/image?format=png`).set(h.bearer(manager)).expect(415);
-    expect(png.body.type).toBe('https://readflow.dev/problems/unsupported-media-type');
-    expect(png.body.detail).toContain('JPEG 2000');
+    const png = await h.http().get(`/api/v1/tasks/${task.taskId}/image?format=png&size=400`).set(h.bearer(manager)).expect(200);
+    expect(png.headers['content-type']).toBe('image/png');
+    expect(png.headers.etag).toMatch(/-png\d+-w-l-s400"$/);
     const dicom = await h.http().get(`/api/v1/tasks/${task.taskId}/image`).set(h.bearer(manager)).set('Range', 'bytes=128-131').expect(206);
     expect(dicom.headers['content-type']).toBe('application/dicom');
     if (res.status === 202) await h.http().post(`/api/v1/scans/${res.body.scanId}/cancel`).set(h.bearer(manager)).send({});

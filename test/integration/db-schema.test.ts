@@ -1,6 +1,15 @@
 import type { DataSource } from 'typeorm';
 
-import { READER_ROLES, REVIEW_DECISIONS, SCAN_SPLITS, SCAN_STAGES, TASK_ROLES, TASK_STATUSES } from '../../src/domain';
+import {
+  READER_ROLES,
+  RELEASE_FAILURE_REASONS,
+  RELEASE_STATUSES,
+  REVIEW_DECISIONS,
+  SCAN_SPLITS,
+  SCAN_STAGES,
+  TASK_ROLES,
+  TASK_ROW_STATUSES,
+} from '../../src/domain';
 import { openTestDataSource } from '../support/services';
 
 /** The values a CHECK constraint allows, from Postgres' own rendering (`CHECK ((role = ANY (ARRAY['a'::text, …])))`). */
@@ -26,10 +35,12 @@ describe('database schema against the code (migrated database)', () => {
     ['ck_scans_stage', SCAN_STAGES],
     ['ck_scans_split', SCAN_SPLITS],
     ['ck_tasks_role', TASK_ROLES],
-    ['ck_tasks_status', TASK_STATUSES],
+    ['ck_tasks_status', TASK_ROW_STATUSES],
     ['ck_readings_role', TASK_ROLES],
     ['ck_readings_decision', REVIEW_DECISIONS],
     ['ck_readers_role', READER_ROLES],
+    ['ck_releases_status', RELEASE_STATUSES],
+    ['ck_releases_failure_reason', RELEASE_FAILURE_REASONS],
   ] as const)('%s allows exactly the domain list', async (constraint, list) => {
     expect((await allowedValues(ds, constraint)).sort()).toEqual([...list].sort());
   });

@@ -8,7 +8,6 @@
  * its releases.
  */
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,19 +18,17 @@ import { parse } from 'csv-parse/sync';
 import type { DataSource } from 'typeorm';
 
 import { createActivities } from '../../src/activities';
-import { createIngestActivities } from '../../src/activities/ingest.activities';
 import { createDataSource, ensureDatabase } from '../../src/db/data-source';
 import { VINDR_ANNOTATION_COLUMNS, VINDR_CXR_TAXONOMY, VINDR_TEST_ANNOTATION_COLUMNS } from '../../src/domain';
-import { stageIncoming } from '../../src/ingest/stage-incoming';
 import { ReleaseBuilder } from '../../src/releases/builder';
 import { LocalBlobStore } from '../../src/storage/blob-store';
-import { createReadflowWorker } from '../../src/temporal/worker';
 import type { ReleaseDatasetInput, ReleaseDatasetResult, ReleaseProgress } from '../../src/workflows/release-dataset.messages';
 import { releaseProgressQuery } from '../../src/workflows/release-dataset.messages';
-import { connectTemporal, testDataConverter, testServices } from '../support/services';
-import { bundleWorkflows, CXR_DIR, DEID_SECRET, dicomVariant, seedTestRoster, spawnChildWorker, uniqueTag, writeBundle } from '../support/workflow-harness';
-
-const COVID = path.join(CXR_DIR, '1.3.6.1.4.1.11129.5.5.110503645592756492463169821050252582267888.dcm');
+import { connectTemporal, testServices } from '../support/services';
+import type { ReleasedScan } from '../support/release-fixtures';
+import { seedReleasedScan } from '../support/release-fixtures';
+import { bundleWorkflows, DEID_SECRET, seedTestRoster, spawnChildWorker, startWorker, uniqueTag, writeBundle } from '../support/workflow-harness';
+import { recordHistory } from '../support/workflow-histories';
 /** The published VinDr-CXR headers (PhysioNet 1.0.0), written out literally. */
 const PUBLISHED = {
   annotationsTrain: 'image_id,rad_id,class_name,x_min,y_min,x_max,y_max',
@@ -54,65 +51,33 @@ describe('dataset releases', () => {
   const tag = uniqueTag();
   const taskQueue = `release-${tag}`;
   const readers = ['rad04', 'rad05', 'rad06'];
-  const scans: { scanId: string; imageId: string; split: 'train' | 'test' }[] = [];
+  const scans: ReleasedScan[] = [];
   let n = 0;
 
   async function startInProcessWorker(): Promise<void> {
-    const w = await createReadflowWorker({
-      connection: temporal.nativeConnection,
+    worker = await startWorker({
+      rig: { taskQueue },
+      nativeConnection: temporal.nativeConnection,
       namespace: testServices().namespace,
-      taskQueue,
       activities: createActivities({ dataSource: ds, store, deidSecret: DEID_SECRET, maxDicomBytes: 64 * 1024 * 1024 }),
       workflowBundle: bundle,
-      dataConverter: testDataConverter(),
     });
-    const running = w.run();
-    worker = {
-      stop: async () => {
-        w.shutdown();
-        await running;
-      },
-    };
   }
 
-  /** Ingests one real film (validate + de-identify) and stores it as a released scan with labels. */
-  async function releasedScan(split: 'train' | 'test'): Promise<{ scanId: string; imageId: string; split: 'train' | 'test' }> {
-    const ingest = createIngestActivities({ dataSource: ds, store, deidSecret: DEID_SECRET, maxDicomBytes: 64 * 1024 * 1024 });
-    const staged = await stageIncoming({ store, deidSecret: DEID_SECRET, maxDicomBytes: 64 * 1024 * 1024 }, dicomVariant(readFileSync(COVID), tag, n++));
-    await ingest.validateScan({ scanId: staged.scanId, sourceKey: staged.sourceKey });
-    const d = await ingest.deidentifyScan({ scanId: staged.scanId, sourceKey: staged.sourceKey });
-    await ds.query(
-      `INSERT INTO scans (id, image_id, split, policy, stage, rows, columns, deidentified_key, released_at)
-       VALUES ($1, $2, $3, $4, 'released', $5, $6, $7, now())`,
-      [staged.scanId, d.imageId, split, split === 'test' ? 'consensus-5' : 'independent-3', d.image.rows, d.image.columns, d.deidentifiedKey],
-    );
-    const k = scans.length;
-    for (const [slot, reader] of readers.entries()) {
-      const task = randomUUID();
-      await ds.query(
-        `INSERT INTO tasks (id, scan_id, reader_id, role, slot, status, assigned_at, due_at, submitted_at) VALUES ($1, $2, $3, 'reader', $4, 'submitted', now(), now(), now())`,
-        [task, staged.scanId, reader, slot],
-      );
-      const boxes = slot === 2 ? [] : [{ label: 'Cardiomegaly', x_min: 100.123 + k, y_min: 200.456, x_max: 592.6066666666667, y_max: 700 + slot }];
-      await ds.query(
-        `INSERT INTO readings (task_id, scan_id, reader_id, role, boxes, global_labels, submitted_at) VALUES ($1, $2, $3, 'reader', $4, $5, now())`,
-        [task, staged.scanId, reader, JSON.stringify(boxes), JSON.stringify(slot === 2 ? ['No finding'] : ['Other diseases'])],
-      );
-    }
-    const final = { boxes: [{ label: 'Cardiomegaly', x_min: 100.5, y_min: 200.456, x_max: 592.6066666666667, y_max: 700.5 }], globalLabels: ['Other diseases'] };
-    await ds.query(
-      `INSERT INTO scan_results (scan_id, method, fused_boxes, fused_global_labels, final_boxes, final_global_labels, agreement, released_at)
-       VALUES ($1, 'wbf', '[]', '[]', $2, $3, $4, now())`,
-      [staged.scanId, JSON.stringify(final.boxes), JSON.stringify(final.globalLabels), JSON.stringify({ overall: 0.75, flagged: false })],
-    );
-    const s = { scanId: staged.scanId, imageId: d.imageId, split };
+  /** A real film, ingested (validate + de-identify) and stored as a released scan with labels. */
+  async function releasedScan(split: 'train' | 'test'): Promise<ReleasedScan> {
+    const s = await seedReleasedScan({ ds, store, deidSecret: DEID_SECRET, tag, n: n++, split, readers });
     scans.push(s);
     return s;
   }
 
-  async function release(version: string, previousVersion: string | null, chunk = 2): Promise<ReleaseDatasetResult> {
-    const input: ReleaseDatasetInput = { version, splits: ['train', 'test'], previousVersion, requestedBy: 'manager', chunk };
-    return client.workflow.execute('releaseDataset', { workflowId: `release-${tag}-${version}`, taskQueue, args: [input] });
+  /** Runs a release to its end; `history` records its history for the replay test (READFLOW_RECORD_HISTORIES=1). */
+  async function release(version: string, previousVersion: string | null, opts: { chunk?: number; history?: string } = {}): Promise<ReleaseDatasetResult> {
+    const input: ReleaseDatasetInput = { version, splits: ['train', 'test'], previousVersion, requestedBy: 'manager', chunk: opts.chunk ?? 2 };
+    const handle = await client.workflow.start('releaseDataset', { workflowId: `release-${tag}-${version}`, taskQueue, args: [input] });
+    const result = (await handle.result()) as ReleaseDatasetResult;
+    if (opts.history) await recordHistory(handle, opts.history);
+    return result;
   }
 
   const releasesDir = (): string => path.join(storeDir, 'releases');
@@ -153,7 +118,7 @@ describe('dataset releases', () => {
   });
 
   it('publishes 1.0.0 in the VinDr-CXR layout: headers, pseudonyms, consensus rows, rounding, checksums, all matching Postgres', async () => {
-    const r = await release('1.0.0', null);
+    const r = await release('1.0.0', null, { history: 'release-dataset-published' });
     expect(r).toMatchObject({ status: 'published', images: 5 });
     const dir = path.join(releasesDir(), '1.0.0');
     const files = (await fsp.readdir(dir)).sort();
@@ -238,6 +203,30 @@ describe('dataset releases', () => {
     }
   });
 
+  it('a copy that outlives its attempt records nothing once a new attempt has prepared the version again', async () => {
+    const other = await fsp.mkdtemp(path.join(os.tmpdir(), 'readflow-release-attempts-'));
+    try {
+      const b = new ReleaseBuilder({ dataSource: ds, store, releasesDir: other });
+      expect((await b.prepare('9.0.0', ['train', 'test'], 'run-a')).total).toBe(5);
+      // While run A's copy is under way, its workflow is gone and run B prepares the version anew.
+      let first = true;
+      const straggler = b.copyImages('9.0.0', 0, 2, async () => {
+        if (!first) return;
+        first = false;
+        await b.prepare('9.0.0', ['train', 'test'], 'run-b');
+      });
+      await expect(straggler).rejects.toThrow(/prepared again by another attempt/);
+      const chunks = path.join(other, '.staging', '9.0.0', '.work', 'chunks');
+      expect(await fsp.readdir(chunks).catch(() => [])).toEqual([]);
+      // Run B's own copy records its chunk; run B preparing again (a retried step) keeps it.
+      expect(await b.copyImages('9.0.0', 0, 2)).toEqual({ images: 2, problems: 0 });
+      await b.prepare('9.0.0', ['train', 'test'], 'run-b');
+      expect(await fsp.readdir(chunks)).toEqual(['000000000.json']);
+    } finally {
+      await fsp.rm(other, { recursive: true, force: true });
+    }
+  });
+
   it('a second version states what changed: image added, image removed, labels changed; pseudonyms unchanged', async () => {
     const added = await releasedScan('train');
     const removed = scans[1];
@@ -263,7 +252,7 @@ describe('dataset releases', () => {
     // The source, with its patient's name and UIDs, where the de-identified file should be.
     await store.put('deidentified', await store.get('originals', sidecar.sourceKey), { key: sidecar.deidentifiedKey });
     try {
-      const r = await release('1.2.0', '1.1.0');
+      const r = await release('1.2.0', '1.1.0', { history: 'release-dataset-gate-refused' });
       expect(r.status).toBe('failed');
       if (r.status !== 'failed') return;
       const mine = r.problems.filter((p) => p.imageId === victim.imageId).map((p) => p.code);
@@ -308,6 +297,7 @@ describe('dataset releases', () => {
     await startInProcessWorker();
     const r = (await handle.result()) as ReleaseDatasetResult;
     expect(r).toMatchObject({ status: 'published', images: 5 });
+    await recordHistory(handle, 'release-dataset-worker-killed');
     const dir = path.join(releasesDir(), '1.2.0');
     expect(execFileSync('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: dir }).toString()).not.toMatch(/FAILED/);
     expect((await fsp.readdir(path.join(dir, 'train'))).filter((f) => f.startsWith('.'))).toEqual([]);

@@ -77,17 +77,37 @@ describe('security: Temporal payloads are encrypted', () => {
     // Every Payloads list (inputs, results, update arguments, activity inputs) is encrypted; search attributes are a map
     // of their own and stay readable.
     const lists: temporal.api.common.v1.IPayload[][] = [];
+    // The SDK's own patch markers (`patched()`) carry the patch id, a name from our code, as plain JSON: not data.
+    const isPatchMarker = (k: string, x: unknown): boolean =>
+      k === 'markerRecordedEventAttributes' && (x as { markerName?: string } | null)?.markerName === 'core_patch';
+    // A local activity's marker (the projection writes') holds its result, which is ours and encrypted, and the SDK's
+    // own bookkeeping in `data`: plain JSON of ids, attempt and times, checked below to hold nothing else.
+    type Marker = { markerName?: string; details?: Record<string, { payloads?: temporal.api.common.v1.IPayload[] }> };
+    const localActivityData: temporal.api.common.v1.IPayload[] = [];
+    const isLocalActivityMarker = (k: string, x: unknown): x is Marker =>
+      k === 'markerRecordedEventAttributes' && (x as Marker | null)?.markerName === 'core_local_activity';
     const walk = (v: unknown): void => {
       if (Array.isArray(v)) v.forEach(walk);
       else if (v && typeof v === 'object' && !(v instanceof Uint8Array)) {
         for (const [k, x] of Object.entries(v)) {
           if (k === 'payloads' && Array.isArray(x)) lists.push(x as temporal.api.common.v1.IPayload[]);
-          else if (k !== 'searchAttributes' && k !== 'upsertWorkflowSearchAttributesEventAttributes') walk(x);
+          else if (isLocalActivityMarker(k, x)) {
+            for (const [name, detail] of Object.entries(x.details ?? {})) {
+              if (name === 'data') localActivityData.push(...(detail.payloads ?? []));
+              else walk(detail);
+            }
+          } else if (k !== 'searchAttributes' && k !== 'upsertWorkflowSearchAttributesEventAttributes' && !isPatchMarker(k, x)) walk(x);
         }
       }
     };
     walk(history.events);
     expect(lists.length).toBeGreaterThan(5);
+    expect(localActivityData.length).toBeGreaterThan(0);
+    const bookkeeping = new Set(['seq', 'attempt', 'activity_id', 'activity_type', 'complete_time', 'backoff', 'original_schedule_time']);
+    for (const p of localActivityData) {
+      const fields = Object.keys(JSON.parse(Buffer.from(p.data ?? []).toString()) as object);
+      expect(fields.filter((f) => !bookkeeping.has(f))).toEqual([]);
+    }
     const encodings = new Set(lists.flat().map((p) => Buffer.from(p.metadata?.encoding ?? []).toString()));
     expect([...encodings]).toEqual(['binary/encrypted']);
     expect(bytes.includes(scanId)).toBe(true);
@@ -128,6 +148,36 @@ describe('security: Temporal payloads are encrypted', () => {
     expect(pre.headers['access-control-allow-headers']).toMatch(/X-Namespace/);
     const evil = await h.http().options('/api/v1/temporal-codec/decode').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'POST');
     expect(evil.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('a codec session lets the Temporal UI decode with a cookie (managers only, codec path only, ended at sign-out)', async () => {
+    const started = history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+    const body = {
+      payloads: [
+        {
+          metadata: Object.fromEntries(Object.entries(started.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+          data: Buffer.from(started.data ?? []).toString('base64'),
+        },
+      ],
+    };
+    const session = await h.http().post('/api/v1/temporal-codec/session').set(h.bearer(manager)).expect(204);
+    const setCookie = String(session.headers['set-cookie']);
+    expect(setCookie).toMatch(/^readflow_codec=rf_[^;]+; Path=\/api\/v1\/temporal-codec; Max-Age=43200; HttpOnly; SameSite=Strict$/);
+    const cookie = setCookie.split(';')[0];
+    // What the UI sends with "include cross-origin credentials": the cookie, no Authorization header.
+    const uiOrigin = new URL(h.config.temporal.uiUrl).origin;
+    const res = await h.http().post('/api/v1/temporal-codec/decode').set('Cookie', cookie).set('Origin', uiOrigin).send(body).expect(200);
+    expect(res.headers['access-control-allow-credentials']).toBe('true');
+    expect(JSON.parse(Buffer.from(res.body.payloads[0].data, 'base64').toString())).toMatchObject({ scanId });
+    // The cookie authenticates nothing outside the codec path.
+    await h.http().get('/api/v1/scans').set('Cookie', cookie).expect(401);
+    // A reader gets no session; a made-up cookie decodes nothing.
+    const reader = await h.addReader(`${h.prefix}-rd2`, 'radiologist');
+    await h.http().post('/api/v1/temporal-codec/session').set(h.bearer(reader)).expect(403);
+    await h.http().post('/api/v1/temporal-codec/decode').set('Cookie', 'readflow_codec=rf_madeupmadeupmadeupmadeup').send(body).expect(401);
+    // Sign-out clears it.
+    const ended = await h.http().delete('/api/v1/temporal-codec/session').set('Cookie', cookie).expect(204);
+    expect(String(ended.headers['set-cookie'])).toMatch(/^readflow_codec=; Path=\/api\/v1\/temporal-codec; Max-Age=0;/);
   });
 
   it('docker-compose.yml keeps Temporal gRPC and UI off public interfaces and requires payload keys', () => {

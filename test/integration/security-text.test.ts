@@ -3,15 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 
 import { PROJECTION_DATA_ERROR, createScanActivities, isPermanentDataError } from '../../src/activities/scan.activities';
-import type { ApiHarness } from '../support/api-harness';
-import { ensureDefaultRoster, eventually, freshCxr, startApiHarness } from '../support/api-harness';
+import type { ApiHarness, ScanTask } from '../support/api-harness';
+import { eventually, freshCxr, startReadingApp } from '../support/api-harness';
 
-interface ScanTask {
-  taskId: string;
-  readerId: string;
-  slot: number;
-  status: string;
-}
 
 /**
  * Issue 10, item 1: a NUL (or another C0 control) in free text used to jam a scan — Postgres refuses it (22021), the
@@ -24,9 +18,7 @@ describe('security: control characters in text fields', () => {
   let manager: string;
 
   beforeAll(async () => {
-    h = await startApiHarness({ worker: true, env: { READFLOW_TASK_DEADLINE: '1h' } });
-    await ensureDefaultRoster(h.ds);
-    manager = await h.addReader(`${h.prefix}-mgr`, 'manager');
+    ({ h, manager } = await startReadingApp({ env: { READFLOW_TASK_DEADLINE: '1h' } }));
   });
   afterAll(async () => {
     await h?.close();

@@ -18,7 +18,7 @@ describe('simulate --chaos (small)', () => {
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
   }, 300_000);
 
-  it('keeps every invariant through a worker kill, a Temporal restart, a database outage and an API restart', async () => {
+  it('keeps every invariant through a worker kill, a Temporal restart, a database outage, an API restart and a full storage disk', async () => {
     const s = testServices();
     const pg = new URL(s.databaseUrl);
     pg.pathname = '/postgres';
@@ -45,7 +45,9 @@ describe('simulate --chaos (small)', () => {
     });
     const failed = report.invariants.filter((c) => !c.ok);
     expect(failed).toEqual([]);
-    expect(report.chaos.map((c) => c.fault).sort()).toEqual(['database-outage', 'kill-worker', 'restart-api', 'restart-temporal']);
+    expect(report.chaos.map((c) => c.fault).sort()).toEqual(['database-outage', 'fill-storage', 'kill-worker', 'restart-api', 'restart-temporal']);
+    // The store really filled up for 3 s (root mounts a tmpfs on it): uploads meanwhile get 507 and retry, ingest retries.
+    expect(report.chaos.find((c) => c.fault === 'fill-storage')?.detail).toMatch(/^3000 ms full/);
     expect(report.scans.released + report.scans.quarantined).toBe(24);
     expect(report.scans.quarantined).toBeGreaterThan(0);
     expect(report.tasks.submitted).toBeGreaterThanOrEqual(report.scans.released * 3);

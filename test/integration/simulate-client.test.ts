@@ -18,7 +18,7 @@ function render(spec: object): string {
 }
 
 /**
- * The simulator's typed client (src/simulate/api/schema.ts) is generated from the spec the API serves. This fails
+ * The simulator's typed client (generated/readflow-api.d.ts) is generated from the spec the API serves. This fails
  * when the committed file no longer matches the served spec: run `npm run gen:client` and commit.
  */
 describe('simulator client', () => {
@@ -31,9 +31,9 @@ describe('simulator client', () => {
     await h?.close();
   });
 
-  it('src/simulate/api/schema.ts matches the served /api/v1/openapi.json (npm run gen:client)', async () => {
+  it('generated/readflow-api.d.ts matches the served /api/v1/openapi.json (npm run gen:client)', async () => {
     const spec = (await h.http().get('/api/v1/openapi.json').expect(200)).body as object;
-    const committed = readFileSync(path.join(root, 'src/simulate/api/schema.ts'), 'utf8');
+    const committed = readFileSync(path.join(root, 'generated/readflow-api.d.ts'), 'utf8');
     expect(render(spec)).toBe(committed);
   });
 
@@ -42,7 +42,7 @@ describe('simulator client', () => {
     const changed = structuredClone(spec);
     const health = changed.components.schemas.HealthDto;
     health.properties = { ...health.properties, extra: { type: 'string' } };
-    const committed = readFileSync(path.join(root, 'src/simulate/api/schema.ts'), 'utf8');
+    const committed = readFileSync(path.join(root, 'generated/readflow-api.d.ts'), 'utf8');
     expect(render(changed)).not.toBe(committed);
   });
 });

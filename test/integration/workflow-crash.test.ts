@@ -10,58 +10,49 @@ import * as path from 'node:path';
 
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowUpdateStage } from '@temporalio/client';
-import type { DataSource } from 'typeorm';
 
 import type { PolicyName } from '../../src/domain';
 import { DEFAULT_POLICIES, fuseReadings, VINDR_CXR_TAXONOMY } from '../../src/domain';
 import type { ScanLifecycleResult } from '../../src/workflows/scan-lifecycle.messages';
 import { submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
-import { connectTemporal, openTestDataSource, testServices } from '../support/services';
+import { testServices } from '../support/services';
 import {
-  bundleWorkflows,
-  createScanRig,
   DEID_SECRET,
   dicomVariant,
   NIH_CXR,
   openTasks,
   readFixture,
   readScanToRelease,
-  seedTestRoster,
   simulatedReading,
   spawnChildWorker,
   startScan,
+  startWorkflowRig,
   status,
   uniqueTag,
   waitForStatus,
   writeBundle,
 } from '../support/workflow-harness';
-import type { ChildWorker, ScanRig } from '../support/workflow-harness';
+import type { ChildWorker, WorkflowRig } from '../support/workflow-harness';
 import { recordHistory } from '../support/workflow-histories';
 
 const POLICIES: PolicyName[] = ['independent-3', 'consensus-5', 'independent-5', 'independent-3', 'consensus-5', 'independent-5'];
 
 describe('crash recovery', () => {
-  let ds: DataSource;
-  let temporal: Awaited<ReturnType<typeof connectTemporal>>;
-  let rig: ScanRig;
+  let rig: WorkflowRig;
   let tmp: string;
   let bundlePath: string;
   const workers: ChildWorker[] = [];
 
   beforeAll(async () => {
-    ds = await openTestDataSource();
-    temporal = await connectTemporal();
-    await seedTestRoster(ds);
-    rig = await createScanRig(temporal.client);
+    // No worker in this process: the test runs its workers in child processes it kills.
+    rig = await startWorkflowRig({ activities: false });
     tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'readflow-crash-'));
-    bundlePath = await writeBundle(await bundleWorkflows(), tmp);
+    bundlePath = await writeBundle(rig.bundle, tmp);
   });
 
   afterAll(async () => {
     for (const w of workers) await w.kill('SIGKILL');
-    await ds?.destroy();
-    await temporal?.close();
-    if (rig) await fsp.rm(rig.storeDir, { recursive: true, force: true });
+    await rig?.close();
     if (tmp) await fsp.rm(tmp, { recursive: true, force: true });
   });
 
@@ -87,7 +78,7 @@ describe('crash recovery', () => {
     const handles: WorkflowHandle[] = [];
     for (const [i, name] of POLICIES.entries()) {
       const input = await rig.stage(dicomVariant(nih, tag, i), { policy: DEFAULT_POLICIES[name], split: name === 'consensus-5' ? 'test' : 'train' });
-      handles.push(await startScan(temporal.client, rig.taskQueue, input));
+      handles.push(await startScan(rig.client, rig.taskQueue, input));
     }
     // Every scan reaches reading; all but one reader of each answers.
     for (const h of handles) {
@@ -101,22 +92,28 @@ describe('crash recovery', () => {
     // transaction: scan, task, reading) waits on them, and the kill happens while all three wait.
     const inFlight = [];
     const inFlightTasks: string[] = [];
-    const locks = ds.createQueryRunner();
+    const locks = rig.ds.createQueryRunner();
     await locks.connect();
     try {
       await locks.startTransaction();
       for (const h of handles.slice(0, 3)) inFlightTasks.push(openTasks(await status(h))[0].taskId);
       await locks.query(`SELECT id FROM tasks WHERE id = ANY($1) FOR UPDATE`, [inFlightTasks]);
       const [{ pid }] = await locks.query(`SELECT pg_backend_pid() AS pid`);
-      for (const h of handles.slice(0, 3)) {
-        const t = openTasks(await status(h))[0];
-        inFlight.push(
-          await h.startUpdate(submitReadingUpdate, {
-            args: [{ taskId: t.taskId, readerId: t.readerId, reading: simulatedReading(t.slot) }],
-            waitForStage: WorkflowUpdateStage.ACCEPTED,
-          }),
-        );
-      }
+      // All three at once: a write that is a local activity (lean-scan-history) holds its workflow task open, and the
+      // update is accepted into history when that task completes (past the local attempt, its regular activity waits on
+      // the lock too); one after another, the first scans' retried writes would take the worker's few connections.
+      const open: ReturnType<typeof openTasks> = [];
+      for (const h of handles.slice(0, 3)) open.push(openTasks(await status(h))[0]);
+      inFlight.push(
+        ...(await Promise.all(
+          handles.slice(0, 3).map((h, i) =>
+            h.startUpdate(submitReadingUpdate, {
+              args: [{ taskId: open[i].taskId, readerId: open[i].readerId, reading: simulatedReading(open[i].slot) }],
+              waitForStage: WorkflowUpdateStage.ACCEPTED,
+            }),
+          ),
+        )),
+      );
       // The three writes are in progress (blocked by our locks) before the kill…
       const blocked = async (): Promise<number> =>
         (await locks.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]))[0].n;
@@ -159,14 +156,14 @@ describe('crash recovery', () => {
       expect(result.fused).toEqual(expected);
 
       // Exactly once in Postgres: one task row per task, one reading per task, one result, one release.
-      const tasks = await ds.query(`SELECT id, status FROM tasks WHERE scan_id = $1`, [s.scanId]);
+      const tasks = await rig.ds.query(`SELECT id, status FROM tasks WHERE scan_id = $1`, [s.scanId]);
       expect(tasks).toHaveLength(policy.readers + policy.reviewers);
       expect(tasks.every((t: { status: string }) => t.status === 'submitted')).toBe(true);
-      const [{ readings }] = await ds.query(`SELECT count(*)::int AS readings FROM readings WHERE scan_id = $1`, [s.scanId]);
+      const [{ readings }] = await rig.ds.query(`SELECT count(*)::int AS readings FROM readings WHERE scan_id = $1`, [s.scanId]);
       expect(readings).toBe(policy.readers + policy.reviewers);
-      const [result_] = await ds.query(`SELECT final_boxes FROM scan_results WHERE scan_id = $1`, [s.scanId]);
+      const [result_] = await rig.ds.query(`SELECT final_boxes FROM scan_results WHERE scan_id = $1`, [s.scanId]);
       expect(result_.final_boxes).toEqual(result.final!.boxes);
-      const stages = (await ds.query(`SELECT action FROM audit_events WHERE scan_id = $1 AND action LIKE 'stage:%' ORDER BY id`, [s.scanId])).map(
+      const stages = (await rig.ds.query(`SELECT action FROM audit_events WHERE scan_id = $1 AND action LIKE 'stage:%' ORDER BY id`, [s.scanId])).map(
         (r: { action: string }) => r.action,
       );
       expect(stages.filter((a: string) => a === 'stage:released')).toHaveLength(1);
@@ -177,5 +174,7 @@ describe('crash recovery', () => {
     }
     await recordHistory(handles[0], 'independent-3-worker-crash');
     await recordHistory(handles[1], 'consensus-5-worker-crash');
+    await recordHistory(handles[0], 'independent-3-worker-crash-lean');
+    await recordHistory(handles[1], 'consensus-5-worker-crash-lean');
   }, 360_000);
 });

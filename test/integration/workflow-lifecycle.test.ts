@@ -2,13 +2,10 @@
  * scanLifecycle end to end on the real Temporal dev server and the real Postgres, with the real ingest
  * activities on real chest radiographs (NIH ChestX-ray14 DX, one distinct SOP Instance UID per scan).
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { DataSource } from 'typeorm';
 
 import type { ReadingPolicy } from '../../src/domain';
 import { DEFAULT_POLICIES, fuseReadings, policyWithDeadlines, VINDR_CXR_TAXONOMY } from '../../src/domain';
@@ -22,38 +19,30 @@ import {
 } from '../../src/workflows/scan-lifecycle.messages';
 import type { ScanLifecycleResult, ScanStatus } from '../../src/workflows/scan-lifecycle.messages';
 import { OVERDUE, STAGE } from '../../src/workflows/search-attributes';
-import { connectTemporal, openTestDataSource, testServices } from '../support/services';
+import { eventually } from '../support/api-harness';
 import {
-  bundleWorkflows,
-  createScanRig,
   dicomVariant,
   NIH_CXR,
   openTasks,
   readFixture,
   readScanToRelease,
-  realActivities,
-  seedTestRoster,
   simulatedReading,
   startScan,
-  startWorker,
+  startWorkflowRig,
   status,
   submitAllOpenReadings,
   uniqueTag,
   updateFailure,
   waitForStatus,
 } from '../support/workflow-harness';
-import type { ScanRig } from '../support/workflow-harness';
+import type { WorkflowRig } from '../support/workflow-harness';
 import { recordHistory } from '../support/workflow-histories';
 
 /** A short deadline: long enough for the test to answer the other tasks on a loaded 2-core machine. */
 const SHORT = 4000;
 
 describe('scanLifecycle on the real dev server and Postgres', () => {
-  let ds: DataSource;
-  let temporal: Awaited<ReturnType<typeof connectTemporal>>;
-  let bundle: WorkflowBundleWithSourceMap;
-  let rig: ScanRig;
-  let worker: { stop: () => Promise<void> };
+  let rig: WorkflowRig;
   let nih: Buffer;
   const tag = uniqueTag();
   let n = 0;
@@ -61,7 +50,7 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
   /** Stages a new distinct scan and starts its workflow. */
   async function newScan(policy: ReadingPolicy, split: 'train' | 'test' = 'train'): Promise<WorkflowHandle> {
     const input = await rig.stage(dicomVariant(nih, tag, ++n), { policy, split, filename: `cxr-${n}.dcm` });
-    return startScan(temporal.client, rig.taskQueue, input);
+    return startScan(rig.client, rig.taskQueue, input);
   }
 
   function expectedFused(s: ScanStatus): ReturnType<typeof fuseReadings> {
@@ -76,35 +65,21 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
   }
 
   async function dbRows(scanId: string) {
-    const [scan] = await ds.query(`SELECT * FROM scans WHERE id = $1`, [scanId]);
-    const tasks = await ds.query(`SELECT * FROM tasks WHERE scan_id = $1 ORDER BY role, round, slot, assigned_at`, [scanId]);
-    const readings = await ds.query(`SELECT * FROM readings WHERE scan_id = $1`, [scanId]);
-    const [result] = await ds.query(`SELECT * FROM scan_results WHERE scan_id = $1`, [scanId]);
-    const audit = await ds.query(`SELECT * FROM audit_events WHERE scan_id = $1 ORDER BY id`, [scanId]);
+    const [scan] = await rig.ds.query(`SELECT * FROM scans WHERE id = $1`, [scanId]);
+    const tasks = await rig.ds.query(`SELECT * FROM tasks WHERE scan_id = $1 ORDER BY role, round, slot, assigned_at`, [scanId]);
+    const readings = await rig.ds.query(`SELECT * FROM readings WHERE scan_id = $1`, [scanId]);
+    const [result] = await rig.ds.query(`SELECT * FROM scan_results WHERE scan_id = $1`, [scanId]);
+    const audit = await rig.ds.query(`SELECT * FROM audit_events WHERE scan_id = $1 ORDER BY id`, [scanId]);
     return { scan, tasks, readings, result, audit };
   }
 
   beforeAll(async () => {
-    ds = await openTestDataSource();
-    temporal = await connectTemporal();
-    await seedTestRoster(ds);
     nih = readFixture(NIH_CXR);
-    bundle = await bundleWorkflows();
-    rig = await createScanRig(temporal.client);
-    worker = await startWorker({
-      rig,
-      nativeConnection: temporal.nativeConnection,
-      namespace: testServices().namespace,
-      activities: realActivities(ds, rig.store),
-      workflowBundle: bundle,
-    });
+    rig = await startWorkflowRig();
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    await ds?.destroy();
-    await temporal?.close();
-    if (rig) await fsp.rm(rig.storeDir, { recursive: true, force: true });
+    await rig?.close();
   });
 
   it.each(['independent-3', 'independent-5', 'consensus-5'] as const)('%s: reads, fuses and releases, with the rows in Postgres', async (name) => {
@@ -164,6 +139,10 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
       expect(rows.readings.find((r: { task_id: string }) => r.task_id === reviewers[1].taskId).decision).toBe('confirm');
     }
     await recordHistory(handle, `${name}-happy`);
+    // Since merged-projection-steps (one activity for back-to-back writes).
+    await recordHistory(handle, `${name}-happy-merged-steps`);
+    // Since lean-scan-history (local writes, coalesced search attributes, one deadline timer).
+    await recordHistory(handle, `${name}-happy-lean`);
   });
 
   it('blinds readers: status never carries readings, reviewContext is for reviewer tasks only', async () => {
@@ -233,7 +212,7 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     );
     expect(repeatWithBoxes.type).toBe('InvalidSubmission');
     // The reason is kept with the verdict, for the labels view.
-    const [verdictRow] = await ds.query(`SELECT decision, comment FROM readings WHERE task_id = $1`, [second.taskId]);
+    const [verdictRow] = await rig.ds.query(`SELECT decision, comment FROM readings WHERE task_id = $1`, [second.taskId]);
     expect(verdictRow).toEqual({ decision: 'return', comment: 'box too wide' });
     s = await waitForStatus(handle, (x) => x.reviewRound === 2 && openTasks(x, 'reviewer').length === 1);
     const round2 = openTasks(s, 'reviewer')[0];
@@ -304,6 +283,7 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     expect(rows.readings).toHaveLength(3);
     expect(rows.audit.filter((e: { action: string }) => e.action === 'task:expired')).toHaveLength(1);
     await recordHistory(handle, 'independent-3-deadline-reassigned');
+    await recordHistory(handle, 'independent-3-deadline-reassigned-lean');
   });
 
   it('escalates a reader who never answers to needs-attention after the maximum, and resumeScan continues', async () => {
@@ -326,10 +306,14 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     // Visibility is eventually consistent: the operator's filter finds the scan shortly.
     await expect(eventually(async () => {
       const found: string[] = [];
-      for await (const w of temporal.client.workflow.list({ query: `Stage = "needs-attention" AND Overdue = true AND WorkflowId = "${s.scanId}"` })) found.push(w.workflowId);
-      return found.length === 1;
+      for await (const w of rig.client.workflow.list({ query: `Stage = "needs-attention" AND Overdue = true AND WorkflowId = "${s.scanId}"` })) found.push(w.workflowId);
+      return found.length === 1 ? true : undefined;
     })).resolves.toBe(true);
-    expect((await dbRows(s.scanId)).scan).toMatchObject({ stage: 'needs-attention', attention_reason: 'task-overdue' });
+    // The projection follows the workflow's state (its write is the step's next activity).
+    await eventually(async () => {
+      expect((await dbRows(s.scanId)).scan).toMatchObject({ stage: 'needs-attention', attention_reason: 'task-overdue' });
+      return true;
+    });
 
     const noActor = await updateFailure(handle.executeUpdate(resumeScanUpdate, { args: [{ by: '' }] }));
     expect(noActor.type).toBe('InvalidState');
@@ -344,6 +328,7 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     expect(rows.scan.attention_reason).toBeNull();
     expect(rows.audit.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['stage:needs-attention', 'stage:reading', 'stage:released']));
     await recordHistory(handle, 'independent-3-needs-attention-resumed');
+    await recordHistory(handle, 'independent-3-needs-attention-resumed-lean');
   });
 
   it('replaces a silent reviewer with the remaining senior, never with the other review slot', async () => {
@@ -366,6 +351,7 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     ]);
     expect(new Set(reviewers.map((t) => t.readerId)).size).toBe(3);
     await recordHistory(handle, 'consensus-5-reviewer-replaced');
+    await recordHistory(handle, 'consensus-5-reviewer-replaced-lean');
   });
 
   it('lets a manager reassign (to a named reader or the next eligible), extend a deadline, and cancel', async () => {
@@ -396,9 +382,12 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     expect(extended.dueAt).toBe(dueAt);
 
     s = await status(handle);
-    const rows = await dbRows(s.scanId);
-    expect(rows.tasks.find((r: { id: string }) => r.id === a.taskId).status).toBe('reassigned');
-    expect(rows.tasks.find((r: { id: string }) => r.id === moved.newTaskId).due_at.toISOString()).toBe(dueAt);
+    await eventually(async () => {
+      const rows = await dbRows(s.scanId);
+      expect(rows.tasks.find((r: { id: string }) => r.id === a.taskId).status).toBe('reassigned');
+      expect(rows.tasks.find((r: { id: string }) => r.id === moved.newTaskId).due_at.toISOString()).toBe(dueAt);
+      return true;
+    });
 
     const openBefore = openTasks(s).map((t) => t.taskId).sort();
     const cancelled = await handle.executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
@@ -417,6 +406,7 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     expect(taskCancels.every((e: { actor: string; detail: { reason?: string } }) => e.actor === 'manager' && e.detail.reason === 'test cleanup')).toBe(true);
     expect(actions.indexOf('task:cancelled')).toBeGreaterThan(actions.indexOf('stage:cancelled'));
     await recordHistory(handle, 'independent-3-manager-reassign-cancel-audited');
+    await recordHistory(handle, 'independent-3-manager-reassign-cancel-lean');
   });
 
   it('never creates two scans for the same source file', async () => {
@@ -424,35 +414,27 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     const input = await rig.stage(bytes, { policy: DEFAULT_POLICIES['independent-3'] });
     const again = await rig.stage(Buffer.from(bytes), { policy: DEFAULT_POLICIES['independent-3'] });
     expect(again.scanId).toBe(input.scanId);
-    const h1 = await startScan(temporal.client, rig.taskQueue, input);
-    const h2 = await startScan(temporal.client, rig.taskQueue, again);
+    const h1 = await startScan(rig.client, rig.taskQueue, input);
+    const h2 = await startScan(rig.client, rig.taskQueue, again);
     expect(h2.firstExecutionRunId).toBe(h1.firstExecutionRunId);
     await readScanToRelease(h1);
     // Once closed, a new start is refused: the caller reads the existing scan instead.
-    await expect(startScan(temporal.client, rig.taskQueue, again)).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
-    const [{ count }] = await ds.query(`SELECT count(*)::int AS count FROM scans WHERE id = $1`, [input.scanId]);
+    await expect(startScan(rig.client, rig.taskQueue, again)).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
+    const [{ count }] = await rig.ds.query(`SELECT count(*)::int AS count FROM scans WHERE id = $1`, [input.scanId]);
     expect(count).toBe(1);
   });
 
   it('quarantines refused input with a reason, in the workflow result and in Postgres', async () => {
     const bytes = readFixture(path.resolve(NIH_CXR, '../../malformed/MR_truncated.dcm'));
     const input = await rig.stage(bytes, { policy: DEFAULT_POLICIES['independent-3'], filename: 'MR_truncated.dcm' });
-    const handle = await startScan(temporal.client, rig.taskQueue, input);
+    const handle = await startScan(rig.client, rig.taskQueue, input);
     const result = await handle.result();
     expect(result.stage).toBe('quarantined');
     expect(result.quarantine?.reason).toEqual(expect.any(String));
-    const [scan] = await ds.query(`SELECT stage, quarantine_reason FROM scans WHERE id = $1`, [input.scanId]);
+    const [scan] = await rig.ds.query(`SELECT stage, quarantine_reason FROM scans WHERE id = $1`, [input.scanId]);
     expect(scan).toEqual({ stage: 'quarantined', quarantine_reason: result.quarantine!.reason });
     const desc = await handle.describe();
     expect(desc.typedSearchAttributes.get(STAGE)).toBe('quarantined');
   });
 });
 
-async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  return false;
-}

@@ -3,47 +3,36 @@
  * (fresh allowance for each), and its result says where the scan really is (needs-attention again when
  * nobody is eligible, not `reading`). Real dev server, real Postgres, real ingest on a chest radiograph.
  */
-import { promises as fsp } from 'node:fs';
-
 import type { WorkflowHandle } from '@temporalio/client';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { DataSource } from 'typeorm';
 
 import type { ReadingPolicy } from '../../src/domain';
 import { DEFAULT_POLICIES, policyWithDeadlines } from '../../src/domain';
 import { cancelScanUpdate, extendDeadlineUpdate, resumeScanUpdate } from '../../src/workflows/scan-lifecycle.messages';
-import { connectTemporal, openTestDataSource, testServices } from '../support/services';
+import { eventually } from '../support/api-harness';
 import {
-  bundleWorkflows,
-  createScanRig,
   dicomVariant,
   NIH_CXR,
   openTasks,
   readFixture,
   realActivities,
-  seedTestRoster,
   startScan,
-  startWorker,
+  startWorkflowRig,
   status,
   uniqueTag,
   waitForStatus,
   withRosterFilter,
 } from '../support/workflow-harness';
-import type { ScanRig } from '../support/workflow-harness';
+import type { ScanRig, WorkflowRig } from '../support/workflow-harness';
 import { recordHistory } from '../support/workflow-histories';
 
 /** A short deadline: long enough for the test to act on a loaded 2-core machine. */
 const SHORT = 4000;
 
 describe('resumeScan with several overdue tasks', () => {
-  let ds: DataSource;
-  let temporal: Awaited<ReturnType<typeof connectTemporal>>;
-  let bundle: WorkflowBundleWithSourceMap;
   /** The whole roster. */
-  let rig: ScanRig;
+  let rig: WorkflowRig;
   /** Only five non-senior readers in the roster this worker sees: three read, two can replace. */
   let smallRig: ScanRig;
-  const workers: { stop: () => Promise<void> }[] = [];
   let nih: Buffer;
   const tag = uniqueTag();
   let n = 0;
@@ -54,46 +43,23 @@ describe('resumeScan with several overdue tasks', () => {
 
   async function newScan(r: ScanRig, policy: ReadingPolicy): Promise<WorkflowHandle> {
     const input = await r.stage(dicomVariant(nih, tag, ++n), { policy, filename: `cxr-${n}.dcm` });
-    return startScan(temporal.client, r.taskQueue, input);
+    return startScan(rig.client, r.taskQueue, input);
   }
 
   async function auditActions(scanId: string): Promise<string[]> {
-    const rows: { action: string }[] = await ds.query(`SELECT action FROM audit_events WHERE scan_id = $1 ORDER BY id`, [scanId]);
+    const rows: { action: string }[] = await rig.ds.query(`SELECT action FROM audit_events WHERE scan_id = $1 ORDER BY id`, [scanId]);
     return rows.map((r) => r.action);
   }
 
   beforeAll(async () => {
-    ds = await openTestDataSource();
-    temporal = await connectTemporal();
-    await seedTestRoster(ds);
     nih = readFixture(NIH_CXR);
-    bundle = await bundleWorkflows();
-    rig = await createScanRig(temporal.client);
-    smallRig = await createScanRig(temporal.client);
-    tinyRig = await createScanRig(temporal.client);
-    const common = { nativeConnection: temporal.nativeConnection, namespace: testServices().namespace, workflowBundle: bundle };
-    workers.push(await startWorker({ ...common, rig, activities: realActivities(ds, rig.store) }));
-    workers.push(
-      await startWorker({
-        ...common,
-        rig: smallRig,
-        activities: withRosterFilter(realActivities(ds, smallRig.store), (id) => SMALL_ROSTER.has(id)),
-      }),
-    );
-    workers.push(
-      await startWorker({
-        ...common,
-        rig: tinyRig,
-        activities: withRosterFilter(realActivities(ds, tinyRig.store), (id) => TINY_ROSTER.has(id)),
-      }),
-    );
+    rig = await startWorkflowRig();
+    smallRig = await rig.addQueue((ds, store) => withRosterFilter(realActivities(ds, store), (id) => SMALL_ROSTER.has(id)));
+    tinyRig = await rig.addQueue((ds, store) => withRosterFilter(realActivities(ds, store), (id) => TINY_ROSTER.has(id)));
   });
 
   afterAll(async () => {
-    for (const w of workers) await w.stop();
-    await ds?.destroy();
-    await temporal?.close();
-    for (const r of [rig, smallRig, tinyRig]) if (r) await fsp.rm(r.storeDir, { recursive: true, force: true });
+    await rig?.close();
   });
 
   it('one resume reassigns every overdue task, including one that went overdue while the scan waited', async () => {
@@ -135,6 +101,7 @@ describe('resumeScan with several overdue tasks', () => {
     await handle.executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
     expect((await handle.result()).stage).toBe('cancelled');
     await recordHistory(handle, 'consensus-5-resume-all-overdue');
+    await recordHistory(handle, 'consensus-5-resume-all-overdue-lean');
   });
 
   it('says so in its result when a resume must escalate again because nobody is eligible', async () => {
@@ -157,12 +124,17 @@ describe('resumeScan with several overdue tasks', () => {
     expect(stuck[0]).toMatchObject({ overdue: true });
     expect(original.map((t) => t.taskId)).toContain(stuck[0].taskId);
     expect(new Set(resumed.tasks.map((t) => t.readerId))).toEqual(SMALL_ROSTER);
-    const [row] = await ds.query(`SELECT stage, attention_reason FROM scans WHERE id = $1`, [s.scanId]);
-    expect(row).toEqual({ stage: 'needs-attention', attention_reason: 'no-eligible-readers' });
+    // The projection follows the workflow's state.
+    await eventually(async () => {
+      const [row] = await rig.ds.query(`SELECT stage, attention_reason FROM scans WHERE id = $1`, [s.scanId]);
+      expect(row).toEqual({ stage: 'needs-attention', attention_reason: 'no-eligible-readers' });
+      return true;
+    });
 
     await handle.executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
     expect((await handle.result()).stage).toBe('cancelled');
     await recordHistory(handle, 'independent-3-resume-no-eligible');
+    await recordHistory(handle, 'independent-3-resume-no-eligible-lean');
   });
 
   it('answers a resume that retries assignment with the outcome of the retry', async () => {
@@ -187,5 +159,6 @@ describe('resumeScan with several overdue tasks', () => {
     await handle.executeUpdate(cancelScanUpdate, { args: [{ by: 'manager', reason: 'test cleanup' }] });
     expect((await handle.result()).stage).toBe('cancelled');
     await recordHistory(handle, 'independent-3-resume-assignment-retried');
+    await recordHistory(handle, 'independent-3-resume-assignment-retried-lean');
   });
 });

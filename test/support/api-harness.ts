@@ -16,11 +16,13 @@ import type { ApiDeps } from '../../src/api/bootstrap';
 import { createApiApp } from '../../src/api/bootstrap';
 import type { Config } from '../../src/config/config';
 import type { ReaderRole } from '../../src/db/entities';
+import { acceptanceWithViews } from '../../src/dicom';
 import { hashToken, newToken } from '../../src/db/tokens';
 import { DEFAULT_ROSTER } from '../../src/db/seed';
 import { LocalBlobStore } from '../../src/storage/blob-store';
 import { createReadflowWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
-import { connectTemporal, openTestDataSource, testConfig, testDataConverter } from './services';
+import { dropDatabase, ensureDatabase, openDatabase } from '../../src/db/data-source';
+import { connectTemporal, openTestDataSource, testConfig, testDataConverter, testServices } from './services';
 
 /** NIH ChestX-ray14 frontal DX, implicit VR little endian, 1024×1024 (test/fixtures/dicom/SOURCES.tsv). */
 export const NIH_CXR = path.resolve(__dirname, '../fixtures/dicom/cxr/dicom_00000001_000.dcm');
@@ -111,19 +113,74 @@ export interface ApiHarnessOptions {
   deps?: Partial<ApiDeps>;
   /** Also run a real ReadFlow worker (real activities, bundled workflows) on the app's task queue. */
   worker?: boolean;
+  /**
+   * A database of the harness's own (created and migrated, dropped by `close`) instead of the run's shared one: for
+   * tests that assert exact totals (other test files write the shared database at the same time).
+   */
+  ownDatabase?: boolean;
+}
+
+/** A task as `GET /scans/{id}` lists it. */
+export interface ScanTask {
+  taskId: string;
+  readerId: string;
+  role: string;
+  slot: number;
+  round: number;
+  status: string;
+  dueAt: string;
+}
+
+/**
+ * What the end-to-end API tests start from: the app with a real worker (`worker: true`), the default roster of
+ * radiologists, and a manager of this harness with a token.
+ */
+export async function startReadingApp(opts: Omit<ApiHarnessOptions, 'worker'> = {}): Promise<{ h: ApiHarness; manager: string }> {
+  const h = await startApiHarness({ ...opts, worker: true });
+  try {
+    await ensureDefaultRoster(h.ds);
+    return { h, manager: await h.addReader(`${h.prefix}-mgr`, 'manager') };
+  } catch (e) {
+    await h.close();
+    throw e;
+  }
+}
+
+/** A fresh migrated database on the run's Postgres server; `drop` removes it. */
+export async function scratchDatabase(): Promise<{ url: string; ds: DataSource; drop: () => Promise<void> }> {
+  const url = new URL(testServices().databaseUrl);
+  url.pathname = `${url.pathname}_${randomBytes(4).toString('hex')}`;
+  await ensureDatabase(url.toString());
+  const ds = await openDatabase(url.toString(), { poolSize: 4 });
+  return {
+    url: url.toString(),
+    ds,
+    drop: async () => {
+      if (ds.isInitialized) await ds.destroy();
+      await dropDatabase(url.toString());
+    },
+  };
 }
 
 /** A real API app (createApiApp) on the run's Postgres and Temporal dev server, with a temp blob store. */
 export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const importDir = opts.env?.READFLOW_IMPORT_DIR ?? mkdtempSync(path.join(tmpdir(), 'readflow-import-'));
-  const config = testConfig({ READFLOW_RATE_LIMIT_PER_MINUTE: '100000', READFLOW_IMPORT_DIR: importDir, ...opts.env });
-  const ds = await openTestDataSource();
+  const own = opts.ownDatabase ? await scratchDatabase() : undefined;
+  const config = testConfig({
+    READFLOW_RATE_LIMIT_PER_MINUTE: '100000',
+    READFLOW_IMPORT_DIR: importDir,
+    ...(own ? { DATABASE_URL: own.url } : {}),
+    ...opts.env,
+  });
+  const ds = own ? own.ds : await openTestDataSource();
   const temporal = await connectTemporal();
   const storageDir = mkdtempSync(path.join(tmpdir(), 'readflow-api-'));
   const store = new LocalBlobStore(storageDir);
+  // Releases live beside the store's areas, as STORAGE_DIR would put them (the worker's default too).
+  const appConfig: Config = { ...config, storageDir, releases: { ...config.releases, dir: path.join(storageDir, 'releases') } };
   const logger = pino({ level: process.env.READFLOW_TEST_LOG_LEVEL ?? 'silent' });
   const app = await createApiApp({
-    config: { ...config, storageDir },
+    config: appConfig,
     dataSource: ds,
     temporalClient: temporal.client,
     store,
@@ -143,6 +200,8 @@ export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<Api
         deidSecret: config.deidSecret,
         maxDicomBytes: config.maxDicomBytes,
         importDir: config.importDir,
+        acceptance: acceptanceWithViews(config.acceptance.viewPositions, config.acceptance.maxImagePixels),
+        taxonomy: config.taxonomy,
         logger,
       }),
       workflowBundle: await workflowBundle(),
@@ -164,7 +223,7 @@ export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<Api
   return {
     app,
     server: app.getHttpServer(),
-    config: { ...config, storageDir },
+    config: appConfig,
     ds,
     temporal,
     store,
@@ -184,7 +243,8 @@ export async function startApiHarness(opts: ApiHarnessOptions = {}): Promise<Api
     async close() {
       await stopWorker?.();
       await app.close();
-      await ds.destroy();
+      if (own) await own.drop();
+      else await ds.destroy();
       await temporal.close();
       rmSync(storageDir, { recursive: true, force: true });
       if (!opts.env?.READFLOW_IMPORT_DIR) rmSync(importDir, { recursive: true, force: true });

@@ -7,6 +7,8 @@ import { loadToolchainConfig } from '../../src/config/toolchain';
 import { ensureTemporalCli } from '../../src/temporal/temporal-cli';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 
+import { ensureWebBundle } from './web-bundle';
+
 /**
  * The SDK gives the dev server 5 s to answer; a cold start of the 250 MB binary (not yet in the page cache)
  * can take longer, so a failed start is retried.
@@ -37,6 +39,7 @@ async function startDevServer(cli: string): Promise<TestWorkflowEnvironment> {
  */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
+  ensureWebBundle((line) => process.stderr.write(`\n${line}\n`));
   const cli = await ensureTemporalCli(loadToolchainConfig(process.env));
   const env = await startDevServer(cli);
   (globalThis as Record<string, unknown>).__READFLOW_TEMPORAL_ENV__ = env;

@@ -23,7 +23,8 @@ import { LocalBlobStore } from '../../src/storage/blob-store';
 import { createReadflowWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { ScanLifecycleInput, ScanLifecycleResult, ScanSplit, ScanStatus, TaskView } from '../../src/workflows/scan-lifecycle.messages';
 import { reviewContextQuery, statusQuery, submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
-import { testConfig, testDataConverter } from './services';
+import { scanStartMetadata } from '../../src/workflows/scan-ui.messages';
+import { connectTemporal, openTestDataSource, testConfig, testDataConverter, testServices } from './services';
 import type { ChildWorkerConfig } from './worker-child-main';
 
 export const DEID_SECRET = 'test-secret-test-secret-test-secret-0123456789';
@@ -117,21 +118,30 @@ export function realActivities(ds: DataSource, store: LocalBlobStore, opts: { im
 }
 
 /**
- * The same activities, but `loadRoster` only sees the readers `keep` accepts: a scan on a worker with these
- * activities can run out of eligible readers without touching the shared roster other test files use.
+ * The same activities, but a scan on a worker with these activities is only ever given the readers `keep` accepts
+ * (`loadRoster` sees only them; `reserveReaders` excludes every other reader): such a scan can run out of eligible
+ * readers without touching the shared roster other test files use.
  */
 export function withRosterFilter(activities: object, keep: (readerId: string) => boolean): object {
-  const a = activities as { loadRoster: () => Promise<{ readerId: string }[]> };
+  const a = activities as {
+    loadRoster: () => Promise<{ readerId: string }[]>;
+    reserveReaders: (input: { excludedReaderIds: string[] }) => Promise<unknown>;
+  };
   return {
     ...activities,
     async loadRoster() {
       return (await a.loadRoster()).filter((e) => keep(e.readerId));
     },
+    async reserveReaders(input: { excludedReaderIds: string[] }) {
+      const others = (await a.loadRoster()).map((e) => e.readerId).filter((id) => !keep(id));
+      return a.reserveReaders({ ...input, excludedReaderIds: [...new Set([...input.excludedReaderIds, ...others])] });
+    },
   };
 }
 
 export async function startWorker(opts: {
-  rig: ScanRig;
+  /** The task queue to poll (a scan rig's, or any). */
+  rig: Pick<ScanRig, 'taskQueue'>;
   nativeConnection: Parameters<typeof createReadflowWorker>[0]['connection'];
   namespace: string;
   activities: object;
@@ -154,6 +164,72 @@ export async function startWorker(opts: {
   };
 }
 
+/** The Temporal connections of a test file (`connectTemporal`). */
+export type TestTemporal = Awaited<ReturnType<typeof connectTemporal>>;
+
+/**
+ * One workflow test file's services: the run's database (roster seeded) and Temporal dev server, the bundled workflows,
+ * and a scan rig (its own task queue and store) with a worker running on it. Start it in `beforeAll`, close it in
+ * `afterAll`; `addQueue` gives more task queues with workers of their own (e.g. a worker that sees part of the roster).
+ */
+export interface WorkflowRig extends ScanRig {
+  ds: DataSource;
+  temporal: TestTemporal;
+  bundle: WorkflowBundleWithSourceMap;
+  /** Another task queue and store on the same services, with a worker running `activities(ds, store)`. */
+  addQueue(activities: (ds: DataSource, store: LocalBlobStore) => object): Promise<ScanRig>;
+  /** Stops the workers, closes the connections and deletes the stores. */
+  close(): Promise<void>;
+}
+
+export interface WorkflowRigOptions {
+  /**
+   * The activities of the rig's own worker, over its store (default: `realActivities`); `false`: no worker (the test
+   * runs its own, e.g. in a child process).
+   */
+  activities?: ((ds: DataSource, store: LocalBlobStore) => object) | false;
+}
+
+export async function startWorkflowRig(opts: WorkflowRigOptions = {}): Promise<WorkflowRig> {
+  const stops: (() => Promise<void>)[] = [];
+  const dirs: string[] = [];
+  let ds: DataSource | undefined;
+  let temporal: TestTemporal | undefined;
+  const close = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+    if (ds?.isInitialized) await ds.destroy();
+    await temporal?.close();
+    for (const dir of dirs.splice(0)) await fsp.rm(dir, { recursive: true, force: true });
+  };
+  try {
+    ds = await openTestDataSource();
+    temporal = await connectTemporal();
+    await seedTestRoster(ds);
+    const bundle = await bundleWorkflows();
+    const [db, t] = [ds, temporal];
+    const addQueue = async (activities: ((ds: DataSource, store: LocalBlobStore) => object) | false): Promise<ScanRig> => {
+      const rig = await createScanRig(t.client);
+      dirs.push(rig.storeDir);
+      if (activities) {
+        const worker = await startWorker({
+          rig,
+          nativeConnection: t.nativeConnection,
+          namespace: testServices().namespace,
+          activities: activities(db, rig.store),
+          workflowBundle: bundle,
+        });
+        stops.push(worker.stop);
+      }
+      return rig;
+    };
+    const main = await addQueue(opts.activities ?? ((d, store) => realActivities(d, store)));
+    return { ...main, ds, temporal, bundle, addQueue, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
 /** Starts a scan the way the API does: id = scanId, USE_EXISTING while running, REJECT_DUPLICATE once closed. */
 export async function startScan(
   client: Client,
@@ -166,6 +242,7 @@ export async function startScan(
     args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    ...scanStartMetadata(input),
   });
 }
 

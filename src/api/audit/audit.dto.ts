@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { LimitParam } from '../common/page-query';
+import { PageOf } from '../common/page.dto';
 
 export class AuditQuery {
   @ApiPropertyOptional({ example: 'scan-0123456789abcdef01234567' })
@@ -14,12 +15,7 @@ export class AuditQuery {
   @IsString()
   cursor?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @LimitParam({ default: 100, max: 500 })
   limit?: number;
 }
 
@@ -40,9 +36,4 @@ export class AuditEventDto {
   at!: string;
 }
 
-export class AuditPageDto {
-  @ApiProperty({ type: [AuditEventDto] })
-  items!: AuditEventDto[];
-  @ApiProperty({ type: String, nullable: true })
-  nextCursor!: string | null;
-}
+export class AuditPageDto extends PageOf(AuditEventDto) {}

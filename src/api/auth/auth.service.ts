@@ -1,8 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
 
-import type { ReaderRole } from '../../db/entities';
-import { DATA_SOURCE } from '../deps';
+import { ApiTokensRepository } from '../../db/repositories';
 import type { Principal } from './principal';
 
 /** What a token resolves to: a principal, a deactivated account, or nothing (unknown or revoked). */
@@ -19,7 +17,7 @@ export class AuthService {
   private static readonly TTL_MS = 5_000;
   private static readonly MAX_ENTRIES = 10_000;
 
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+  constructor(private readonly tokens: ApiTokensRepository) {}
 
   /** The principal of an active reader's live token; undefined otherwise (see {@link lookup} for why). */
   async resolve(tokenHash: string): Promise<Principal | undefined> {
@@ -31,17 +29,12 @@ export class AuthService {
     const now = Date.now();
     const hit = this.cache.get(tokenHash);
     if (hit && hit.until > now) return { principal: hit.principal };
-    const rows: { reader_id: string; role: ReaderRole; active: boolean }[] = await this.ds.query(
-      `SELECT t.reader_id, r.role, r.active
-         FROM api_tokens t JOIN readers r ON r.id = t.reader_id
-        WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
-      [tokenHash],
-    );
-    if (rows.length === 0 || !rows[0].active) {
+    const owner = await this.tokens.ownerOf(tokenHash);
+    if (!owner?.active) {
       this.cache.delete(tokenHash);
-      return rows.length === 0 ? undefined : { deactivated: rows[0].reader_id };
+      return owner ? { deactivated: owner.reader_id } : undefined;
     }
-    const principal: Principal = { readerId: rows[0].reader_id, role: rows[0].role, tokenHash };
+    const principal: Principal = { readerId: owner.reader_id, role: owner.role, tokenHash };
     if (this.cache.size >= AuthService.MAX_ENTRIES) this.cache.clear();
     this.cache.set(tokenHash, { principal, until: now + AuthService.TTL_MS });
     return { principal };

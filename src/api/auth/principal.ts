@@ -37,14 +37,48 @@ export function isManager(p: Principal): boolean {
 
 const BEARER = /^Bearer\s+([A-Za-z0-9._~+/=-]{16,512})\s*$/i;
 
-/** SHA-256 of the request's bearer token, computed once per request (shared by the rate limiter and the auth guard). */
+/**
+ * The codec cookie: a manager's or admin's token, set by `POST /api/v1/temporal-codec/session` (the page does it at
+ * sign-in) for the Temporal UI, which cannot send a bearer token of ours but can send cookies ("include cross-origin
+ * credentials"). HttpOnly, SameSite=Strict and scoped to the codec path: it authenticates nothing else.
+ */
+export const CODEC_COOKIE = 'readflow_codec';
+export const CODEC_PATH = '/api/v1/temporal-codec';
+
+/** The codec cookie's token on a request to the codec path (and only there). */
+function codecCookieToken(req: AuthedRequest): string | undefined {
+  const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
+  if (!path.startsWith(`${CODEC_PATH}/`)) return undefined;
+  const cookies = typeof req.headers.cookie === 'string' ? req.headers.cookie.split(';') : [];
+  for (const c of cookies) {
+    const eq = c.indexOf('=');
+    if (eq > 0 && c.slice(0, eq).trim() === CODEC_COOKIE) {
+      const value = c.slice(eq + 1).trim();
+      return BEARER.exec(`Bearer ${value}`) ? value : undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * SHA-256 of the request's bearer token (or, on the codec path only and without an `Authorization` header, of the
+ * codec cookie's token), computed once per request (shared by the rate limiter and the auth guard).
+ */
 export function tokenHashOf(req: AuthedRequest): string | undefined {
   if (req.tokenHash === undefined) {
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? BEARER.exec(header) : null;
-    req.tokenHash = m ? hashToken(m[1]) : '';
+    const cookie = header === undefined ? codecCookieToken(req) : undefined;
+    req.tokenHash = m ? hashToken(m[1]) : cookie ? hashToken(cookie) : '';
   }
   return req.tokenHash || undefined;
+}
+
+/** The request's bearer token itself (the codec session copies it into its cookie). */
+export function bearerTokenOf(req: AuthedRequest): string | undefined {
+  const header = req.headers.authorization;
+  const m = typeof header === 'string' ? BEARER.exec(header) : null;
+  return m ? m[1] : undefined;
 }
 
 /**

@@ -12,7 +12,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ScansService } from '../scans/scans.service';
 import { batchWorkflowId, TemporalGateway } from '../temporal-gateway/temporal-gateway.service';
 import { BatchProgressDto, CreateBatchDto, StartedBatchDto } from './batches.dto';
-import { DEFAULT_POLICY_BY_SPLIT } from '../../domain';
+import { DEFAULT_POLICY_BY_SPLIT, DEFAULT_PRIORITY_BY_SPLIT } from '../../domain';
 
 /** Batch ingest: a directory or a list of files under the import directory, ingested by the `ingestBatch` workflow. */
 @Injectable()
@@ -37,6 +37,8 @@ export class BatchesService {
       manifest: dto.directory !== undefined ? { kind: 'directory', directory: dto.directory } : { kind: 'files', files: dto.files ?? [] },
       split: dto.split,
       policy: this.scans.policyFor(dto.policy ?? DEFAULT_POLICY_BY_SPLIT[dto.split]),
+      ...this.scans.taxonomyInput(),
+      priority: dto.priority ?? DEFAULT_PRIORITY_BY_SPLIT[dto.split],
       startedBy: me.readerId,
     });
     this.metrics.ingests.inc({ outcome: 'batch' });

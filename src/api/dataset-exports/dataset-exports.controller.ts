@@ -17,6 +17,11 @@ import { CSV_EXPORTS, CsvExport, CsvExportQuery, csvFileName, defaultLabelSet, E
 import { DatasetExportsService } from './dataset-exports.service';
 import { ApiProblems } from '../common/openapi';
 
+/** The 409 of every export: refused before its first byte (`labels-outside-taxonomy`). */
+const OUTSIDE_TAXONOMY =
+  'A released scan of the split carries labels outside the configured taxonomy: nothing is exported; `scans` names ' +
+  'them with their split and labels (`scanCount` counts them all)';
+
 @ApiTags('exports')
 @ApiBearerAuth()
 @Roles('manager', 'admin')
@@ -36,7 +41,7 @@ export class DatasetExportsController {
    */
   @Get(':kind.csv')
   @ApiOperation({ summary: 'Download a CSV of the released labels of a split' })
-  @ApiProblems({ 404: 'No export of that kind' })
+  @ApiProblems({ 404: 'No export of that kind', 409: OUTSIDE_TAXONOMY })
   @ApiParam({ name: 'kind', enum: CSV_EXPORTS })
   @ApiProduces('text/csv')
   @ApiOkResponse({ description: 'CSV (RFC 4180), streamed' })
@@ -45,6 +50,7 @@ export class DatasetExportsController {
     const split = q.split ?? 'train';
     const labels = q.labels ?? defaultLabelSet(split);
     const name = csvFileName(kind as CsvExport, split, labels);
+    await this.exports.assertLabelsInTaxonomy(split, labels);
     res.status(200).type('text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
     res.setHeader('Cache-Control', 'no-store');
@@ -57,10 +63,12 @@ export class DatasetExportsController {
    */
   @Get('coco.json')
   @ApiOperation({ summary: 'Download COCO JSON of the final labels of a split' })
+  @ApiProblems({ 409: OUTSIDE_TAXONOMY })
   @ApiProduces('application/json')
   @ApiOkResponse({ description: 'COCO JSON, streamed' })
   async coco(@Query() q: ExportQuery, @Res() res: Response): Promise<void> {
     const split = q.split ?? 'train';
+    await this.exports.assertLabelsInTaxonomy(split, 'final');
     res.status(200).type('application/json; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="coco_${split}.json"`);
     res.setHeader('Cache-Control', 'no-store');

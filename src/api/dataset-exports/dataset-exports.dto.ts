@@ -1,23 +1,23 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 
-import { SCAN_SPLITS } from '../../domain';
-import type { ScanSplit } from '../../domain';
+import { LABEL_SETS, SCAN_SPLITS, vindrLabelSet } from '../../domain';
+import type { LabelSet, ScanSplit } from '../../domain';
 
 /** The CSV files of a split, as VinDr-CXR and the Kaggle VinBigData challenge publish them. */
 export const CSV_EXPORTS = ['annotations', 'image_labels', 'kaggle'] as const;
 export type CsvExport = (typeof CSV_EXPORTS)[number];
 
-/** Which labels a CSV carries: each reader's reading, or the released (final) labels of each scan. */
-export const LABEL_SETS = ['readers', 'final'] as const;
-export type LabelSet = (typeof LABEL_SETS)[number];
+/** Which labels a CSV carries (declared in the domain, served by GET /meta). */
+export { LABEL_SETS } from '../../domain';
+export type { LabelSet } from '../../domain';
 
 /** `rad_id` of final rows: the confirmed consensus review, or the fused labels of independent policies. */
 export const FINAL_RAD_ID = { consensus: 'consensus', fused: 'fused' } as const;
 
 /** The VinDr-CXR convention: the training set is published per reader, the test set as the consensus. */
 export function defaultLabelSet(split: ScanSplit): LabelSet {
-  return split === 'test' ? 'final' : 'readers';
+  return vindrLabelSet(split);
 }
 
 /** `annotations_test.csv`, `kaggle_train.csv`; with labels other than the split's default: `annotations_train_final.csv`. */

@@ -6,10 +6,12 @@ import { DataSource } from 'typeorm';
 import { ReadingsRepository, ScanResultsRepository, ScansRepository } from '../../db/repositories';
 import type { ReleasedScanRecord } from '../../db/repositories';
 import type { StoredBox, StoredFusedBox } from '../../db/entities';
-import { DEFAULT_POLICIES, isOneOf, POLICY_NAMES, VINDR_CXR_TAXONOMY } from '../../domain';
+import type { Config } from '../../config/config';
+import { DEFAULT_POLICIES, isOneOf, POLICY_NAMES } from '../../domain';
 import type { FusedRecord, ReaderRecord, ScanSplit } from '../../domain';
 import { assignPseudonyms } from '../../releases/pseudonyms';
-import { DATA_SOURCE } from '../deps';
+import { CONFIG, DATA_SOURCE } from '../deps';
+import { findLabelsOutside, labelsOutsideTaxonomyError } from '../common/labels-outside-taxonomy';
 import { CsvExport, FINAL_RAD_ID, LabelSet } from './dataset-exports.dto';
 import { writeCocoJson, writeKaggleTrainCsv, writeVindrAnnotationsCsv, writeVindrImageLabelsCsv } from '../../releases/stream-writers';
 
@@ -43,6 +45,7 @@ export class DatasetExportsService {
     private readonly readings: ReadingsRepository,
     private readonly results: ScanResultsRepository,
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   private async *releasedScans(split: ScanSplit): AsyncGenerator<ReleasedScanRecord[]> {
@@ -106,21 +109,40 @@ export class DatasetExportsService {
     }
   }
 
+  /**
+   * Refuses an export, before anything is written, when a released scan of the split carries a label outside the
+   * configured taxonomy (its labels were read under another label set): the formats have no column or category for
+   * it, and an export that left it out or stopped halfway would be a wrong or truncated dataset.
+   * @throws ConflictError `labels-outside-taxonomy` naming the scans (the first `NAMED_SCANS`) and their labels.
+   */
+  async assertLabelsInTaxonomy(split: ScanSplit, labels: LabelSet): Promise<void> {
+    const { taxonomy } = this.config;
+    const outside = await findLabelsOutside(this.scans, taxonomy, [{ split, labels }]);
+    if (outside.total === 0) return;
+    throw labelsOutsideTaxonomyError(
+      taxonomy,
+      outside,
+      (n) => `released ${split} scan${n === 1 ? '' : 's'}`,
+      'Nothing was exported: configure the taxonomy these scans were read with, or take them out of the export.',
+      { extra: { labels } },
+    );
+  }
+
   csv(kind: CsvExport, split: ScanSplit, labels: LabelSet, out: Writable): Promise<void> {
     const records = labels === 'final' ? this.finalRecords(split) : this.readerRecords(split);
     // Final labels use the release's consensus layout (no rad_id, `Other disease`), readers' the per-reader layout.
     const layout = labels === 'final' ? 'test' : 'train';
     const writers = {
-      annotations: () => writeVindrAnnotationsCsv(records, out, VINDR_CXR_TAXONOMY, layout),
-      image_labels: () => writeVindrImageLabelsCsv(records, out, VINDR_CXR_TAXONOMY, layout),
-      kaggle: () => writeKaggleTrainCsv(records, out, VINDR_CXR_TAXONOMY),
+      annotations: () => writeVindrAnnotationsCsv(records, out, this.config.taxonomy, layout),
+      image_labels: () => writeVindrImageLabelsCsv(records, out, this.config.taxonomy, layout),
+      kaggle: () => writeKaggleTrainCsv(records, out, this.config.taxonomy),
     } satisfies Record<CsvExport, () => Promise<void>>;
     return writers[kind]();
   }
 
   coco(split: ScanSplit, out: Writable): Promise<void> {
-    return writeCocoJson(() => this.cocoRecords(split), out, VINDR_CXR_TAXONOMY, {
-      info: { description: `ReadFlow final labels, split ${split} (${VINDR_CXR_TAXONOMY.version})` },
+    return writeCocoJson(() => this.cocoRecords(split), out, this.config.taxonomy, {
+      info: { description: `ReadFlow final labels, split ${split} (${this.config.taxonomy.version})` },
     });
   }
 }

@@ -34,10 +34,17 @@ export class MetaDto {
   csvExports!: readonly string[];
   @ApiProperty({ enum: LABEL_SETS, isArray: true, description: '`labels` of the CSV exports' })
   labelSets!: readonly string[];
+  @ApiProperty({
+    example: 'http://127.0.0.1:8233',
+    description: 'Base URL of the Temporal UI (config `TEMPORAL_UI_URL`): scan workflows are at `{temporalUiUrl}/namespaces/{temporalNamespace}/workflows/{scanId}`',
+  })
+  temporalUiUrl!: string;
+  @ApiProperty({ example: 'readflow', description: 'Temporal namespace of the scan workflows (config `TEMPORAL_NAMESPACE`)' })
+  temporalNamespace!: string;
 }
 
-/** The one instance served. */
-export const META: MetaDto = {
+/** The value lists served (the Temporal UI's address is added from the config). */
+export const META: Omit<MetaDto, 'temporalUiUrl' | 'temporalNamespace'> = {
   stages: SCAN_STAGES,
   finalStages: FINAL_STAGES,
   splits: SCAN_SPLITS,

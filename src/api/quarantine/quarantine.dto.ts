@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
 import { PageQuery } from '../common/page-query';
+import { PageOf } from '../common/page.dto';
 
 export class QuarantineQuery extends PageQuery {}
 
@@ -23,9 +24,4 @@ export class QuarantinedInputDto {
   createdAt!: string;
 }
 
-export class QuarantinePageDto {
-  @ApiProperty({ type: [QuarantinedInputDto] })
-  items!: QuarantinedInputDto[];
-  @ApiProperty({ type: String, nullable: true })
-  nextCursor!: string | null;
-}
+export class QuarantinePageDto extends PageOf(QuarantinedInputDto) {}

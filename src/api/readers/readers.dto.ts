@@ -15,7 +15,9 @@ import {
 import { READER_ROLES } from '../../domain';
 import type { ReaderRole } from '../../domain';
 import { PageQuery } from '../common/page-query';
+import { ProfileDto } from '../profile/profile.dto';
 import { SafeText } from '../common/safe-text';
+import { PageOf } from '../common/page.dto';
 
 export class ReaderAgreementDto {
   @ApiProperty({ description: 'Released scans the reader read' })
@@ -26,15 +28,8 @@ export class ReaderAgreementDto {
   meanGlobalF1!: number;
 }
 
-export class ReaderDto {
-  @ApiProperty({ example: 'rad01' })
-  id!: string;
-  @ApiProperty({ example: 'Radiologist 01' })
-  displayName!: string;
-  @ApiProperty({ enum: READER_ROLES })
-  role!: ReaderRole;
-  @ApiProperty({ description: 'Senior readers take consensus reviews' })
-  senior!: boolean;
+/** A reader as managers see it: the profile every caller sees of itself, plus status and workload. */
+export class ReaderDto extends ProfileDto {
   @ApiProperty()
   active!: boolean;
   @ApiProperty({ description: 'Most open tasks the reader is given at once' })
@@ -55,12 +50,7 @@ export class ReaderDto {
   createdAt!: string;
 }
 
-export class ReaderPageDto {
-  @ApiProperty({ type: [ReaderDto] })
-  items!: ReaderDto[];
-  @ApiProperty({ type: String, nullable: true })
-  nextCursor!: string | null;
-}
+export class ReaderPageDto extends PageOf(ReaderDto) {}
 
 export class ListReadersQuery extends PageQuery {
   @ApiPropertyOptional({ enum: READER_ROLES })

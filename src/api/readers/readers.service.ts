@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
+import { scansToWake } from '../../db/capacity-queue';
 import { ReadersRepository, ReadingsRepository, repositories } from '../../db/repositories';
 import type { ReaderPatch, ReaderStatsRecord } from '../../db/repositories';
 import { hashToken, newToken } from '../../db/tokens';
@@ -9,7 +10,9 @@ import { AuthService } from '../auth/auth.service';
 import { Principal } from '../auth/principal';
 import { decodeCursor, pageOf } from '../common/cursor';
 import type { Page } from '../common/cursor';
-import { DATA_SOURCE } from '../deps';
+import { DATA_SOURCE, LOGGER } from '../deps';
+import type { Logger } from '../../logger';
+import { TemporalGateway } from '../temporal-gateway/temporal-gateway.service';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { CreateReaderDto, CreatedReaderDto, IssuedTokenDto, ListReadersQuery, ReaderDto, UpdateReaderDto } from './readers.dto';
 
@@ -19,10 +22,28 @@ export class ReadersService {
   constructor(
     /** For transactions: their repositories are built over the transaction's EntityManager. */
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(LOGGER) private readonly logger: Logger,
     private readonly readers: ReadersRepository,
     private readonly readings: ReadingsRepository,
     private readonly auth: AuthService,
+    private readonly workflows: TemporalGateway,
   ) {}
+
+  /**
+   * After a change that can add capacity (a reader added or activated, a cap raised, seniority changed): wakes the
+   * waiting scans the readers can serve now (`readersAvailable`), at once rather than at their backstop timer. Best
+   * effort: the change is committed whatever happens here.
+   */
+  private async wakeWaitingScans(): Promise<void> {
+    try {
+      const wake = await scansToWake(this.ds, (id) => this.workflows.workflowState(id));
+      if (wake.length === 0) return;
+      const sent = await this.workflows.wakeScans(wake);
+      this.logger.info({ scans: sent.length }, 'reader capacity added: waiting scans woken');
+    } catch (err) {
+      this.logger.warn({ err }, 'could not wake the scans waiting for readers (their backstop timer will)');
+    }
+  }
 
   async list(q: ListReadersQuery): Promise<Page<ReaderDto>> {
     const limit = q.limit ?? 50;
@@ -61,6 +82,7 @@ export class ReadersService {
       if (token) await db.apiTokens.insert(dto.id, hashToken(token));
       await db.auditEvents.record(by.readerId, 'reader:created', { readerId: dto.id, role, senior: dto.senior ?? false, tokenIssued: token !== null });
     });
+    if (dto.active ?? true) await this.wakeWaitingScans();
     return { ...(await this.get(dto.id)), token };
   }
 
@@ -94,6 +116,7 @@ export class ReadersService {
       await db.auditEvents.record(by.readerId, 'reader:updated', { readerId: id, ...patch });
     });
     this.auth.evictReader(id);
+    if (patch.active !== undefined || patch.openTaskCap !== undefined || patch.senior !== undefined) await this.wakeWaitingScans();
     return this.get(id);
   }
 

@@ -42,18 +42,30 @@ export class ReleasesController {
 
   /**
    * Starts the `releaseDataset` workflow for `version` (default splits: train and test). 202 with the release and
-   * its progress; 409 `release-exists` when the version is running or published (a version is never overwritten).
+   * its progress; 409 `release-exists` (with `releaseStatus`) when the version is running or published (a version is
+   * never overwritten); 409 `labels-outside-taxonomy` when a released scan of the splits carries labels the configured
+   * taxonomy does not name (nothing is claimed: the version starts once the data is fixed). A failed version (refused
+   * by its gate, or its workflow closed without publishing) starts again.
    */
   @Post()
   @HttpCode(202)
   @Roles('manager', 'admin')
   @ApiOperation({ summary: 'Start a dataset release (releaseDataset workflow)' })
-  @ApiProblems({ 403: 'Not a manager or admin', 409: 'release-exists: the version is running or published' })
+  @ApiProblems({
+    403: 'Not a manager or admin',
+    409:
+      'release-exists: the version is running or published (`releaseStatus`); labels-outside-taxonomy: a released scan ' +
+      'of the splits carries labels outside the configured taxonomy, nothing is claimed or started (`scans` names them ' +
+      'with their split and labels, `scanCount` counts them all)',
+  })
   async create(@CurrentPrincipal() me: Principal, @Body() dto: CreateReleaseDto): Promise<ReleaseView> {
     return this.releases.start(dto.version, dto.splits ?? ['train', 'test'], me.readerId);
   }
 
-  /** Every release, newest first, with live progress for running ones. */
+  /**
+   * Every release, newest first, with live progress for running ones. A running release whose workflow closed
+   * without publishing (terminated, failed, timed out) is read as `failed`, with `failureReason` and `failureDetail`.
+   */
   @Get()
   @ApiOperation({ summary: 'List releases, newest first' })
   async list(): Promise<{ items: ReleaseView[] }> {
@@ -69,7 +81,7 @@ export class ReleasesController {
     return { items: await this.releases.pseudonyms() };
   }
 
-  /** One release: status, progress (running), outcome, gate failures (failed), links (published). */
+  /** One release: status, progress (running), outcome, why it failed (failed), links (published). */
   @Get(':version')
   @ApiOperation({ summary: 'One release: status, progress, gate failures, links' })
   @ApiProblems({ 404: 'No such release' })

@@ -22,6 +22,7 @@ import {
   ScanLabelsDto,
   ScanPageDto,
   ScanStateDto,
+  PRIORITY_PROPERTY,
   StartedScanDto,
   UploadScanDto,
 } from './scans.dto';
@@ -55,6 +56,7 @@ export class ScansController {
         file: { type: 'string', format: 'binary' },
         split: { type: 'string', enum: [...SCAN_SPLITS] },
         policy: { type: 'string', enum: [...POLICY_NAMES], description: 'default: independent-3 for train, consensus-5 for test' },
+        priority: PRIORITY_PROPERTY,
       },
     },
   })
@@ -62,6 +64,7 @@ export class ScansController {
   @ApiOkResponse({ type: StartedScanDto, description: 'The file was uploaded before: the existing scan' })
   @ApiConflictResponse({ description: 'scan-exists-with-other-settings: the scan exists with another split or policy (scanId, split, policy)' })
   @ApiPayloadTooLargeResponse()
+  @ApiProblems({ 507: 'insufficient-storage: the file store is full; nothing was stored or started (retry once space is freed)' })
   async upload(
     @CurrentPrincipal() me: Principal,
     @UploadedFile() file: { buffer: Buffer; originalname?: string } | undefined,

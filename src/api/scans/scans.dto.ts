@@ -1,18 +1,33 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
 import {
   IsIn,
+  IsInt,
   IsOptional,
   IsString,
+  Max,
   MaxLength,
+  Min,
 } from 'class-validator';
 
-import { POLICY_NAMES, SCAN_SPLITS, SCAN_STAGES, TASK_ROLES, TASK_STATUSES } from '../../domain';
-import type { PolicyName, ScanSplit, ScanStage, TaskRole, TaskStatus } from '../../domain';
-import { BoxDto } from '../tasks/tasks.dto';
+import { DEFAULT_PRIORITY_BY_SPLIT, EXTENSION_REASONS, POLICY_NAMES, SCAN_PRIORITY_RANGE, SCAN_SPLITS, SCAN_STAGES, TASK_ROLES } from '../../domain';
+import type { PolicyName, ScanSplit, ScanStage, TaskRole } from '../../domain';
+import { BoxDto, TaskSlotDto } from '../tasks/tasks.dto';
 import { PageQuery } from '../common/page-query';
 import { SafeText } from '../common/safe-text';
+import { PageOf } from '../common/page.dto';
 
-/** The dataset split and reading policy of new scans (an upload's or a batch's). */
+/** What the API documents of `priority` (the JSON body of a batch and the multipart form of an upload). */
+export const PRIORITY_PROPERTY = {
+  type: 'integer',
+  minimum: SCAN_PRIORITY_RANGE.min,
+  maximum: SCAN_PRIORITY_RANGE.max,
+  description:
+    'Place in the queue for readers when none has capacity (waiting-for-readers): a higher priority is served first, then ' +
+    `first come, first served. Default by split: ${DEFAULT_PRIORITY_BY_SPLIT.test} for test (served first), ${DEFAULT_PRIORITY_BY_SPLIT.train} for train.`,
+} as const;
+
+/** The dataset split, reading policy and queue priority of new scans (an upload's or a batch's). */
 export class ScanSettingsDto {
   @ApiProperty({ enum: SCAN_SPLITS })
   @IsIn(SCAN_SPLITS)
@@ -22,6 +37,14 @@ export class ScanSettingsDto {
   @IsOptional()
   @IsIn(POLICY_NAMES)
   policy?: PolicyName;
+
+  @ApiPropertyOptional(PRIORITY_PROPERTY)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(SCAN_PRIORITY_RANGE.min)
+  @Max(SCAN_PRIORITY_RANGE.max)
+  priority?: number;
 }
 
 /** Multipart fields of a scan upload (the file part is `file`). */
@@ -75,32 +98,19 @@ export class ScanSummaryDto {
   releasedAt!: string | null;
   @ApiProperty()
   workflowUrl!: string;
+  @ApiProperty({ description: 'A hidden gold scan (never fused, exported or released; its tasks look like any other to readers)' })
+  gold!: boolean;
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description: 'Adaptive policies: true when the scan got more readers, false when its first readers sufficed; null before the decision and for other policies',
+  })
+  extended!: boolean | null;
 }
 
-export class ScanPageDto {
-  @ApiProperty({ type: [ScanSummaryDto] })
-  items!: ScanSummaryDto[];
-  @ApiProperty({ type: String, nullable: true })
-  nextCursor!: string | null;
-}
+export class ScanPageDto extends PageOf(ScanSummaryDto) {}
 
-export class ScanTaskDto {
-  @ApiProperty({ format: 'uuid' })
-  taskId!: string;
-  @ApiProperty()
-  readerId!: string;
-  @ApiProperty({ enum: TASK_ROLES })
-  role!: TaskRole;
-  @ApiProperty()
-  slot!: number;
-  @ApiProperty()
-  round!: number;
-  @ApiProperty({ enum: TASK_STATUSES })
-  status!: TaskStatus;
-  @ApiProperty({ format: 'date-time' })
-  assignedAt!: string;
-  @ApiProperty({ format: 'date-time' })
-  dueAt!: string;
+export class ScanTaskDto extends TaskSlotDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   submittedAt!: string | null;
   @ApiProperty()
@@ -114,6 +124,32 @@ export class ScanImageDto {
   @ApiProperty({ type: String, nullable: true }) modality!: string | null;
   @ApiProperty({ type: String, nullable: true }) viewPosition!: string | null;
   @ApiProperty({ type: String, nullable: true }) transferSyntax!: string | null;
+}
+
+/** An adaptive scan's extension decision (policy `adaptive-3-5`), from its audit trail. */
+export class ScanExtensionDto {
+  @ApiProperty({ description: 'True when the scan got more readers (all readings are fused with the extended quorum)' })
+  extended!: boolean;
+  @ApiProperty({ enum: EXTENSION_REASONS })
+  reason!: string;
+  @ApiProperty({ description: 'Agreement of the first readers: the lower of mean box F1 (IoU ≥ 0.4) and image-level label agreement' })
+  agreement!: number;
+  @ApiProperty()
+  meanBoxF1!: number;
+  @ApiProperty()
+  meanLabelAgreement!: number;
+  @ApiProperty({ description: 'Findings the first readers labelled differently at the same place, neither label reaching the quorum' })
+  disputedFindings!: number;
+  @ApiPropertyOptional({ description: "Probability that the likeliest finding the first readers' fusion dropped was missed by the others (readers' track record)" })
+  unconfirmedFinding?: number;
+  @ApiProperty({ description: 'The policy bound (adaptive.extendBelow)' })
+  bound!: number;
+  @ApiProperty()
+  extraReaders!: number;
+  @ApiProperty()
+  readingsRequired!: number;
+  @ApiProperty({ format: 'date-time' })
+  decidedAt!: string;
 }
 
 export class ScanDetailDto extends ScanSummaryDto {
@@ -136,6 +172,12 @@ export class ScanDetailDto extends ScanSummaryDto {
     description: 'Tasks with readers and deadlines (never their readings)',
   })
   tasks!: ScanTaskDto[];
+  @ApiProperty({
+    type: ScanExtensionDto,
+    nullable: true,
+    description: 'Adaptive policies: whether the first readers agreed or the scan got more readers (null before the decision, and for other policies)',
+  })
+  extension!: ScanExtensionDto | null;
 }
 
 export class CancelScanDto {

@@ -2,14 +2,16 @@ import { Inject, Injectable } from '@nestjs/common';
 
 import { stageIncoming } from '../../ingest/stage-incoming';
 import type { Config } from '../../config/config';
+import { projectTaxonomy } from '../../config/config';
 import { AuditEventsRepository, QuarantinedInputsRepository, ReadingsRepository, ScanResultsRepository, ScansRepository, TasksRepository } from '../../db/repositories';
 import type { ScanRecord } from '../../db/repositories';
-import { DEFAULT_POLICY_BY_SPLIT, policyWithDeadlines } from '../../domain';
-import type { PolicyName, ReadingPolicy, ScanStage } from '../../domain';
+import { DEFAULT_POLICY_BY_SPLIT, DEFAULT_PRIORITY_BY_SPLIT, policyWithDeadlines } from '../../domain';
+import type { PolicyName, ReadingPolicy, ScanStage, Taxonomy } from '../../domain';
 import type { Logger } from '../../logger';
 import type { BlobStore } from '../../storage/blob-store';
 import { Principal } from '../auth/principal';
 import { decodeCursor, pageOf } from '../common/cursor';
+import { isOverdueRow, isoOrNull, taskSlotOf } from '../common/task-rows';
 import type { Page } from '../common/cursor';
 import { BLOB_STORE, CONFIG, LOGGER } from '../deps';
 import { ConflictError, NotFoundError, ValidationFailedError } from '../errors';
@@ -20,6 +22,7 @@ import {
   ListScansQuery,
   ScanDetailDto,
   ScanLabelsDto,
+  ScanExtensionDto,
   ScanStateDto,
   ScanSummaryDto,
   StartedScanDto,
@@ -31,6 +34,7 @@ const NOT_RELEASED = {
   ingesting: 'The scan is ingesting; labels are available once it is released.',
   deidentifying: 'The scan is deidentifying; labels are available once it is released.',
   assigning: 'The scan is assigning; labels are available once it is released.',
+  'waiting-for-readers': 'The scan is waiting for a reader with capacity; labels are available once it is released.',
   reading: 'The scan is reading; labels are available once it is released.',
   reviewing: 'The scan is reviewing; labels are available once it is released.',
   fusing: 'The scan is fusing; labels are available once it is released.',
@@ -40,7 +44,6 @@ const NOT_RELEASED = {
   cancelled: 'The scan was cancelled; it has no labels.',
 } as const satisfies Record<ScanStage, string>;
 
-const iso = (d: Date | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 /** Scan upload, the scan list and detail, manager updates and released labels. */
 @Injectable()
@@ -65,6 +68,12 @@ export class ScansService {
       taskDeadlineMs: this.config.deadlines.taskMs,
       reviewDeadlineMs: this.config.deadlines.reviewMs,
     });
+  }
+
+  /** The project's own taxonomy for a new scan's input (none for the built-in VinDr-CXR one: the workflow's default). */
+  taxonomyInput(): { taxonomy?: Taxonomy } {
+    const taxonomy = projectTaxonomy(this.config);
+    return taxonomy ? { taxonomy } : {};
   }
 
   /**
@@ -96,6 +105,8 @@ export class ScansService {
       sourceKey: staged.sourceKey,
       split: dto.split,
       policy: this.policyFor(policyName),
+      ...this.taxonomyInput(),
+      priority: dto.priority ?? DEFAULT_PRIORITY_BY_SPLIT[dto.split],
       startedBy: me.readerId,
     };
     const started = (stage: ScanStage): { created: boolean; scan: StartedScanDto } => {
@@ -177,8 +188,10 @@ export class ScansService {
       attentionReason: r.attention_reason,
       createdAt: new Date(r.created_at).toISOString(),
       updatedAt: new Date(r.updated_at).toISOString(),
-      releasedAt: iso(r.released_at),
+      releasedAt: isoOrNull(r.released_at),
       workflowUrl: this.workflows.uiUrl(r.id),
+      gold: r.gold === true,
+      extended: r.extended ?? null,
     };
   }
 
@@ -188,6 +201,7 @@ export class ScansService {
     const tasks = await this.tasks.ofScan(scanId);
     const now = Date.now();
     const cancellation = r.stage === 'cancelled' ? await this.cancellation(scanId) : null;
+    const decision = r.policy === 'adaptive-3-5' ? await this.audit.latest(scanId, 'reading:adaptive-decision') : undefined;
     return {
       ...this.summary(r),
       cancelledBy: cancellation?.by ?? null,
@@ -200,18 +214,8 @@ export class ScansService {
         viewPosition: r.view_position,
         transferSyntax: r.transfer_syntax,
       },
-      tasks: tasks.map((t) => ({
-        taskId: t.id,
-        readerId: t.reader_id,
-        role: t.role,
-        slot: t.slot,
-        round: t.round,
-        status: t.status,
-        assignedAt: new Date(t.assigned_at).toISOString(),
-        dueAt: new Date(t.due_at).toISOString(),
-        submittedAt: iso(t.submitted_at),
-        overdue: t.status === 'open' && new Date(t.due_at).getTime() < now,
-      })),
+      tasks: tasks.map((t) => ({ ...taskSlotOf(t), status: t.status, submittedAt: isoOrNull(t.submitted_at), overdue: isOverdueRow(t, now) })),
+      extension: decision ? extensionOf(decision.detail) : null,
     };
   }
 
@@ -263,4 +267,23 @@ export class ScansService {
       releasedAt: new Date(res.released_at).toISOString(),
     };
   }
+}
+
+/** The extension decision of an adaptive scan, as its `reading:adaptive-decision` audit event recorded it. */
+function extensionOf(d: Record<string, unknown> | null | undefined): ScanExtensionDto | null {
+  if (!d) return null;
+  const num = (k: string): number => (typeof d[k] === 'number' ? (d[k] as number) : 0);
+  return {
+    extended: d.extended === true,
+    reason: typeof d.reason === 'string' ? d.reason : 'agreed',
+    agreement: num('agreement'),
+    meanBoxF1: num('meanBoxF1'),
+    meanLabelAgreement: num('meanLabelAgreement'),
+    disputedFindings: num('disputedFindings'),
+    ...(typeof d.unconfirmedFinding === 'number' ? { unconfirmedFinding: d.unconfirmedFinding } : {}),
+    bound: num('bound'),
+    extraReaders: num('extraReaders'),
+    readingsRequired: num('readingsRequired'),
+    decidedAt: typeof d.decidedAt === 'string' ? d.decidedAt : '',
+  };
 }

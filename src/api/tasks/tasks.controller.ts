@@ -18,8 +18,6 @@ import { ImageService } from './image.service';
 import {
   ExtendDto,
   ImageQuery,
-  InboxPageDto,
-  InboxQuery,
   ManagedTaskPageDto,
   ManagerTasksQuery,
   ReassignDto,
@@ -31,22 +29,7 @@ import {
 } from './tasks.dto';
 import { TasksService } from './tasks.service';
 import { ApiProblems } from '../common/openapi';
-
-/** The annotation client's inbox. */
-@ApiTags('tasks')
-@ApiBearerAuth()
-@Controller('me')
-export class MeController {
-  constructor(private readonly tasks: TasksService) {}
-
-  /** The caller's tasks of one status (default open), ordered by deadline. */
-  @Get('tasks')
-  @ApiOperation({ summary: 'My inbox: my tasks of one status, by deadline' })
-  @ApiOkResponse({ type: InboxPageDto })
-  inbox(@CurrentPrincipal() me: Principal, @Query() q: InboxQuery): Promise<InboxPageDto> {
-    return this.tasks.inbox(me, q);
-  }
-}
+import { ValidationFailedError } from '../errors';
 
 @ApiTags('tasks')
 @ApiBearerAuth()
@@ -77,17 +60,20 @@ export class TasksController {
   }
 
   /**
-   * The de-identified DICOM (ETag, Range), or `?format=png` for an 8-bit windowed preview. A radiologist gets the
-   * image of their task while it is open, and after submitting it (to re-view their own work); once the task was
-   * reassigned, expired or cancelled, 404. Managers and admins get the image of any task.
+   * The de-identified DICOM (ETag, Range), or `?format=png` for an 8-bit preview of any stored encoding, windowed
+   * (`window`/`level`, default the file's VOI, else the pixel range) and optionally downscaled (`size`), with an ETag.
+   * A radiologist gets the image of their task while it is open, and after submitting it (to re-view their own work);
+   * once the task was reassigned, expired or cancelled, 404. Managers and admins get the image of any task.
    */
   @Get(':taskId/image')
-  @ApiOperation({ summary: 'The task’s de-identified DICOM, or a PNG preview' })
-  @ApiProblems({ 416: 'The Range cannot be satisfied' })
+  @ApiOperation({ summary: 'The task’s de-identified DICOM, or a windowed PNG preview' })
+  @ApiProblems({ 416: 'The Range cannot be satisfied', 503: 'Every preview thread is busy and the render queue is full' })
   @ApiProduces('application/dicom', 'image/png')
   @ApiResponse({ status: 200, description: 'The image' })
   @ApiResponse({ status: 206, description: 'A byte range of the DICOM' })
-  @ApiResponse({ status: 415, description: 'No PNG preview for this transfer syntax' })
+  @ApiResponse({ status: 304, description: 'Not modified (If-None-Match matched the ETag)' })
+  @ApiResponse({ status: 415, description: 'No PNG preview: the problem names the transfer syntax no decoder supports (or the pixel format)' })
+  @ApiUnprocessableEntityResponse({ description: 'window, level or size out of range, or given without format=png' })
   @ApiNotFoundResponse({ description: 'Unknown, another reader’s, or no longer the caller’s task (reassigned, expired, cancelled)' })
   async image(
     @CurrentPrincipal() me: Principal,
@@ -96,8 +82,13 @@ export class TasksController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
+    const png = q.format === 'png';
+    const given = (['window', 'level', 'size'] as const).filter((k) => q[k] !== undefined);
+    if (!png && given.length > 0) {
+      throw new ValidationFailedError(given.map((k) => ({ path: k, code: 'not-applicable', message: `${k} applies only to format=png` })));
+    }
     const task = await this.tasks.imageTask(me, taskId);
-    if (q.format === 'png') await this.images.sendPng(task, req, res);
+    if (png) await this.images.sendPng(task, { window: q.window, level: q.level, size: q.size }, req, res);
     else await this.images.sendDicom(task, req, res);
   }
 

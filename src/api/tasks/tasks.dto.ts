@@ -1,11 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsISO8601, IsNumber, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+
+import { RENDER_LIMITS } from '../../dicom/render';
 
 import { REVIEW_DECISIONS, TASK_ROLES, TASK_STATUSES } from '../../domain';
 import type { TaskRole, TaskStatus } from '../../domain';
 import { PageQuery } from '../common/page-query';
 import { SafeText } from '../common/safe-text';
+import { PageOf } from '../common/page.dto';
 
 const toBool = ({ value }: { value: unknown }): unknown =>
   value === 'true' ? true : value === 'false' ? false : value;
@@ -32,11 +35,10 @@ export class ManagerTasksQuery extends InboxQuery {
   readerId?: string;
 }
 
-export class InboxItemDto {
+/** What every view of a task shows. */
+export class TaskCoreDto {
   @ApiProperty({ format: 'uuid' })
   taskId!: string;
-  @ApiProperty({ description: 'Pseudonymous 32-hex image id' })
-  imageId!: string;
   @ApiProperty({ enum: TASK_ROLES })
   role!: TaskRole;
   @ApiProperty({ enum: TASK_STATUSES })
@@ -45,16 +47,26 @@ export class InboxItemDto {
   assignedAt!: string;
   @ApiProperty({ format: 'date-time' })
   dueAt!: string;
+}
+
+/** A task with its holder and its place in the scan's policy (the managers' and the scan's views). */
+export class TaskSlotDto extends TaskCoreDto {
+  @ApiProperty()
+  readerId!: string;
+  @ApiProperty({ description: 'Policy slot the task fills (reassignment keeps the slot)' })
+  slot!: number;
+  @ApiProperty({ description: 'Review round (0 for reading)' })
+  round!: number;
+}
+
+export class InboxItemDto extends TaskCoreDto {
+  @ApiProperty({ description: 'Pseudonymous 32-hex image id' })
+  imageId!: string;
   @ApiProperty({ description: 'The de-identified DICOM (add ?format=png for a preview)' })
   imageUrl!: string;
 }
 
-export class InboxPageDto {
-  @ApiProperty({ type: [InboxItemDto] })
-  items!: InboxItemDto[];
-  @ApiProperty({ type: String, nullable: true })
-  nextCursor!: string | null;
-}
+export class InboxPageDto extends PageOf(InboxItemDto) {}
 
 export class ManagedTaskDto extends InboxItemDto {
   @ApiProperty()
@@ -71,12 +83,7 @@ export class ManagedTaskDto extends InboxItemDto {
   overdue!: boolean;
 }
 
-export class ManagedTaskPageDto {
-  @ApiProperty({ type: [ManagedTaskDto] })
-  items!: ManagedTaskDto[];
-  @ApiProperty({ type: String, nullable: true })
-  nextCursor!: string | null;
-}
+export class ManagedTaskPageDto extends PageOf(ManagedTaskDto) {}
 
 export class LabelDto {
   @ApiProperty()
@@ -166,17 +173,7 @@ export class ReviewDto {
   returns!: { round: number; readerId: string; reason: string }[];
 }
 
-export class TaskInfoDto {
-  @ApiProperty({ format: 'uuid' })
-  taskId!: string;
-  @ApiProperty({ enum: TASK_ROLES })
-  role!: TaskRole;
-  @ApiProperty({ enum: TASK_STATUSES })
-  status!: TaskStatus;
-  @ApiProperty({ format: 'date-time' })
-  assignedAt!: string;
-  @ApiProperty({ format: 'date-time' })
-  dueAt!: string;
+export class TaskInfoDto extends TaskCoreDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   submittedAt!: string | null;
   @ApiProperty({ description: 'Review round (0 for reading)' })
@@ -279,23 +276,7 @@ export class ExtendDto {
   dueAt!: string;
 }
 
-export class TaskViewDto {
-  @ApiProperty({ format: 'uuid' })
-  taskId!: string;
-  @ApiProperty()
-  readerId!: string;
-  @ApiProperty({ enum: TASK_ROLES })
-  role!: TaskRole;
-  @ApiProperty()
-  slot!: number;
-  @ApiProperty()
-  round!: number;
-  @ApiProperty({ enum: TASK_STATUSES })
-  status!: TaskStatus;
-  @ApiProperty({ format: 'date-time' })
-  assignedAt!: string;
-  @ApiProperty({ format: 'date-time' })
-  dueAt!: string;
+export class TaskViewDto extends TaskSlotDto {
   @ApiPropertyOptional({ format: 'date-time' })
   submittedAt?: string;
   @ApiProperty()
@@ -307,4 +288,43 @@ export class ImageQuery {
   @IsOptional()
   @IsIn(['dicom', 'png'])
   format?: 'dicom' | 'png';
+
+  @ApiPropertyOptional({
+    description: 'PNG only: window width in modality units (after rescale). Default: the file’s first VOI window, else the pixel range.',
+    minimum: RENDER_LIMITS.minWindow,
+    maximum: RENDER_LIMITS.maxAbs,
+    example: 1500,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(RENDER_LIMITS.minWindow)
+  @Max(RENDER_LIMITS.maxAbs)
+  window?: number;
+
+  @ApiPropertyOptional({
+    description: 'PNG only: window level (center) in modality units. Default: as `window`.',
+    minimum: -RENDER_LIMITS.maxAbs,
+    maximum: RENDER_LIMITS.maxAbs,
+    example: -600,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-RENDER_LIMITS.maxAbs)
+  @Max(RENDER_LIMITS.maxAbs)
+  level?: number;
+
+  @ApiPropertyOptional({
+    description: 'PNG only: longest side in pixels; the image is downscaled (area average), never enlarged. Default: full resolution.',
+    minimum: RENDER_LIMITS.minSize,
+    maximum: RENDER_LIMITS.maxSize,
+    example: 1024,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(RENDER_LIMITS.minSize)
+  @Max(RENDER_LIMITS.maxSize)
+  size?: number;
 }

@@ -3,28 +3,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Config } from '../../config/config';
 import { isTaskId, ReadersRepository, ReadingsRepository, TasksRepository } from '../../db/repositories';
 import type { TaskWithScan } from '../../db/repositories';
-import { VINDR_CXR_TAXONOMY } from '../../domain';
 import { isManager, Principal } from '../auth/principal';
 import { decodeCursor, pageOf } from '../common/cursor';
+import { isOverdueRow, isoOrNull, taskCoreOf, taskSlotOf } from '../common/task-rows';
 import type { Page } from '../common/cursor';
 import { CONFIG } from '../deps';
 import { InvalidDeadlineError, NotFoundError, ValidationFailedError } from '../errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { TemporalGateway } from '../temporal-gateway/temporal-gateway.service';
-import {
-  ExtendDto,
-  InboxItemDto,
-  InboxQuery,
-  ManagedTaskDto,
-  ManagerTasksQuery,
-  ReassignDto,
-  ReassignResultDto,
-  SubmissionDto,
-  SubmissionResultDto,
-  TaskDetailDto,
-  TaskViewDto,
-  TaxonomyDto,
-} from './tasks.dto';
+// Only the wire shapes' types (the controller holds their validation and OpenAPI metadata).
+import type * as dtos from './tasks.dto';
 
 /** A keyset cursor over (due_at, id) of tasks; a cursor whose id is no uuid is refused like any malformed one. */
 function taskCursor(cursor: string | undefined): [string, string] | undefined {
@@ -33,19 +21,12 @@ function taskCursor(cursor: string | undefined): [string, string] | undefined {
   return after ? [String(after[0]), String(after[1])] : undefined;
 }
 
-function iso(d: Date | null): string | null {
-  return d === null ? null : new Date(d).toISOString();
-}
-
-const TAXONOMY: TaxonomyDto = {
-  version: VINDR_CXR_TAXONOMY.version,
-  noFinding: VINDR_CXR_TAXONOMY.noFinding,
-  labels: VINDR_CXR_TAXONOMY.labels.map((l) => ({ id: l.id, name: l.name, kind: l.kind })),
-};
-
 /** Inboxes, task detail and the task messages (submission, reassignment, deadline) that go through the workflow. */
 @Injectable()
 export class TasksService {
+  /** The project's taxonomy (READFLOW_TAXONOMY_FILE, else VinDr-CXR's) as every task response carries it. */
+  private readonly taxonomy: dtos.TaxonomyDto;
+
   constructor(
     @Inject(CONFIG) private readonly config: Config,
     private readonly tasks: TasksRepository,
@@ -53,34 +34,41 @@ export class TasksService {
     private readonly readers: ReadersRepository,
     private readonly workflows: TemporalGateway,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    const t = config.taxonomy;
+    this.taxonomy = { version: t.version, noFinding: t.noFinding, labels: t.labels.map((l) => ({ id: l.id, name: l.name, kind: l.kind })) };
+  }
 
   imageUrl(taskId: string): string {
     return `${this.config.http.publicUrl}/api/v1/tasks/${taskId}/image`;
   }
 
   /** `GET /me/tasks`: the caller's tasks of one status, by deadline. */
-  async inbox(me: Principal, q: InboxQuery): Promise<Page<InboxItemDto>> {
+  async inbox(me: Principal, q: dtos.InboxQuery): Promise<Page<dtos.InboxItemDto>> {
     const limit = q.limit ?? 50;
     const rows = await this.tasks.inbox(me.readerId, q.status ?? 'open', { limit, after: taskCursor(q.cursor) });
     return pageOf(
       rows,
       limit,
       (r) => [r.due_key, r.id],
-      (r) => ({
-        taskId: r.id,
-        imageId: r.image_id?.trim() ?? '',
-        role: r.role,
-        status: r.status,
-        assignedAt: new Date(r.assigned_at).toISOString(),
-        dueAt: new Date(r.due_at).toISOString(),
-        imageUrl: this.imageUrl(r.id),
-      }),
+      (r) => this.inboxItem(r),
     );
   }
 
+  /** What a reader sees of a task in the inbox; managers see it too, with more (`managerList`). */
+  private inboxItem(r: {
+    id: string;
+    image_id: string | null;
+    role: dtos.InboxItemDto['role'];
+    status: dtos.InboxItemDto['status'];
+    assigned_at: Date | string;
+    due_at: Date | string;
+  }): dtos.InboxItemDto {
+    return { ...taskCoreOf(r), imageId: r.image_id?.trim() ?? '', role: r.role, status: r.status, imageUrl: this.imageUrl(r.id) };
+  }
+
   /** `GET /tasks`: what managers act on. */
-  async managerList(q: ManagerTasksQuery): Promise<Page<ManagedTaskDto>> {
+  async managerList(q: dtos.ManagerTasksQuery): Promise<Page<dtos.ManagedTaskDto>> {
     const limit = q.limit ?? 50;
     const overdue = q.overdue === true;
     const status = overdue ? 'open' : (q.status ?? 'open');
@@ -90,21 +78,7 @@ export class TasksService {
       rows,
       limit,
       (r) => [r.due_key, r.id],
-      (r) => ({
-        taskId: r.id,
-        scanId: r.scan_id,
-        readerId: r.reader_id,
-        imageId: r.image_id?.trim() ?? '',
-        role: r.role,
-        slot: r.slot,
-        round: r.round,
-        status: r.status,
-        assignedAt: new Date(r.assigned_at).toISOString(),
-        dueAt: new Date(r.due_at).toISOString(),
-        submittedAt: iso(r.submitted_at),
-        overdue: r.status === 'open' && new Date(r.due_at).getTime() < now,
-        imageUrl: this.imageUrl(r.id),
-      }),
+      (r) => ({ ...this.inboxItem(r), ...taskSlotOf(r), scanId: r.scan_id, submittedAt: isoOrNull(r.submitted_at), overdue: isOverdueRow(r, now) }),
     );
   }
 
@@ -131,18 +105,16 @@ export class TasksService {
   }
 
   /** The task, image metadata, taxonomy, the caller's own submission and, for reviewers, what they review. */
-  async detail(me: Principal, taskId: string): Promise<TaskDetailDto> {
+  async detail(me: Principal, taskId: string): Promise<dtos.TaskDetailDto> {
     const t = await this.visibleTask(me, taskId);
     const own = t.reader_id === me.readerId;
     const imageId = t.image_id?.trim() ?? '';
-    const out: TaskDetailDto = {
+    const out: dtos.TaskDetailDto = {
       task: {
-        taskId: t.id,
+        ...taskCoreOf(t),
         role: t.role,
         status: t.status,
-        assignedAt: new Date(t.assigned_at).toISOString(),
-        dueAt: new Date(t.due_at).toISOString(),
-        submittedAt: iso(t.submitted_at),
+        submittedAt: isoOrNull(t.submitted_at),
         round: t.round,
         ...(isManager(me) ? { readerId: t.reader_id, scanId: t.scan_id } : {}),
       },
@@ -157,7 +129,7 @@ export class TasksService {
         url: this.imageUrl(t.id),
         previewUrl: `${this.imageUrl(t.id)}?format=png`,
       },
-      taxonomy: TAXONOMY,
+      taxonomy: this.taxonomy,
     };
     if (own) {
       const mine = await this.readings.ofTask(t.id, me.readerId);
@@ -182,7 +154,7 @@ export class TasksService {
   }
 
   /** Sends the submission to the scan's workflow (`submitReading`); its answer is the truth. */
-  async submit(me: Principal, taskId: string, body: SubmissionDto): Promise<SubmissionResultDto> {
+  async submit(me: Principal, taskId: string, body: dtos.SubmissionDto): Promise<dtos.SubmissionResultDto> {
     const owner = await this.tasks.owner(taskId);
     // Only the task's own reader submits; to anyone else it does not exist.
     if (!owner || owner.reader_id !== me.readerId) {
@@ -218,7 +190,7 @@ export class TasksService {
     return owner.scan_id;
   }
 
-  async reassign(me: Principal, taskId: string, dto: ReassignDto): Promise<ReassignResultDto> {
+  async reassign(me: Principal, taskId: string, dto: dtos.ReassignDto): Promise<dtos.ReassignResultDto> {
     const scanId = await this.scanOfTask(taskId);
     if (dto.toReaderId !== undefined) {
       // A reader that does not exist (or is no radiologist) is a bad request, not a conflict with the scan's state.
@@ -238,7 +210,7 @@ export class TasksService {
     return res;
   }
 
-  async extend(me: Principal, taskId: string, dto: ExtendDto): Promise<TaskViewDto> {
+  async extend(me: Principal, taskId: string, dto: dtos.ExtendDto): Promise<dtos.TaskViewDto> {
     // Year 9999 is not a deadline: bounded by READFLOW_DEADLINE_HORIZON (issue 10, item 9).
     const horizon = this.config.security.deadlineHorizonMs;
     if (new Date(dto.dueAt).getTime() > Date.now() + horizon) {

@@ -8,16 +8,20 @@
  * before release. There is deliberately no `/encode`: nobody forges messages through the UI. CORS for the Temporal
  * UI's origin is set in bootstrap (`temporalCodecCors`).
  */
-import { Body, Controller, Headers, HttpCode, Inject, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Payload } from '@temporalio/common';
+import type { Request, Response } from 'express';
 import { ArrayMaxSize, IsArray } from 'class-validator';
 
 import type { Config } from '../../config/config';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec';
-import { Roles } from '../auth/principal';
+import { AuthedRequest, bearerTokenOf, CODEC_COOKIE, CODEC_PATH, Roles } from '../auth/principal';
 import { CONFIG } from '../deps';
-import { ForbiddenError, NotFoundError, ValidationFailedError } from '../errors';
+import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationFailedError } from '../errors';
+
+/** How long a codec session lasts in the browser (the token itself is checked on every request). */
+const CODEC_SESSION_SECONDS = 12 * 60 * 60;
 
 /** Most payloads decoded per request (a history page's worth). */
 export const MAX_CODEC_PAYLOADS = 1000;
@@ -85,5 +89,34 @@ export class TemporalCodecController {
     } catch (err) {
       throw new ValidationFailedError([{ path: 'payloads', code: 'undecodable', message: (err as Error).message }]);
     }
+  }
+
+  /**
+   * Lets the Temporal UI decode in this browser: sets the codec cookie (the caller's own token; HttpOnly,
+   * SameSite=Strict, path `/api/v1/temporal-codec`, 12 h), which the UI sends with its decode requests when its codec
+   * setting "include cross-origin credentials" is on. The page calls it when a manager or admin signs in.
+   */
+  @Post('session')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The codec cookie is set' })
+  @ApiOperation({ summary: 'Start a codec session for the Temporal UI in this browser (sets an HttpOnly cookie)' })
+  startSession(@Req() req: Request, @Res({ passthrough: true }) res: Response): void {
+    const token = bearerTokenOf(req as AuthedRequest);
+    if (!token) throw new UnauthorizedError('A codec session starts from a bearer token (Authorization: Bearer <token>).');
+    res.setHeader('Set-Cookie', this.cookie(token, CODEC_SESSION_SECONDS));
+  }
+
+  /** Ends the codec session: the cookie is cleared (the page calls it at sign-out). */
+  @Delete('session')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The codec cookie is cleared' })
+  @ApiOperation({ summary: 'End the codec session for the Temporal UI in this browser' })
+  endSession(@Res({ passthrough: true }) res: Response): void {
+    res.setHeader('Set-Cookie', this.cookie('', 0));
+  }
+
+  private cookie(value: string, maxAge: number): string {
+    const secure = this.config.http.publicUrl.startsWith('https:') ? '; Secure' : '';
+    return `${CODEC_COOKIE}=${value}; Path=${CODEC_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure}`;
   }
 }

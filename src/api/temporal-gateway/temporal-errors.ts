@@ -84,7 +84,7 @@ function isTemporalUnavailable(e: unknown): boolean {
  * `WorkflowNotFoundError` → 404, a missed deadline → 504, an unreachable server → 503. Undefined for anything else
  * (a bug: the filter answers 500).
  */
-export function fromTemporalError(e: unknown, resource: 'scan' | 'batch' = 'scan'): DomainError | undefined {
+export function fromTemporalError(e: unknown, resource: 'scan' | 'batch' | 'release' = 'scan'): DomainError | undefined {
   if (e instanceof WorkflowNotFoundError) return new NotFoundError(resource);
   if (e instanceof WorkflowUpdateFailedError) return e.cause instanceof ApplicationFailure ? fromApplicationFailure(e.cause) : undefined;
   if (e instanceof ApplicationFailure) return fromApplicationFailure(e);

@@ -1,32 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowHandle } from '@temporalio/client';
-import type { QueryDefinition, UpdateDefinition } from '@temporalio/client';
+import type { QueryDefinition, UpdateDefinition, WorkflowExecutionStatusName } from '@temporalio/client';
 
 import type { Config } from '../../config/config';
 import type { BatchProgress, IngestBatchInput } from '../../workflows/ingest-batch.messages';
 import { progressQuery } from '../../workflows/ingest-batch.messages';
-import type {
-  CancelScanInput,
-  ExtendDeadlineInput,
-  ReassignTaskInput,
-  ReassignTaskResult,
-  ResumeScanInput,
-  ReviewContext,
-  ScanLifecycleInput,
-  ScanStatus,
-  SubmitReadingInput,
-  SubmitReadingResult,
-  TaskView,
-} from '../../workflows/scan-lifecycle.messages';
-import {
-  cancelScanUpdate,
-  extendDeadlineUpdate,
-  reassignTaskUpdate,
-  resumeScanUpdate,
-  reviewContextQuery,
-  statusQuery,
-  submitReadingUpdate,
-} from '../../workflows/scan-lifecycle.messages';
+import { GOLD_SCHEDULER_ID, goldSettingsSignal } from '../../workflows/gold.messages';
+// The scan workflow's messages by their module's name: the gateway speaks to four workflows.
+import * as scanLifecycle from '../../workflows/scan-lifecycle.messages';
+import type { ReleaseDatasetInput, ReleaseDatasetResult, ReleaseProgress } from '../../workflows/release-dataset.messages';
+import { releaseProgressQuery, releaseWorkflowId } from '../../workflows/release-dataset.messages';
+import { batchStartMetadata, scanStartMetadata } from '../../workflows/scan-ui.messages';
 import { CONFIG, TEMPORAL_CLIENT, TEMPORAL_GATEWAY_OPTIONS } from '../deps';
 import { ConflictError } from '../errors';
 import type { ConflictReason } from '../errors';
@@ -58,6 +42,9 @@ export interface TemporalGatewayOptions {
 export const DEFAULT_UPDATE_TIMEOUT_MS = 30_000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
+/** Longest wait for a running release's progress (optional in its view), ms. */
+const RELEASE_PROGRESS_TIMEOUT_MS = 3_000;
+
 /** What an update to a scan whose workflow has ended answers: the scan exists, so a 409 naming why. */
 interface ClosedScanAnswer {
   reason: ConflictReason;
@@ -66,6 +53,17 @@ interface ClosedScanAnswer {
 
 /** How long a rerun waits for a quarantined scan's run to complete. */
 const RERUN_WAIT_MS = 5_000;
+
+/** The latest run of a release's workflow, as `describe` tells it. */
+export interface ReleaseRunView {
+  runId: string;
+  status: WorkflowExecutionStatusName;
+  startTime: Date;
+  closeTime?: Date;
+}
+
+/** How a closed release run ended: its result when it completed, else its failure's message (when it has one). */
+export type ReleaseRunOutcome = { result: ReleaseDatasetResult } | { failure?: string };
 
 /** Workflow id of a batch. */
 export function batchWorkflowId(batchId: string): string {
@@ -97,7 +95,7 @@ export class TemporalGateway {
   }
 
   /** Runs a client call; any error leaves as a domain error (or as itself when it is none: a 500). */
-  private async call<T>(op: () => Promise<T>, resource: 'scan' | 'batch' = 'scan'): Promise<T> {
+  private async call<T>(op: () => Promise<T>, resource: 'scan' | 'batch' | 'release' = 'scan'): Promise<T> {
     try {
       return await op();
     } catch (e) {
@@ -105,7 +103,7 @@ export class TemporalGateway {
     }
   }
 
-  private query<T, A extends unknown[]>(handle: WorkflowHandle, def: QueryDefinition<T, A>, resource: 'scan' | 'batch', ...args: A): Promise<T> {
+  private query<T, A extends unknown[]>(handle: WorkflowHandle, def: QueryDefinition<T, A>, resource: 'scan' | 'batch' | 'release', ...args: A): Promise<T> {
     return this.call(() => this.client.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(def, ...args)), resource);
   }
 
@@ -145,13 +143,77 @@ export class TemporalGateway {
   }
 
   /**
+   * How a scan's workflow stands, for the capacity queue (src/db/capacity-queue.ts): running, or closed with its
+   * execution status (`NOT_FOUND` when Temporal does not know it). When Temporal cannot answer: running (nothing is
+   * taken off the queue on a guess).
+   */
+  async workflowState(scanId: string): Promise<{ running: true } | { running: false; status: string }> {
+    try {
+      const d = await this.client.withDeadline(Date.now() + this.queryTimeoutMs, () => this.scan(scanId).describe());
+      return d.status.name === 'RUNNING' ? { running: true } : { running: false, status: d.status.name };
+    } catch (e) {
+      return fromTemporalError(e)?.kind === 'not-found' ? { running: false, status: 'NOT_FOUND' } : { running: true };
+    }
+  }
+
+  /**
+   * Sends `readersAvailable` to waiting scans (capacity was added: a reader's cap raised, a reader activated or
+   * added). Best effort: a scan that ended meanwhile needs no wake-up, and one missed is woken by its backstop timer.
+   * Returns the scans signalled.
+   */
+  async wakeScans(scanIds: readonly string[]): Promise<string[]> {
+    const sent = await Promise.all(
+      scanIds.map((id) =>
+        this.client
+          .withDeadline(Date.now() + this.queryTimeoutMs, () => this.scan(id).signal(scanLifecycle.readersAvailableSignal))
+          .then(() => id)
+          .catch(() => undefined),
+      ),
+    );
+    return sent.filter((id): id is string => id !== undefined);
+  }
+
+  /**
+   * Starts a hidden gold scan's `goldScan` workflow (id = its scan id; `REJECT_DUPLICATE`: a source file is read once)
+   * and makes sure the one `goldScheduler` runs with the current settings (signal-with-start). False when a workflow of
+   * that id already existed.
+   */
+  async startGoldScan(input: scanLifecycle.ScanLifecycleInput, settings: { every: number; checkIntervalMs: number }): Promise<boolean> {
+    let started = true;
+    try {
+      await this.client.workflow.start('goldScan', {
+        workflowId: input.scanId,
+        taskQueue: this.config.temporal.taskQueue,
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [input],
+      });
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw fromTemporalError(e) ?? e;
+      started = false;
+    }
+    try {
+      await this.client.workflow.signalWithStart('goldScheduler', {
+        workflowId: GOLD_SCHEDULER_ID,
+        taskQueue: this.config.temporal.taskQueue,
+        args: [settings],
+        signal: goldSettingsSignal,
+        signalArgs: [settings],
+      });
+    } catch (e) {
+      throw fromTemporalError(e) ?? e;
+    }
+    return started;
+  }
+
+  /**
    * Starts the scan: `USE_EXISTING` while one runs, `REJECT_DUPLICATE` once it closed (a source file is read once).
    * Returns false when the scan already existed.
    *
    * `rerun`: a new run of a closed scan's workflow id (`ALLOW_DUPLICATE`), only for a quarantined scan given a
    * corrected file; `FAIL` if a run is already going (then false).
    */
-  async startScan(input: ScanLifecycleInput, opts: { rerun?: boolean } = {}): Promise<boolean> {
+  async startScan(input: scanLifecycle.ScanLifecycleInput, opts: { rerun?: boolean } = {}): Promise<boolean> {
     const start = async (): Promise<boolean> => {
       try {
         await this.client.workflow.start('scanLifecycle', {
@@ -160,6 +222,8 @@ export class TemporalGateway {
           workflowIdConflictPolicy: opts.rerun ? 'FAIL' : 'USE_EXISTING',
           workflowIdReusePolicy: opts.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
           args: [input],
+          // What the Temporal UI shows of the scan: id, split, policy (never the file name).
+          ...scanStartMetadata(input),
         });
         return true;
       } catch (e) {
@@ -197,7 +261,7 @@ export class TemporalGateway {
     try {
       const history = await handle.fetchHistory();
       const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-      const input = payload ? this.client.options.loadedDataConverter.payloadConverter.fromPayload<ScanLifecycleInput>(payload) : undefined;
+      const input = payload ? this.client.options.loadedDataConverter.payloadConverter.fromPayload<scanLifecycle.ScanLifecycleInput>(payload) : undefined;
       return { running, ...(typeof input?.sourceKey === 'string' ? { sourceKey: input.sourceKey } : {}) };
     } catch {
       return { running };
@@ -212,6 +276,7 @@ export class TemporalGateway {
           taskQueue: this.config.temporal.taskQueue,
           workflowIdConflictPolicy: 'USE_EXISTING',
           args: [input],
+          ...batchStartMetadata(input),
         }),
       'batch',
     );
@@ -250,31 +315,90 @@ export class TemporalGateway {
     };
   }
 
-  status(scanId: string): Promise<ScanStatus> {
-    return this.query(this.scan(scanId), statusQuery, 'scan');
+  /**
+   * Starts the `releaseDataset` workflow of a version (id `release-<version>`): a new run when the previous one closed
+   * (`ALLOW_DUPLICATE`: a failed version may be built again), refused while one runs (`FAIL` → 409 `release-exists`).
+   * Returns the run id.
+   */
+  async startRelease(input: ReleaseDatasetInput): Promise<string> {
+    try {
+      const handle = await this.client.workflow.start('releaseDataset', {
+        workflowId: releaseWorkflowId(input.version),
+        taskQueue: this.config.temporal.taskQueue,
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        args: [input],
+      });
+      return handle.firstExecutionRunId;
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new ConflictError('release-exists', `A workflow of release ${input.version} is still running; a version is never built twice at once.`, {
+          version: input.version,
+        });
+      }
+      throw fromTemporalError(e, 'release') ?? e;
+    }
   }
 
-  reviewContext(scanId: string, taskId: string): Promise<ReviewContext> {
-    return this.query(this.scan(scanId), reviewContextQuery, 'scan', taskId);
+  /**
+   * A running release's progress (`progress` query of that run); undefined when the workflow cannot answer now (no
+   * worker polls: the query is given a few seconds only, the release's row says where it stands anyway).
+   */
+  async releaseProgress(workflowId: string, runId?: string): Promise<ReleaseProgress | undefined> {
+    const handle = this.client.workflow.getHandle(workflowId, runId);
+    const deadline = Date.now() + Math.min(this.queryTimeoutMs, RELEASE_PROGRESS_TIMEOUT_MS);
+    return this.client.withDeadline(deadline, () => handle.query(releaseProgressQuery)).catch(() => undefined);
   }
 
-  submitReading(scanId: string, input: SubmitReadingInput): Promise<SubmitReadingResult> {
-    return this.update(scanId, submitReadingUpdate, input, { reason: 'task-not-open', message: 'The scan is no longer in reading; this task is closed.' });
+  /** The latest run of a release's workflow; undefined when there is none (never started, or past retention). */
+  async releaseRun(workflowId: string): Promise<ReleaseRunView | undefined> {
+    try {
+      const d = await this.client.workflow.getHandle(workflowId).describe();
+      return { runId: d.runId, status: d.status.name, startTime: d.startTime, ...(d.closeTime ? { closeTime: d.closeTime } : {}) };
+    } catch (e) {
+      const mapped = fromTemporalError(e, 'release');
+      if (mapped?.kind === 'not-found') return undefined;
+      throw mapped ?? e;
+    }
   }
 
-  reassignTask(scanId: string, input: ReassignTaskInput): Promise<ReassignTaskResult> {
-    return this.update(scanId, reassignTaskUpdate, input, { reason: 'task-not-open', message: 'The scan is closed; its tasks cannot be reassigned.' });
+  /** How a closed run of a release's workflow ended (its result, or its failure's innermost message). */
+  async releaseOutcome(workflowId: string, runId: string): Promise<ReleaseRunOutcome> {
+    const handle = this.client.workflow.getHandle<(input: ReleaseDatasetInput) => Promise<ReleaseDatasetResult>>(workflowId, runId);
+    try {
+      return { result: await this.client.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.result()) };
+    } catch (e) {
+      const mapped = fromTemporalError(e, 'release');
+      if (mapped && mapped.kind !== 'not-found') throw mapped;
+      return { failure: failureMessage(e) };
+    }
   }
 
-  extendDeadline(scanId: string, input: ExtendDeadlineInput): Promise<TaskView> {
-    return this.update(scanId, extendDeadlineUpdate, input, { reason: 'task-not-open', message: 'The scan is closed; its deadlines cannot change.' });
+  status(scanId: string): Promise<scanLifecycle.ScanStatus> {
+    return this.query(this.scan(scanId), scanLifecycle.statusQuery, 'scan');
   }
 
-  cancelScan(scanId: string, input: CancelScanInput): Promise<ScanStatus> {
-    return this.update(scanId, cancelScanUpdate, input, { reason: 'invalid-state', message: 'The scan has finished; it cannot change.' });
+  reviewContext(scanId: string, taskId: string): Promise<scanLifecycle.ReviewContext> {
+    return this.query(this.scan(scanId), scanLifecycle.reviewContextQuery, 'scan', taskId);
   }
 
-  resumeScan(scanId: string, input: ResumeScanInput): Promise<ScanStatus> {
-    return this.update(scanId, resumeScanUpdate, input, { reason: 'invalid-state', message: 'The scan has finished; it cannot change.' });
+  submitReading(scanId: string, input: scanLifecycle.SubmitReadingInput): Promise<scanLifecycle.SubmitReadingResult> {
+    return this.update(scanId, scanLifecycle.submitReadingUpdate, input, { reason: 'task-not-open', message: 'The scan is no longer in reading; this task is closed.' });
+  }
+
+  reassignTask(scanId: string, input: scanLifecycle.ReassignTaskInput): Promise<scanLifecycle.ReassignTaskResult> {
+    return this.update(scanId, scanLifecycle.reassignTaskUpdate, input, { reason: 'task-not-open', message: 'The scan is closed; its tasks cannot be reassigned.' });
+  }
+
+  extendDeadline(scanId: string, input: scanLifecycle.ExtendDeadlineInput): Promise<scanLifecycle.TaskView> {
+    return this.update(scanId, scanLifecycle.extendDeadlineUpdate, input, { reason: 'task-not-open', message: 'The scan is closed; its deadlines cannot change.' });
+  }
+
+  cancelScan(scanId: string, input: scanLifecycle.CancelScanInput): Promise<scanLifecycle.ScanStatus> {
+    return this.update(scanId, scanLifecycle.cancelScanUpdate, input, { reason: 'invalid-state', message: 'The scan has finished; it cannot change.' });
+  }
+
+  resumeScan(scanId: string, input: scanLifecycle.ResumeScanInput): Promise<scanLifecycle.ScanStatus> {
+    return this.update(scanId, scanLifecycle.resumeScanUpdate, input, { reason: 'invalid-state', message: 'The scan has finished; it cannot change.' });
   }
 }

@@ -1,3 +1,8 @@
+/**
+ * src/db/entities — TypeORM entities, one per table, matching the migrations exactly (test/integration/db-schema.test.ts
+ * runs the schema builder after migrating and expects no change), and the JSON shapes of the jsonb columns.
+ * May import: typeorm and `src/domain` (value lists and types); nothing else (lint-enforced for src/db).
+ */
 import { ApiTokenEntity } from './api-token.entity';
 import { AuditEventEntity } from './audit-event.entity';
 import { QuarantinedInputEntity } from './quarantined-input.entity';

@@ -21,6 +21,7 @@ export interface StoredBox {
 @Check('ck_readings_decision', inList('decision', REVIEW_DECISIONS))
 @Index('ix_readings_scan', ['scanId'])
 @Index('ix_readings_reader', ['readerId'])
+@Index('ix_readings_role_scan', ['role', 'scanId'])
 export class ReadingEntity {
   @PrimaryColumn({ name: 'task_id', type: 'uuid' })
   taskId!: string;

@@ -1,4 +1,4 @@
-import { Column, Entity, JoinColumn, OneToOne, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, OneToOne, PrimaryColumn } from 'typeorm';
 
 import { ScanEntity } from './scan.entity';
 
@@ -11,6 +11,9 @@ export interface StoredFusedBox extends StoredBox {
 
 /** Released labels of a scan: the fused proposal, the final labels and the agreement figures. */
 @Entity({ name: 'scan_results' })
+// (released_at DESC, scan_id): the track record's window, newest first (migration 1765400000000). TypeORM cannot declare
+// a descending key, so the index is the migration's alone (`synchronize: false`: the schema builder leaves it be).
+@Index('ix_scan_results_released', { synchronize: false })
 export class ScanResultEntity {
   @PrimaryColumn({ name: 'scan_id', type: 'text' })
   scanId!: string;

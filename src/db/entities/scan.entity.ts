@@ -21,6 +21,7 @@ import { inList } from './checks';
 @Index('ix_scans_split_stage', ['split', 'stage'])
 @Index('ix_scans_split_created', ['split', 'createdAt', 'id'])
 @Index('ix_scans_split_stage_id', ['split', 'stage', 'id'])
+@Index('ix_scans_released_at', ['releasedAt'])
 export class ScanEntity {
   /** Equals the Temporal workflow id, e.g. `scan-3f2a…`. */
   @PrimaryColumn({ type: 'text' })

@@ -1,7 +1,7 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, Unique } from 'typeorm';
 
-import { TASK_ROLES, TASK_STATUSES } from '../../domain/vocabulary';
-import type { TaskRole, TaskStatus } from '../../domain/vocabulary';
+import { TASK_ROLES, TASK_ROW_STATUSES } from '../../domain/vocabulary';
+import type { TaskRole, TaskRowStatus } from '../../domain/vocabulary';
 import { inList } from './checks';
 import { ReaderEntity } from './reader.entity';
 import { ScanEntity } from './scan.entity';
@@ -12,7 +12,7 @@ import { ScanEntity } from './scan.entity';
  */
 @Entity({ name: 'tasks' })
 @Check('ck_tasks_role', inList('role', TASK_ROLES))
-@Check('ck_tasks_status', inList('status', TASK_STATUSES))
+@Check('ck_tasks_status', inList('status', TASK_ROW_STATUSES))
 @Unique('uq_tasks_scan_reader_role_round', ['scanId', 'readerId', 'role', 'round'])
 @Index('ix_tasks_reader_status_due', ['readerId', 'status', 'dueAt', 'id'])
 @Index('ix_tasks_status_due', ['status', 'dueAt', 'id'])
@@ -47,7 +47,7 @@ export class TaskEntity {
   round!: number;
 
   @Column({ type: 'text' })
-  status!: TaskStatus;
+  status!: TaskRowStatus;
 
   @Column({ name: 'assigned_at', type: 'timestamptz' })
   assignedAt!: Date;

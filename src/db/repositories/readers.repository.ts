@@ -41,7 +41,7 @@ export interface ReaderPatch {
 /** Per-reader counts and median read time, each backed by ix_tasks_reader_status_due. */
 const WITH_STATS = `
   SELECT r.id, r.display_name, r.role, r.senior, r.active, r.open_task_cap, r.created_at,
-         (SELECT count(*) FROM tasks t WHERE t.reader_id = r.id AND t.status = 'open') AS open_tasks,
+         (SELECT count(*) FROM tasks t WHERE t.reader_id = r.id AND t.status IN ('open', 'reserved')) AS open_tasks,
          (SELECT count(*) FROM tasks t WHERE t.reader_id = r.id AND t.status = 'submitted') AS completed_tasks,
          (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t.submitted_at - t.assigned_at))
             FROM tasks t WHERE t.reader_id = r.id AND t.status = 'submitted' AND t.submitted_at IS NOT NULL
@@ -84,6 +84,14 @@ export class ReadersRepository {
     return rows[0];
   }
 
+  /** Every reader of one role, by id (the board's per-reader figures name them). */
+  ofRole(role: ReaderRole): Promise<ReaderRecord[]> {
+    return this.db.query(
+      `SELECT id, display_name, role, senior, active, open_task_cap, created_at FROM readers WHERE role = $1 ORDER BY id`,
+      [role],
+    );
+  }
+
   /** Inserts a reader; false when the id is taken. */
   async insert(r: ReaderInsert): Promise<boolean> {
     const inserted: unknown[] = await this.db.query(
@@ -116,7 +124,13 @@ export class ReadersRepository {
     await this.db.query(`UPDATE readers SET ${sets.join(', ')}, updated_at = now() WHERE id = $1`, params);
   }
 
-  /** Active and inactive radiologists with their open-task counts, assignments so far and last assignment (the workflow's `loadRoster`). */
+  /**
+   * Active and inactive radiologists with their open-task counts, assignments so far and last assignment (the workflow's
+   * `loadRoster`, and every reservation under the capacity lock). Open tasks are counted live from the `reserved`/`open`
+   * rows (ix_tasks_status_due: the open work, bounded by the caps); assignments so far and the last one come from
+   * `reader_task_counts`, kept by the database with every task insert (a whole-table aggregate grew with the campaign:
+   * `npm run bench:reservation`).
+   */
   async roster(): Promise<RosterEntry[]> {
     const rows: {
       id: string;
@@ -128,13 +142,11 @@ export class ReadersRepository {
       last_assigned_at: Date | null;
     }[] = await this.db.query(
       `SELECT r.id, r.active, r.senior, r.open_task_cap,
-              COALESCE(t.open_tasks, 0) AS open_tasks, COALESCE(t.assigned_count, 0) AS assigned_count, t.last_assigned_at
+              COALESCE(o.open_tasks, 0) AS open_tasks, COALESCE(t.assigned_count, 0) AS assigned_count, t.last_assigned_at
          FROM readers r
-         LEFT JOIN (
-           SELECT reader_id, count(*) FILTER (WHERE status = 'open') AS open_tasks, count(*) AS assigned_count,
-                  max(assigned_at) AS last_assigned_at
-             FROM tasks GROUP BY reader_id
-         ) t ON t.reader_id = r.id
+         LEFT JOIN (SELECT reader_id, count(*) AS open_tasks FROM tasks WHERE status IN ('open', 'reserved') GROUP BY reader_id) o
+           ON o.reader_id = r.id
+         LEFT JOIN reader_task_counts t ON t.reader_id = r.id
         WHERE r.role = 'radiologist'
         ORDER BY r.id`,
     );

@@ -1,7 +1,8 @@
-import type { ReviewDecision, TaskRole } from '../../domain/vocabulary';
+import type { ReviewDecision, ScanSplit, TaskRole } from '../../domain/vocabulary';
 import type { StoredBox } from '../entities/reading.entity';
 import type { StoredFusedBox } from '../entities/scan-result.entity';
 import type { Db } from './sql';
+import { timestampKey } from './sql';
 
 /** One accepted submission. */
 export interface ReadingRecord {
@@ -25,6 +26,20 @@ export interface ReadingVsFusedRecord {
   fused_boxes: StoredFusedBox[];
   fused_global_labels: string[];
   method: string;
+}
+
+/** A reader's reading of a released scan with the scan's reference labels (reader calibration). */
+export interface CalibrationReadingRecord {
+  reader_id: string;
+  scan_id: string;
+  split: ScanSplit;
+  boxes: StoredBox[];
+  global_labels: string[];
+  fused_boxes: StoredFusedBox[];
+  fused_global_labels: string[];
+  final_boxes: StoredBox[];
+  final_global_labels: string[];
+  read_seconds: number | null;
 }
 
 /** Insert of one accepted submission by the scan workflow's projection (keyed by its task). */
@@ -84,6 +99,60 @@ export class ReadingsRepository {
          FROM readings rd JOIN scan_results sr ON sr.scan_id = rd.scan_id
         WHERE rd.reader_id = ANY($1) AND rd.role = 'reader'`,
       [readerIds],
+    );
+  }
+
+  /**
+   * Every reader's reading (role `reader`) of a released scan with the scan's split, its reference labels (fused and
+   * final) and the read time (assignment to submission, from the reading's task), optionally of one split: the input of
+   * the reader calibration (ix_readings_role_scan, then the scan_results and tasks primary keys).
+   */
+  forCalibration(filter: { split?: ScanSplit }): Promise<CalibrationReadingRecord[]> {
+    const params: unknown[] = [];
+    const where = [`rd.role = 'reader'`];
+    if (filter.split) where.push(`s.split = $${params.push(filter.split)}`);
+    return this.db.query(
+      `SELECT rd.reader_id, rd.scan_id, s.split, rd.boxes, rd.global_labels,
+              sr.fused_boxes, sr.fused_global_labels, sr.final_boxes, sr.final_global_labels,
+              extract(epoch FROM t.submitted_at - t.assigned_at)::float8 AS read_seconds
+         FROM readings rd
+         JOIN scan_results sr ON sr.scan_id = rd.scan_id
+         JOIN scans s ON s.id = rd.scan_id
+         LEFT JOIN tasks t ON t.id = rd.task_id
+        WHERE ${where.join(' AND ')}
+        ORDER BY rd.reader_id, rd.scan_id`,
+      params,
+    );
+  }
+
+  /**
+   * The readers' readings (role `reader`) of the `scans` most recently released scans with their fused boxes: the
+   * whole input of the readers' track record (scan_results by released_at, then ix_readings_role_scan), as every
+   * adaptive decision read it before the activities kept the track record (src/activities/track-record.ts); now the
+   * reference that kept record is checked against (bench/track-record.ts, test/integration/workflow-adaptive.test.ts).
+   */
+  forTrackRecord(scans: number): Promise<{ reader_id: string; scan_id: string; boxes: StoredBox[]; fused_boxes: StoredFusedBox[] }[]> {
+    return this.db.query(
+      `SELECT rd.reader_id, rd.scan_id, rd.boxes, sr.fused_boxes
+         FROM (SELECT scan_id, fused_boxes FROM scan_results ORDER BY released_at DESC, scan_id LIMIT $1) sr
+         JOIN readings rd ON rd.scan_id = sr.scan_id AND rd.role = 'reader'
+        ORDER BY rd.scan_id, rd.reader_id`,
+      [scans],
+    );
+  }
+
+  /**
+   * The readers' readings (role `reader`) of some released scans with their fused boxes and release time (key as
+   * `ScanResultsRepository.latestReleased` gives it), by scan then reader: what those scans add to the track record.
+   */
+  forTrackRecordOf(scanIds: string[]): Promise<{ reader_id: string; scan_id: string; boxes: StoredBox[]; fused_boxes: StoredFusedBox[]; released: string }[]> {
+    return this.db.query(
+      `SELECT rd.reader_id, rd.scan_id, rd.boxes, sr.fused_boxes, ${timestampKey('sr.released_at')} AS released
+         FROM scan_results sr
+         JOIN readings rd ON rd.scan_id = sr.scan_id AND rd.role = 'reader'
+        WHERE sr.scan_id = ANY($1)
+        ORDER BY rd.scan_id, rd.reader_id`,
+      [scanIds],
     );
   }
 

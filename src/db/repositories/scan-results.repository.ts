@@ -1,6 +1,7 @@
 import type { StoredBox } from '../entities/reading.entity';
 import type { StoredFusedBox } from '../entities/scan-result.entity';
 import type { Db } from './sql';
+import { timestampKey } from './sql';
 
 /** The released labels of a scan. */
 export interface ScanResultRecord {
@@ -46,6 +47,28 @@ export class ScanResultsRepository {
          FROM scan_results WHERE scan_id = ANY($1) ORDER BY scan_id`,
       [scanIds],
     );
+  }
+
+  /**
+   * The `scans` most recently released scans (by `released_at`, newest first, then scan id), with their release time as
+   * a full-precision key: the window of the readers' track record (`ix_scan_results_released`, index only).
+   */
+  latestReleased(scans: number): Promise<{ scan_id: string; released: string }[]> {
+    return this.db.query(
+      `SELECT scan_id, ${timestampKey('released_at')} AS released FROM scan_results ORDER BY released_at DESC, scan_id LIMIT $1`,
+      [scans],
+    );
+  }
+
+  /**
+   * A version of the released results: their count and latest release time. Results are only ever added (a released
+   * scan's result and readings never change), so figures computed from them stay true while this is unchanged.
+   */
+  async version(): Promise<string> {
+    const [row]: { n: string; latest: string | null }[] = await this.db.query(
+      `SELECT count(*) AS n, ${timestampKey('max(released_at)')} AS latest FROM scan_results`,
+    );
+    return `${row.n}@${row.latest ?? ''}`;
   }
 
   /** The projection's write. */

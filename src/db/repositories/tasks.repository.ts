@@ -1,4 +1,4 @@
-import type { TaskRole, TaskStatus } from '../../domain/vocabulary';
+import type { TaskFacts, TaskRole, TaskRowStatus, TaskStatus } from '../../domain/vocabulary';
 import type { Db, KeysetPage } from './sql';
 import { timestampKey } from './sql';
 
@@ -41,19 +41,21 @@ export interface ManagedTaskRow extends TaskRecord {
   due_key: string;
 }
 
-/** Upsert of one `tasks` row by the scan workflow's projection (times ISO-8601, decided by the workflow). */
-export interface TaskWrite {
+/** One reader's workload (the board's per-reader figures). */
+export interface ReaderWorkloadRow {
+  reader_id: string;
+  open: number;
+  overdue: number;
+  submitted: number;
+  expired: number;
+  reassigned: number;
+  median_read_seconds: number | null;
+}
+
+/** Upsert of one `tasks` row by the scan workflow's projection: the task's facts as the workflow decided them. */
+export interface TaskWrite extends TaskFacts<TaskRowStatus> {
   id: string;
   scanId: string;
-  readerId: string;
-  role: TaskRole;
-  slot: number;
-  round: number;
-  status: TaskStatus;
-  assignedAt: string;
-  dueAt: string;
-  submittedAt?: string;
-  closedAt?: string;
 }
 
 /**
@@ -112,7 +114,7 @@ export class TasksRepository {
     return this.db.query(MANAGER_TASKS_SQL({ reader: !!filter.readerId, overdue: filter.overdue, cursor: !!page.after }), params);
   }
 
-  /** A task with its scan's image metadata; undefined for an unknown (or malformed) id. */
+  /** A task with its scan's image metadata; undefined for an unknown (or malformed) id, or one still `reserved`. */
   async withScan(taskId: string): Promise<TaskWithScan | undefined> {
     if (!isTaskId(taskId)) return undefined;
     const rows: TaskWithScan[] = await this.db.query(
@@ -120,26 +122,59 @@ export class TasksRepository {
               s.image_id, s.rows, s.columns, s.pixel_spacing, s.view_position, s.modality, s.transfer_syntax,
               s.deidentified_key, s.stage
          FROM tasks t JOIN scans s ON s.id = t.scan_id
-        WHERE t.id = $1`,
+        WHERE t.id = $1 AND t.status <> 'reserved'`,
       [taskId],
     );
     return rows[0];
   }
 
-  /** The scan and reader of a task; undefined for an unknown (or malformed) id. */
+  /** The scan and reader of a task; undefined for an unknown (or malformed) id, or one still `reserved`. */
   async owner(taskId: string): Promise<{ scan_id: string; reader_id: string } | undefined> {
     if (!isTaskId(taskId)) return undefined;
-    const rows: { scan_id: string; reader_id: string }[] = await this.db.query(`SELECT scan_id, reader_id FROM tasks WHERE id = $1`, [taskId]);
+    const rows: { scan_id: string; reader_id: string }[] = await this.db.query(`SELECT scan_id, reader_id FROM tasks WHERE id = $1 AND status <> 'reserved'`, [taskId]);
     return rows[0];
   }
 
-  /** Every task of a scan: readers before reviewers, by round, slot and assignment. */
+  /** Every task of a scan (but those still `reserved`): readers before reviewers, by round, slot and assignment. */
   ofScan(scanId: string): Promise<TaskRecord[]> {
     return this.db.query(
       `SELECT id, scan_id, reader_id, role, slot, round, status, assigned_at, due_at, submitted_at
-         FROM tasks WHERE scan_id = $1 ORDER BY role DESC, round, slot, assigned_at, id`,
+         FROM tasks WHERE scan_id = $1 AND status <> 'reserved' ORDER BY role DESC, round, slot, assigned_at, id`,
       [scanId],
     );
+  }
+
+  /** Every task of some scans (the board's suggestions exclude everyone who had the scan). */
+  ofScans(scanIds: string[]): Promise<Pick<TaskRecord, 'scan_id' | 'reader_id'>[]> {
+    if (scanIds.length === 0) return Promise.resolve([]);
+    return this.db.query(`SELECT scan_id, reader_id FROM tasks WHERE scan_id = ANY($1)`, [scanIds]);
+  }
+
+  /**
+   * Per reader: open, overdue, submitted, expired and reassigned tasks, and the median read time (assignment to
+   * submission) of their submitted readings (role reader). One GROUP BY over tasks (ix_tasks_reader_status_due).
+   */
+  async workloadByReader(): Promise<ReaderWorkloadRow[]> {
+    const rows: Record<keyof ReaderWorkloadRow, string | null>[] = await this.db.query(
+      `SELECT reader_id,
+              count(*) FILTER (WHERE status = 'open') AS open,
+              count(*) FILTER (WHERE status = 'open' AND due_at < now()) AS overdue,
+              count(*) FILTER (WHERE status = 'submitted') AS submitted,
+              count(*) FILTER (WHERE status = 'expired') AS expired,
+              count(*) FILTER (WHERE status = 'reassigned') AS reassigned,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM submitted_at - assigned_at))
+                FILTER (WHERE status = 'submitted' AND role = 'reader' AND submitted_at IS NOT NULL) AS median_read_seconds
+         FROM tasks GROUP BY reader_id ORDER BY reader_id`,
+    );
+    return rows.map((r) => ({
+      reader_id: String(r.reader_id),
+      open: Number(r.open),
+      overdue: Number(r.overdue),
+      submitted: Number(r.submitted),
+      expired: Number(r.expired),
+      reassigned: Number(r.reassigned),
+      median_read_seconds: r.median_read_seconds === null ? null : Number(r.median_read_seconds),
+    }));
   }
 
   /** Open tasks, and those of them past their deadline (the metrics' gauges). */
@@ -150,9 +185,42 @@ export class TasksRepository {
     return { open: Number(row.open), overdue: Number(row.overdue) };
   }
 
+  /** The readers of the given tasks that exist (a reservation already granted them). */
+  async readersOf(ids: readonly string[]): Promise<Map<string, string>> {
+    const rows: { id: string; reader_id: string }[] = await this.db.query(`SELECT id, reader_id FROM tasks WHERE id = ANY($1::uuid[])`, [ids]);
+    return new Map(rows.map((r) => [r.id, r.reader_id]));
+  }
+
   /**
-   * The projection's write: inserts a task or moves it on. Terminal statuses are final: a row that is no longer
-   * `open` is never changed again, so a late retry of an older write cannot undo a newer one.
+   * The scans that hold reader capacity (a `reserved` or `open` task) or wait for it (`reader_waitlist`): the ones the
+   * capacity sweep checks for a closed workflow.
+   */
+  async scansHoldingCapacity(): Promise<string[]> {
+    const rows: { scan_id: string }[] = await this.db.query(
+      `SELECT scan_id FROM tasks WHERE status IN ('reserved', 'open') UNION SELECT scan_id FROM reader_waitlist ORDER BY scan_id`,
+    );
+    return rows.map((r) => r.scan_id);
+  }
+
+  /**
+   * Closes the tasks of a scan whose workflow has ended outside its own code (terminated, timed out): its `reserved`
+   * and `open` rows would hold their readers' capacity for ever. Returns the closed rows.
+   */
+  async cancelHeldOf(scanId: string): Promise<{ id: string; reader_id: string; status: 'reserved' | 'open' }[]> {
+    const rows: { id: string; reader_id: string; status: 'reserved' | 'open' }[] = await this.db.query(
+      `WITH held AS (SELECT id, status FROM tasks WHERE scan_id = $1 AND status IN ('reserved', 'open') FOR UPDATE),
+            closed AS (UPDATE tasks t SET status = 'cancelled', closed_at = now() FROM held WHERE t.id = held.id
+                       RETURNING t.id, t.reader_id, held.status)
+       SELECT id, reader_id, status FROM closed`,
+      [scanId],
+    );
+    return rows;
+  }
+
+  /**
+   * The projection's write: inserts a task or moves it on (a `reserved` row opens when its scan writes it). Terminal
+   * statuses are final: a row that is neither `reserved` nor `open` is never changed again, so a late retry of an
+   * older write cannot undo a newer one.
    */
   async upsert(t: TaskWrite): Promise<void> {
     await this.db.query(
@@ -160,7 +228,7 @@ export class TasksRepository {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, due_at = EXCLUDED.due_at,
          submitted_at = EXCLUDED.submitted_at, closed_at = EXCLUDED.closed_at
-       WHERE tasks.status = 'open'`,
+       WHERE tasks.status IN ('reserved', 'open')`,
       [t.id, t.scanId, t.readerId, t.role, t.slot, t.round, t.status, t.assignedAt, t.dueAt, t.submittedAt ?? null, t.closedAt ?? null],
     );
   }

@@ -4,6 +4,10 @@
 import type { FusedResult } from '../fusion';
 import type { Reading } from '../reading';
 
+/** Which labels of a released scan an export carries: each reader's reading, or the scan's released (final) labels. */
+export const LABEL_SETS = ['readers', 'final'] as const;
+export type LabelSet = (typeof LABEL_SETS)[number];
+
 /** One reader's reading of one image (per-reader exports). `readerId` is written as `rad_id`, as given. */
 export interface ReaderRecord {
   imageId: string;

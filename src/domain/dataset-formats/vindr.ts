@@ -10,9 +10,23 @@
  *   labels file keeps the release's own spelling `Other disease` (train: `Other diseases`).
  * `rad_id` carries whatever the caller puts in `ReaderRecord.readerId` (the release writes pseudonyms R1…R17).
  * Coordinates are rounded to 2 decimals, as the release does.
+ *
+ * The test files' headers, checked against public code that reads the PhysioNet 1.0.0 files (issue #15):
+ * - stan-hua/ped_vs_adults-cxr `src/scripts/prep_data.py`: `image_labels_train.csv` has `rad_id` (dropped before the
+ *   majority vote); `image_labels_test.csv` is read with `index_col="image_id"` and no reader column is dropped (unlike
+ *   VinDr-PCXR's `rad_ID`, dropped from both files), and its `Other disease` is renamed to the train spelling.
+ * - PabloMessina/MedVQA `medvqa/datasets/vinbig/__init__.py`: 3 rows per image in `image_labels_train.csv`, 1 in
+ *   `image_labels_test.csv`; test label columns spell `Other disease`, train `Other diseases`; both
+ *   `annotations_{train,test}.csv` are read by `image_id, class_name, x_min, y_min, x_max, y_max`.
+ * - matt-baugh/many-tasks-make-light-work `multitask_method/preprocessing/vindr_cxr_preproc.py`: the four file names
+ *   under `annotations/`.
+ * - A public VinDr-CXR evaluation audit (code corpus, repository not named by the index) states the official test box
+ *   schema as exactly `image_id,class_name,x_min,y_min,x_max,y_max`.
+ * The loaders read columns by name: they confirm the names and the absence of a reader column in the test files; the
+ * test column order rests on that audit and the train order.
  */
 import type { Taxonomy } from '../taxonomy';
-import type { ReaderRecord } from './records';
+import type { LabelSet, ReaderRecord } from './records';
 import { formatCoordinate } from './records';
 
 /** The two VinDr-CXR splits and their file layouts. */
@@ -30,6 +44,11 @@ export const VINDR_TEST_LABEL_SPELLING: Readonly<Record<string, string>> = Objec
 /** Whether a split's files carry `rad_id` (train: one row set per reader; test: the consensus). */
 export function vindrHasRadId(split: VindrSplit): boolean {
   return split === 'train';
+}
+
+/** Which labels a split's files carry: train every reader's reading, test the final (consensus) labels of each image. */
+export function vindrLabelSet(split: VindrSplit): LabelSet {
+  return vindrHasRadId(split) ? 'readers' : 'final';
 }
 
 /** Header of `annotations_{split}.csv` (default: the per-reader train layout). */

@@ -1,7 +1,7 @@
 /**
  * `npm run gen:client`: boots the ReadFlow HTTP API (the real Nest app, on a throwaway Postgres database; Temporal
  * is not contacted to serve the spec), fetches the served /api/v1/openapi.json and writes its types to
- * src/simulate/api/schema.ts with openapi-typescript. Commit the result; the simulator's client is typed by it.
+ * generated/readflow-api.d.ts with openapi-typescript (types only, outside src/: generated, not maintained by hand). Commit the result; the simulator's client is typed by it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { LocalBlobStore } from '../../storage/blob-store';
 import { repoRoot } from '../stack';
 import { renderClientTypes } from './render';
 
-export const SCHEMA_FILE = path.join('src', 'simulate', 'api', 'schema.ts');
+export const SCHEMA_FILE = path.join('generated', 'readflow-api.d.ts');
 
 async function main(): Promise<void> {
   // The Postgres server to boot a throwaway API on: the first argument, else the local one.

@@ -78,3 +78,10 @@ export async function api(path, options = {}) {
   if (res.status === 204) return undefined;
   return res.json();
 }
+
+/** A failed call for a person: the problem's detail and each of its `errors[]` with its path. */
+export function problemText(e) {
+  if (!(e instanceof ApiError)) return e.message;
+  const errors = e.errors.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+  return [e.problem.detail || e.message, ...errors].join(' ');
+}

@@ -91,6 +91,8 @@ function showSignIn(message) {
       const me = await api('/me', { token });
       session.set(token);
       profile = me;
+      // Managers and admins: the Temporal UI in this browser may decode payloads through ReadFlow (HttpOnly cookie).
+      if (isManager(me)) api('/temporal-codec/session', { method: 'POST', token }).catch(() => {});
       announce(`Signed in as ${me.displayName}`);
       navigate(defaultHash(), { replaceEntry: true });
     } catch (e) {
@@ -110,6 +112,7 @@ function showSignIn(message) {
 function signOut(message) {
   cleanup?.();
   cleanup = null;
+  if (isManager(profile)) api('/temporal-codec/session', { method: 'DELETE' }).catch(() => {});
   session.clear();
   profile = null;
   window.history.replaceState(null, '', window.location.pathname);
@@ -146,16 +149,26 @@ function route() {
   };
   if (parts[0] === 'tasks' && parts[1]) {
     updateChrome('inbox');
-    void renderTask(ctx, parts[1]);
+    settle(renderTask(ctx, parts[1]));
   } else if (parts[0] === 'manage' && isManager(profile)) {
     updateChrome('manage');
-    void renderManage(ctx, parts[1] || 'overdue');
+    settle(renderManage(ctx, parts[1] || 'overdue'));
   } else if (parts[0] === 'inbox') {
     updateChrome('inbox');
-    void renderInbox(ctx, ctx.params.get('status') || 'open');
+    settle(renderInbox(ctx, ctx.params.get('status') || 'open'));
   } else {
     navigate(defaultHash(), { replaceEntry: true });
   }
+}
+
+/**
+ * A view's rendering: a view left before it finished (the reader moved on, Refresh, sign-out) aborts its requests, and
+ * that rejection is the view's cleanup, not an error. Anything else stays an error of the page.
+ */
+function settle(rendering) {
+  rendering.catch((e) => {
+    if (!(e && e.name === 'AbortError')) throw e;
+  });
 }
 
 async function boot() {

@@ -1,8 +1,12 @@
-// Managers: overdue tasks (reassign, extend), scans by stage with their Temporal UI links, quarantined inputs.
-import { api, ApiError } from './api.js';
-import { announce, dueBadge, el, formatBytes, formatDateTime, replace, shortId, viewHeading } from './dom.js';
+// Managers: the live board (board.js), overdue tasks (reassign, extend), scans by stage with their Temporal UI links,
+// quarantined inputs.
+import { api, problemText } from './api.js';
+import { renderBoard } from './board.js';
+import { dueBadge, el, formatBytes, formatDateTime, replace, shortId, viewHeading } from './dom.js';
+import { openTaskAction } from './task-actions.js';
 
 const TABS = [
+  ['board', 'Board'],
   ['overdue', 'Overdue tasks'],
   ['scans', 'Scans'],
   ['quarantine', 'Quarantine'],
@@ -20,12 +24,6 @@ function valueLists(signal) {
 
 function th(text) {
   return el('th', { scope: 'col' }, text);
-}
-
-function problemText(e) {
-  if (!(e instanceof ApiError)) return e.message;
-  const errors = e.errors.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
-  return [e.problem.detail || e.message, ...errors].join(' ');
 }
 
 /** A paged list: `fetchPage(cursor)` → { items, nextCursor }; `row(item)` → <tr>. */
@@ -89,7 +87,8 @@ export async function renderManage(ctx, tab) {
     el('section', { class: 'view' }, el('div', { class: 'view-head' }, heading, refresh), tabs, body),
   );
   heading.focus();
-  if (tab === 'overdue') await overdue(body, abort.signal);
+  if (tab === 'board') await renderBoard(body, ctx, abort.signal);
+  else if (tab === 'overdue') await overdue(body, abort.signal);
   else if (tab === 'scans') await scans(body, ctx, abort.signal);
   else await quarantine(body, abort.signal);
 }
@@ -165,82 +164,16 @@ async function overdue(body, signal) {
   function openAction(tr, t, kind) {
     const previous = tr.nextElementSibling;
     if (previous && previous.classList.contains('action-row')) previous.remove();
-    const short = t.taskId.slice(0, 8);
-    const error = el('p', { class: 'field-error', role: 'alert' });
-    let input;
-    if (kind === 'reassign') {
-      input = el('input', {
-        id: `reassign-${t.taskId}`,
-        list: 'readers-list',
-        autocomplete: 'off',
-        placeholder: 'next eligible reader',
-        size: 18,
-      });
-    } else {
-      const due = new Date(Date.now() + 24 * 3600000);
-      due.setSeconds(0, 0);
-      const local = new Date(due.getTime() - due.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-      input = el('input', { id: `extend-${t.taskId}`, type: 'datetime-local', required: true, value: local });
-    }
-    const label = kind === 'reassign' ? `Reassign task ${short} to` : `New deadline of task ${short}`;
-    const go = el(
-      'button',
-      { type: 'submit', class: 'primary' },
-      kind === 'reassign' ? 'Reassign' : 'Extend',
-    );
-    const cancel = el('button', { type: 'button', class: 'button-quiet' }, 'Cancel');
-    const form = el(
-      'form',
-      { class: 'inline-form', novalidate: true },
-      el('label', { for: input.id }, label),
-      input,
-      go,
-      cancel,
-      error,
-    );
-    const actionRow = el('tr', { class: 'action-row' }, el('td', { colspan: '6' }, form));
-    tr.after(actionRow);
-    input.focus();
-    cancel.addEventListener('click', () => {
-      actionRow.remove();
-      tr.querySelector('button')?.focus();
-    });
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      error.textContent = '';
-      go.disabled = true;
-      try {
-        if (kind === 'reassign') {
-          const to = input.value.trim();
-          const res = await api(`/tasks/${t.taskId}/reassign`, {
-            method: 'POST',
-            body: to ? { toReaderId: to } : {},
-            signal,
-          });
-          notice.textContent = `Task ${short} reassigned to ${res.readerId} (new task ${res.newTaskId.slice(0, 8)}, due ${formatDateTime(res.dueAt)}).`;
-        } else {
-          if (!input.value) throw new Error('Choose the new deadline.');
-          const res = await api(`/tasks/${t.taskId}/extend`, {
-            method: 'POST',
-            body: { dueAt: new Date(input.value).toISOString() },
-            signal,
-          });
-          notice.textContent = `Task ${short} is now due ${formatDateTime(res.dueAt)}.`;
-        }
-        notice.className = 'notice ok';
-        announce(notice.textContent);
-        actionRow.remove();
-        tr.remove();
+    openTaskAction(tr, t, kind, {
+      colspan: 6,
+      readersList: 'readers-list',
+      notice,
+      signal,
+      onCancel: () => tr.querySelector('button')?.focus(),
+      onDone: () => {
         notice.tabIndex = -1;
         notice.focus();
-      } catch (e) {
-        if (e.name === 'AbortError') return;
-        error.textContent = problemText(e);
-        input.setAttribute('aria-invalid', 'true');
-        input.focus();
-      } finally {
-        go.disabled = false;
-      }
+      },
     });
   }
 
@@ -304,7 +237,7 @@ async function scans(body, ctx, signal) {
         el('td', null, el('code', { class: 'id' }, s.scanId)),
         el('td', null, el('span', { class: `badge badge-stage badge-stage-${s.stage}` }, s.stage)),
         el('td', null, s.split),
-        el('td', null, s.policy),
+        el('td', null, s.policy, ...policyBadges(s)),
         el('td', null, formatDateTime(s.updatedAt)),
         el('td', { class: 'note' }, s.quarantineReason || s.attentionReason || ''),
         el(
@@ -326,6 +259,21 @@ async function scans(body, ctx, signal) {
   });
   replace(body, filters, table.node);
   await table.load();
+}
+
+/**
+ * Badges after a scan's policy (manager's view only: the scans API answers managers alone): an adaptive scan's
+ * extension decision, and a hidden gold scan.
+ */
+function policyBadges(s) {
+  const badges = [];
+  if (s.extended === true) {
+    badges.push(' ', el('span', { class: 'badge badge-extended', dataset: { field: 'extension' }, title: 'The first readers disagreed: two more readers were added' }, 'extended to 5'));
+  } else if (s.extended === false) {
+    badges.push(' ', el('span', { class: 'badge', dataset: { field: 'extension' }, title: 'The first readers agreed: no extension' }, '3 readers'));
+  }
+  if (s.gold === true) badges.push(' ', el('span', { class: 'badge badge-gold', dataset: { field: 'gold' }, title: 'Hidden gold scan: never fused, exported or released' }, 'gold'));
+  return badges;
 }
 
 // ---- quarantine ---------------------------------------------------------------------------------------------

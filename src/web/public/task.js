@@ -1,17 +1,14 @@
-// A task: the image with boxes drawn in image pixels, the taxonomy, global labels, comment and submission.
-// Reviewers (consensus) also see the readings under review, start from the fused proposal, or confirm/return.
-import { api, ApiError } from './api.js';
-import { announce, dueBadge, el, formatBytes, replace, svg, viewHeading } from './dom.js';
+// A task: the film in the Cornerstone3D viewer (viewer.js), boxes labelled from the taxonomy, global labels, comment
+// and submission; the next open task opens after a submission. Reviewers (consensus) see each reading and the fused
+// proposal as layers they can show, hide and adopt; the second reviewer confirms or returns with a reason.
+// Everything is reachable from the keyboard (see KEYS).
+import { api, ApiError, session } from './api.js';
+import { announce, dueBadge, el, replace, viewHeading } from './dom.js';
 
 /** Distinct colours for the readings under review (readable on a grey film). */
 const LAYER_COLOURS = ['#38d9a9', '#b197fc', '#4dabf7', '#a9e34b', '#f783ac', '#ffa94d'];
-const DRAFT_COLOUR = '#ffd43b';
-const INVALID_COLOUR = '#ff6b6b';
-const SELECTED_COLOUR = '#ffffff';
 const FUSED_COLOUR = '#ffffff';
 const PROPOSAL_COLOUR = '#ffffff';
-/** Drags smaller than this (image pixels) are clicks. */
-const MIN_BOX = 3;
 
 const COORDS = [
   ['x_min', 'x min'],
@@ -20,9 +17,34 @@ const COORDS = [
   ['y_max', 'y max'],
 ];
 
-function clamp(v, lo, hi) {
-  return Math.min(hi, Math.max(lo, v));
-}
+const MODE_BUTTONS = [
+  ['box', 'Box', 'B'],
+  ['wl', 'Window', 'W'],
+  ['pan', 'Pan', 'P'],
+  ['zoom', 'Zoom', 'Z'],
+];
+const PRESET_BUTTONS = [
+  ['lung', 'Lung', '1'],
+  ['mediastinum', 'Mediastinum', '2'],
+  ['bone', 'Bone', '3'],
+];
+
+/** The keyboard map shown on the page. */
+const KEYS = [
+  ['B / W / P / Z', 'draw boxes / window-level / pan / zoom with the mouse'],
+  ['N', 'new box in the middle of the image'],
+  ['L or Enter', 'label the selected box (type to pick, Enter to come back)'],
+  ['[ and ]', 'select the previous / next box'],
+  ['Arrows', 'move the selected box (Shift: 10 px; Alt: resize); pan when none is selected'],
+  ['Delete', 'delete the selected box'],
+  ['1 / 2 / 3', 'lung / mediastinum / bone window'],
+  ['Q A / E D', 'narrow / widen the window, level down / up'],
+  ['I, R, + and −', 'invert, reset, zoom'],
+  ['Ctrl+Enter', 'submit'],
+];
+
+/** A message carried to the next task's page (e.g. "Submission accepted"). */
+let flash = null;
 
 function plainBox(b) {
   return { label: b.label, x_min: b.x_min, y_min: b.y_min, x_max: b.x_max, y_max: b.y_max };
@@ -33,14 +55,17 @@ function describeReading(r) {
   return r.globalLabels.length > 0 ? `${boxes}; ${r.globalLabels.join(', ')}` : boxes;
 }
 
+function isTyping(target) {
+  return !!target && (target.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName));
+}
+
 export async function renderTask(ctx, taskId) {
   const abort = new AbortController();
-  let objectUrl = null;
-  let resizeObserver = null;
+  let viewer = null;
   ctx.onCleanup(() => {
     abort.abort();
-    resizeObserver?.disconnect();
-    if (objectUrl) URL.revokeObjectURL(objectUrl);
+    viewer?.destroy();
+    viewer = null;
   });
   document.title = 'Task · ReadFlow';
   replace(
@@ -82,28 +107,27 @@ export async function renderTask(ctx, taskId) {
   const open = task.status === 'open';
 
   const state = {
-    boxes: [],
+    /** Labels of the reader's own boxes, by index (the geometry lives in the viewer's annotations). */
+    labels: [],
     globals: new Set(),
     selected: -1,
-    /** Read-only overlays: { key, name, colour, boxes, visible, dashed }. */
+    /** Read-only layers: { key, name, colour, reading, visible, dashed }. */
     layers: [],
     editable: open && !isConfirmer,
     locked: !open,
     /** The globalLabels array of the last submission (maps `globalLabels[i]` problems to checkboxes). */
     sentGlobals: [],
-    /** Box indexes with problems. */
     invalidBoxes: new Set(),
-    drawing: null,
+    submitting: false,
   };
-  if (detail.submission) {
-    state.boxes = detail.submission.boxes.map(plainBox);
-    for (const g of detail.submission.globalLabels) state.globals.add(g);
-  }
+  const initialBoxes = detail.submission ? detail.submission.boxes.map(plainBox) : [];
+  if (detail.submission) for (const g of detail.submission.globalLabels) state.globals.add(g);
   if (review) {
     review.readings.forEach((r, i) =>
       state.layers.push({
         key: `r${i}`,
         name: `Reader ${r.readerId}`,
+        prefix: `R${i + 1}`,
         colour: LAYER_COLOURS[i % LAYER_COLOURS.length],
         reading: r.reading,
         visible: true,
@@ -114,6 +138,7 @@ export async function renderTask(ctx, taskId) {
       state.layers.push({
         key: 'fused',
         name: 'Fused proposal',
+        prefix: 'F',
         colour: FUSED_COLOUR,
         reading: { boxes: review.fused.boxes || [], globalLabels: review.fused.globalLabels || [] },
         visible: !isConfirmer,
@@ -124,6 +149,7 @@ export async function renderTask(ctx, taskId) {
       state.layers.push({
         key: 'proposal',
         name: `Proposal of ${review.proposal.readerId}`,
+        prefix: 'P',
         colour: PROPOSAL_COLOUR,
         reading: review.proposal.reading,
         visible: true,
@@ -135,7 +161,6 @@ export async function renderTask(ctx, taskId) {
   // ---- header ---------------------------------------------------------------------------------------------
   const statusBadge = el('span', { class: `badge badge-status-${task.status}` }, task.status);
   const dueSlot = el('span', null, dueBadge(task.dueAt, task.status));
-  /** Shows a new task status (after a submission, or when the task turned out to be closed). */
   function setStatus(status) {
     statusBadge.textContent = status;
     statusBadge.className = `badge badge-status-${status}`;
@@ -156,41 +181,114 @@ export async function renderTask(ctx, taskId) {
     image.viewPosition ? el('span', null, ` ${image.viewPosition}`) : null,
     image.pixelSpacing ? el('span', null, ` · ${image.pixelSpacing.join(' × ')} mm/px`) : null,
   );
+  const notice = flash
+    ? el('p', { class: 'notice ok', role: 'status', id: 'flash' }, flash)
+    : null;
+  flash = null;
 
   // ---- viewer ---------------------------------------------------------------------------------------------
-  const img = el('img', {
-    class: 'film',
-    alt: `Chest X-ray, image ${image.imageId}`,
-    draggable: 'false',
-    width: cols || undefined,
-    height: rows || undefined,
+  const viewport = el('div', {
+    class: 'viewport',
+    tabindex: '0',
+    role: 'application',
+    'aria-label': `Chest X-ray, image ${image.imageId}. Keyboard: N new box, L label, Delete, arrows, B W P Z tools, 1 2 3 windows.`,
+    'aria-describedby': 'image-status',
   });
-  const overlay = svg('svg', {
-    class: 'overlay',
-    viewBox: `0 0 ${cols} ${rows}`,
-    preserveAspectRatio: 'none',
-    role: 'img',
-    'aria-label': 'Boxes on the image',
-  });
-  const stage = el('div', { class: 'stage loading' }, img, overlay);
-  const imageStatus = el('p', { class: 'image-status', role: 'status' }, 'Loading the image…');
-  const hint = el(
+  const imageStatus = el(
     'p',
-    { class: 'hint' },
-    isConfirmer && open
-      ? 'The proposal under review is drawn in white; the readings in their own colours.'
-      : state.editable
-        ? 'Drag on the image to draw a box (Esc cancels). Click a box to select it.'
-        : 'Read-only: this task takes no more boxes.',
+    { class: 'image-status', role: 'status', id: 'image-status' },
+    'Loading the image…',
+  );
+  const wlReadout = el('span', { class: 'wl-readout', 'aria-live': 'off' });
+  const modeButtons = new Map();
+  const toolbar = el(
+    'div',
+    { class: 'toolbar', role: 'toolbar', 'aria-label': 'Viewer tools' },
+    el(
+      'div',
+      { class: 'tool-group', role: 'group', 'aria-label': 'Mouse' },
+      MODE_BUTTONS.map(([mode, text, key]) => {
+        const b = el(
+          'button',
+          {
+            type: 'button',
+            class: 'tool',
+            'aria-pressed': 'false',
+            'aria-keyshortcuts': key,
+            title: `${text} (${key})`,
+            dataset: { mode },
+            disabled: true,
+            onclick: () => viewer?.setMode(mode),
+          },
+          text,
+        );
+        modeButtons.set(mode, b);
+        return b;
+      }),
+    ),
+    el(
+      'div',
+      { class: 'tool-group', role: 'group', 'aria-label': 'Window presets' },
+      PRESET_BUTTONS.map(([preset, text, key]) =>
+        el(
+          'button',
+          {
+            type: 'button',
+            class: 'tool',
+            'aria-keyshortcuts': key,
+            title: `${text} window (${key})`,
+            dataset: { preset },
+            disabled: true,
+            onclick: () => viewer?.applyPreset(preset),
+          },
+          text,
+        ),
+      ),
+    ),
+    el(
+      'div',
+      { class: 'tool-group', role: 'group', 'aria-label': 'View' },
+      el(
+        'button',
+        { type: 'button', class: 'tool', title: 'Invert (I)', 'aria-keyshortcuts': 'I', disabled: true, onclick: () => viewer?.invert() },
+        'Invert',
+      ),
+      el(
+        'button',
+        { type: 'button', class: 'tool', title: 'Zoom in (+)', 'aria-label': 'Zoom in', disabled: true, onclick: () => viewer?.zoomBy(1.25) },
+        '+',
+      ),
+      el(
+        'button',
+        { type: 'button', class: 'tool', title: 'Zoom out (−)', 'aria-label': 'Zoom out', disabled: true, onclick: () => viewer?.zoomBy(0.8) },
+        '−',
+      ),
+      el(
+        'button',
+        { type: 'button', class: 'tool', title: 'Reset the view (R)', 'aria-keyshortcuts': 'R', disabled: true, onclick: () => viewer?.reset() },
+        'Reset',
+      ),
+    ),
+    wlReadout,
   );
   const legend = state.layers.length > 0 ? renderLegend() : null;
-  const viewer = el(
+  const keysHelp = el(
+    'details',
+    { class: 'keys' },
+    el('summary', null, 'Keyboard'),
+    el(
+      'dl',
+      null,
+      KEYS.map(([k, what]) => [el('dt', null, k), el('dd', null, what)]),
+    ),
+  );
+  const viewerSection = el(
     'section',
     { class: 'viewer', 'aria-label': 'Image' },
-    hint,
+    toolbar,
     legend,
-    el('div', { class: 'stage-wrap' }, stage),
-    imageStatus,
+    el('div', { class: 'viewport-wrap' }, viewport),
+    el('div', { class: 'viewer-foot' }, imageStatus, keysHelp),
   );
 
   // ---- form -----------------------------------------------------------------------------------------------
@@ -201,19 +299,10 @@ export async function renderTask(ctx, taskId) {
   const boxCount = el('span', { class: 'count' });
   const addBox = el(
     'button',
-    { type: 'button', class: 'button-quiet add-box', disabled: !state.editable },
-    'Add a box by coordinates',
+    { type: 'button', class: 'button-quiet add-box', disabled: true, 'aria-keyshortcuts': 'N' },
+    'Add a box (N)',
   );
-  addBox.addEventListener('click', () => {
-    // A box in the middle of the image, to be placed with the coordinate fields (the keyboard's way to draw).
-    addDraftBox({
-      label: '',
-      x_min: Math.round(cols * 0.4),
-      y_min: Math.round(rows * 0.4),
-      x_max: Math.round(cols * 0.6),
-      y_max: Math.round(rows * 0.6),
-    });
-  });
+  addBox.addEventListener('click', () => newBoxInTheMiddle());
   const boxesFieldset = el(
     'fieldset',
     { class: 'boxes', 'aria-describedby': 'err-boxes', tabindex: '-1' },
@@ -257,7 +346,7 @@ export async function renderTask(ctx, taskId) {
   const comment = el('textarea', {
     id: 'comment',
     name: 'comment',
-    rows: '3',
+    rows: '2',
     maxlength: '4000',
     'aria-describedby': 'err-comment',
   });
@@ -271,7 +360,7 @@ export async function renderTask(ctx, taskId) {
   );
   const submitButton = el(
     'button',
-    { type: 'submit', class: 'primary' },
+    { type: 'submit', class: 'primary', 'aria-keyshortcuts': 'Control+Enter' },
     isReviewer ? 'Submit the reviewed labels' : 'Submit reading',
   );
   const form = el('form', { class: 'panel', novalidate: true, 'aria-label': 'Labels' });
@@ -286,7 +375,7 @@ export async function renderTask(ctx, taskId) {
         globalsFieldset,
         commentField,
         formError,
-        el('div', { class: 'actions' }, submitButton),
+        el('div', { class: 'actions' }, submitButton, el('span', { class: 'hint' }, 'Ctrl+Enter')),
         result,
       ].filter(Boolean),
     );
@@ -302,75 +391,199 @@ export async function renderTask(ctx, taskId) {
     el(
       'section',
       { class: 'view task' },
-      back,
-      heading,
-      meta,
-      el('div', { class: 'task-layout' }, viewer, form),
+      el('div', { class: 'task-head' }, back, heading, meta),
+      notice,
+      el('div', { class: 'task-layout' }, viewerSection, form),
     ),
   );
   heading.focus();
   renderBoxes();
-  renderOverlay();
   if (state.locked)
     lockForm(task.status === 'submitted' ? 'This task has been submitted.' : `This task is ${task.status}.`);
+  document.addEventListener('keydown', onKey, { signal: abort.signal });
+  void loadViewer();
 
-  resizeObserver = new ResizeObserver(() => renderOverlay());
-  resizeObserver.observe(overlay);
-  wireDrawing();
-  void loadImage();
-
-  // ---- image ----------------------------------------------------------------------------------------------
-  async function loadImage() {
+  // ---- the viewer ---------------------------------------------------------------------------------------------
+  async function loadViewer() {
+    let mod;
     try {
-      const res = await api(`/tasks/${encodeURIComponent(task.taskId)}/image`, {
-        query: { format: 'png' },
-        raw: true,
-        signal: abort.signal,
+      mod = await import('./viewer.js');
+      if (abort.signal.aborted) return;
+      viewer = await mod.createViewer(viewport, {
+        url: `/api/v1/tasks/${encodeURIComponent(task.taskId)}/image`,
+        getToken: () => session.token,
+        editable: state.editable,
+        onChange: onViewerChange,
       });
-      const blob = await res.blob();
-      objectUrl = URL.createObjectURL(blob);
-      img.src = objectUrl;
-      await img.decode();
-      stage.classList.remove('loading');
-      stage.classList.add('ready');
-      imageStatus.textContent = `Image loaded (${formatBytes(blob.size)} PNG preview).`;
-      stage.dataset.ready = 'true';
-      renderOverlay();
-    } catch (e) {
-      if (e.name === 'AbortError') return;
-      stage.classList.remove('loading');
-      stage.classList.add('unavailable');
-      imageStatus.classList.add('error');
-      hint.textContent = state.editable
-        ? 'Without a preview, add boxes by their coordinates in image pixels (columns × rows above).'
-        : hint.textContent;
-      if (e instanceof ApiError && e.status === 415) {
-        replace(
-          imageStatus,
-          el(
-            'strong',
-            null,
-            /uncompressed|compress/i.test(e.problem.detail || '')
-              ? 'No preview: this image is stored compressed, which the browser cannot show. '
-              : 'No preview for this image. ',
-          ),
-          'Download the DICOM and read it in your DICOM viewer. ',
-          el(
-            'span',
-            { class: 'detail' },
-            e.problem.detail || `Transfer syntax ${image.transferSyntax || 'unknown'}.`,
-          ),
-          ' ',
-          el(
-            'button',
-            { type: 'button', class: 'button-quiet', onclick: () => void downloadDicom() },
-            'Download DICOM',
-          ),
-        );
-      } else {
-        imageStatus.textContent = `The image could not be loaded: ${e.message}`;
+      if (abort.signal.aborted) {
+        viewer.destroy();
+        viewer = null;
+        return;
       }
+      const info = await viewer.loaded;
+      if (abort.signal.aborted) return;
+      for (const b of toolbar.querySelectorAll('button')) b.disabled = false;
+      if (!state.editable) modeButtons.get('box').disabled = true;
+      addBox.disabled = !state.editable;
+      if (initialBoxes.length > 0) {
+        viewer.setBoxes(initialBoxes);
+        state.labels = initialBoxes.map((b) => b.label);
+      }
+      for (const layer of state.layers) {
+        viewer.setLayer(layer.key, layer.reading.boxes, layer);
+        viewer.setLayerVisible(layer.key, layer.visible);
+      }
+      if (state.locked) viewer.lock();
+      renderBoxes();
+      updateReadout();
+      const mismatch = cols && rows && (info.columns !== cols || info.rows !== rows);
+      imageStatus.textContent =
+        `${info.columns} × ${info.rows} px, ${info.photometric || 'grey'}` +
+        (info.photometric === 'MONOCHROME1' ? ' (shown inverted: white is low)' : '') +
+        (mismatch ? ` — the task says ${cols} × ${rows}` : '') +
+        '. ' +
+        (state.editable ? 'Drag on the image to draw a box; drag a box or its corners to move or resize it.' : '');
+      viewport.dataset.ready = 'true';
+    } catch (e) {
+      if (abort.signal.aborted) return;
+      viewport.classList.add('unavailable');
+      imageStatus.classList.add('error');
+      const status = e && typeof e.status === 'number' ? e.status : 0;
+      replace(
+        imageStatus,
+        el(
+          'strong',
+          null,
+          status === 404
+            ? 'This image is no longer available to you (the task was reassigned, expired or cancelled). '
+            : status
+              ? `The image could not be loaded (HTTP ${status}). `
+              : `The image could not be shown: ${e?.message || e}. `,
+        ),
+        image.transferSyntax ? `Transfer syntax ${image.transferSyntax}. ` : '',
+        status === 404
+          ? null
+          : el(
+              'button',
+              { type: 'button', class: 'button-quiet', onclick: () => void downloadDicom() },
+              'Download DICOM',
+            ),
+      );
+      if (!mod) imageStatus.append(' The viewer could not be loaded; reload the page.');
     }
+  }
+
+  function onViewerChange(ev) {
+    if (ev.what === 'added') {
+      state.labels[ev.index] = '';
+      state.selected = ev.index;
+      clearProblems();
+      renderBoxes();
+      announce(`Box ${ev.index + 1} added; choose its label.`);
+      document.getElementById(`box-${ev.index}-label`)?.focus();
+    } else if (ev.what === 'moved') {
+      clearRowProblems(ev.index);
+      updateCoords(ev.index);
+    } else if (ev.what === 'selected') {
+      state.selected = ev.index;
+      renderSelection();
+    } else if (ev.what === 'mode') {
+      for (const [mode, b] of modeButtons) b.setAttribute('aria-pressed', String(mode === ev.mode));
+      viewport.dataset.mode = ev.mode;
+    } else if (ev.what === 'voi') {
+      updateReadout();
+    }
+  }
+
+  function updateReadout() {
+    if (!viewer?.info) return;
+    const w = viewer.windowLevel();
+    wlReadout.textContent = `W ${Math.round(w.width)} L ${Math.round(w.center)}${w.invert ? ' · inverted' : ''}`;
+    viewport.dataset.windowWidth = String(Math.round(w.width));
+    viewport.dataset.windowCenter = String(Math.round(w.center));
+  }
+
+  function newBoxInTheMiddle() {
+    if (!viewer?.info || !state.editable) return;
+    const { columns, rows: height } = viewer.info;
+    const i = viewer.addBox({
+      label: '',
+      x_min: Math.round(columns * 0.4),
+      y_min: Math.round(height * 0.4),
+      x_max: Math.round(columns * 0.6),
+      y_max: Math.round(height * 0.6),
+    });
+    viewer.selectBox(i);
+    onViewerChange({ what: 'added', index: i });
+  }
+
+  function deleteBox(i) {
+    if (!viewer || !state.editable || i < 0 || i >= state.labels.length) return;
+    viewer.removeBox(i);
+    state.labels.splice(i, 1);
+    state.selected = -1;
+    clearProblems();
+    renderBoxes();
+    announce(`Box ${i + 1} deleted.`);
+  }
+
+  function onKey(ev) {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      if (!isConfirmer && !state.locked) void submit(isReviewer ? { decision: 'submit' } : {});
+      return;
+    }
+    const target = ev.target;
+    if (target && target.tagName === 'SELECT' && target.id.startsWith('box-') && ev.key === 'Enter') {
+      ev.preventDefault();
+      viewport.focus();
+      return;
+    }
+    if (ev.key === 'Escape' && isTyping(target) && form.contains(target)) {
+      viewport.focus();
+      return;
+    }
+    if (isTyping(target) || ev.ctrlKey || ev.metaKey || !viewer?.info) return;
+    // Anywhere on the task's page (the heading has focus when it opens), but buttons and links keep Enter and Space.
+    if (target !== document.body && !ctx.main.contains(target)) return;
+    if (target && /^(BUTTON|A|SUMMARY)$/.test(target.tagName) && (ev.key === 'Enter' || ev.key === ' ')) return;
+    const sel = viewer.selectedIndex();
+    const step = ev.shiftKey ? 10 : 1;
+    const arrows = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    let handled = true;
+    const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
+    if (key === 'b') viewer.setMode('box');
+    else if (key === 'w') viewer.setMode('wl');
+    else if (key === 'p') viewer.setMode('pan');
+    else if (key === 'z') viewer.setMode('zoom');
+    else if (key === '1') viewer.applyPreset('lung');
+    else if (key === '2') viewer.applyPreset('mediastinum');
+    else if (key === '3') viewer.applyPreset('bone');
+    else if (key === 'i') viewer.invert();
+    else if (key === 'r') viewer.reset();
+    else if (key === '+' || key === '=') viewer.zoomBy(1.25);
+    else if (key === '-') viewer.zoomBy(0.8);
+    else if (key === 'q') viewer.nudgeWindow(-0.1, 0);
+    else if (key === 'a') viewer.nudgeWindow(0.1, 0);
+    else if (key === 'e') viewer.nudgeWindow(0, 0.05);
+    else if (key === 'd') viewer.nudgeWindow(0, -0.05);
+    else if (key === 'n') newBoxInTheMiddle();
+    else if ((key === 'l' || key === 'Enter') && sel >= 0) document.getElementById(`box-${sel}-label`)?.focus();
+    else if ((key === 'Delete' || key === 'Backspace') && sel >= 0) deleteBox(sel);
+    else if ((key === '[' || key === ']') && state.labels.length > 0) {
+      const n = state.labels.length;
+      const next = sel < 0 ? (key === ']' ? 0 : n - 1) : (sel + (key === ']' ? 1 : n - 1)) % n;
+      viewer.selectBox(next);
+      state.selected = next;
+      renderSelection();
+      announce(`Box ${next + 1}: ${state.labels[next] || 'no label'}.`);
+    } else if (arrows[key]) {
+      const [dx, dy] = arrows[key];
+      if (sel >= 0 && state.editable) {
+        viewer.shiftBox(sel, ev.altKey ? { dw: dx * step, dh: dy * step } : { dx: dx * step, dy: dy * step });
+      } else viewer.panBy(-dx * step * 5, -dy * step * 5);
+    } else handled = false;
+    if (handled) ev.preventDefault();
   }
 
   async function downloadDicom() {
@@ -390,185 +603,38 @@ export async function renderTask(ctx, taskId) {
     }
   }
 
-  // ---- drawing --------------------------------------------------------------------------------------------
-  function toImage(ev) {
-    const r = overlay.getBoundingClientRect();
-    return {
-      x: Math.round(clamp(((ev.clientX - r.left) / r.width) * cols, 0, cols)),
-      y: Math.round(clamp(((ev.clientY - r.top) / r.height) * rows, 0, rows)),
-    };
-  }
-
-  function wireDrawing() {
-    overlay.addEventListener('pointerdown', (ev) => {
-      if (ev.button !== 0 || !stage.classList.contains('ready')) return;
-      ev.preventDefault();
-      const p = toImage(ev);
-      state.drawing = { x0: p.x, y0: p.y, x1: p.x, y1: p.y, pointerId: ev.pointerId };
-      overlay.setPointerCapture(ev.pointerId);
-    });
-    overlay.addEventListener('pointermove', (ev) => {
-      if (!state.drawing || ev.pointerId !== state.drawing.pointerId) return;
-      const p = toImage(ev);
-      state.drawing.x1 = p.x;
-      state.drawing.y1 = p.y;
-      renderOverlay();
-    });
-    const finish = (ev) => {
-      const d = state.drawing;
-      if (!d || ev.pointerId !== d.pointerId) return;
-      state.drawing = null;
-      if (overlay.hasPointerCapture(ev.pointerId)) overlay.releasePointerCapture(ev.pointerId);
-      if (ev.type === 'pointercancel') return renderOverlay();
-      const box = {
-        label: '',
-        x_min: Math.min(d.x0, d.x1),
-        y_min: Math.min(d.y0, d.y1),
-        x_max: Math.max(d.x0, d.x1),
-        y_max: Math.max(d.y0, d.y1),
-      };
-      if (box.x_max - box.x_min < MIN_BOX || box.y_max - box.y_min < MIN_BOX) {
-        selectAt(d.x0, d.y0);
-        return;
-      }
-      if (!state.editable) return renderOverlay();
-      addDraftBox(box);
-    };
-    overlay.addEventListener('pointerup', finish);
-    overlay.addEventListener('pointercancel', finish);
-    document.addEventListener(
-      'keydown',
-      (ev) => {
-        if (ev.key === 'Escape' && state.drawing) {
-          state.drawing = null;
-          renderOverlay();
-        }
-      },
-      { signal: abort.signal },
-    );
-  }
-
-  function addDraftBox(box) {
-    state.boxes.push(box);
-    state.selected = state.boxes.length - 1;
-    clearProblems();
-    renderBoxes();
-    renderOverlay();
-    announce(`Box ${state.boxes.length} added; choose its label.`);
-    document.getElementById(`box-${state.selected}-label`)?.focus();
-  }
-
-  function selectAt(x, y) {
-    let hit = -1;
-    state.boxes.forEach((b, i) => {
-      if (x >= b.x_min && x <= b.x_max && y >= b.y_min && y <= b.y_max) hit = i;
-    });
-    state.selected = hit;
-    renderOverlay();
-    renderSelection();
-    if (hit >= 0) document.getElementById(`box-${hit}-label`)?.focus();
-  }
-
-  // ---- overlay --------------------------------------------------------------------------------------------
-  function renderOverlay() {
-    const r = overlay.getBoundingClientRect();
-    const scale = r.width > 0 && cols > 0 ? cols / r.width : 1;
-    const font = 13 * scale;
-    const groups = [];
-    const drawBox = (b, colour, text, cls, dashed) => {
-      const w = Math.max(0, b.x_max - b.x_min);
-      const hgt = Math.max(0, b.y_max - b.y_min);
-      return svg(
-        'g',
-        { class: cls },
-        svg('rect', {
-          x: b.x_min,
-          y: b.y_min,
-          width: w,
-          height: hgt,
-          fill: 'none',
-          stroke: colour,
-          'stroke-width': 2,
-          'stroke-dasharray': dashed ? '6 4' : undefined,
-          'vector-effect': 'non-scaling-stroke',
-        }),
-        text
-          ? svg(
-              'text',
-              {
-                x: b.x_min + 3 * scale,
-                y: b.y_min > font * 1.4 ? b.y_min - 4 * scale : b.y_min + font * 1.1,
-                fill: colour,
-                'font-size': font,
-                class: 'box-text',
-              },
-              text,
-            )
-          : null,
-      );
-    };
-    for (const layer of state.layers) {
-      if (!layer.visible) continue;
-      groups.push(
-        svg(
-          'g',
-          { class: `layer layer-${layer.key}` },
-          layer.reading.boxes.map((b) => drawBox(b, layer.colour, b.label, 'layer-box', layer.dashed)),
-        ),
-      );
-    }
-    state.boxes.forEach((b, i) => {
-      const invalid = state.invalidBoxes.has(i);
-      const cls = ['draft-box', i === state.selected ? 'selected' : '', invalid ? 'invalid' : '']
-        .filter(Boolean)
-        .join(' ');
-      groups.push(
-        drawBox(
-          b,
-          invalid ? INVALID_COLOUR : i === state.selected ? SELECTED_COLOUR : DRAFT_COLOUR,
-          `${i + 1} ${b.label || '(no label)'}`,
-          cls,
-          false,
-        ),
-      );
-    });
-    if (state.drawing) {
-      const d = state.drawing;
-      groups.push(
-        drawBox(
-          {
-            x_min: Math.min(d.x0, d.x1),
-            y_min: Math.min(d.y0, d.y1),
-            x_max: Math.max(d.x0, d.x1),
-            y_max: Math.max(d.y0, d.y1),
-          },
-          DRAFT_COLOUR,
-          '',
-          'drawing',
-          true,
-        ),
-      );
-    }
-    replace(overlay, ...groups);
-  }
-
   // ---- box list -------------------------------------------------------------------------------------------
+  function currentBoxes() {
+    const geometry = viewer ? viewer.boxes() : [];
+    return geometry.map((b, i) => ({ ...b, label: state.labels[i] || '' }));
+  }
+
+  function updateCoords(i) {
+    const b = currentBoxes()[i];
+    if (!b) return;
+    for (const [key] of COORDS) {
+      const input = document.getElementById(`box-${i}-${key}`);
+      if (input && document.activeElement !== input) input.value = String(b[key]);
+    }
+  }
+
   function renderBoxes() {
-    boxCount.textContent = `(${state.boxes.length})`;
-    if (state.boxes.length === 0) {
+    const boxes = currentBoxes();
+    boxCount.textContent = `(${boxes.length})`;
+    if (boxes.length === 0) {
       replace(
         boxList,
         el(
           'li',
           { class: 'empty' },
-          state.editable ? 'No boxes yet: drag on the image to draw one.' : 'No boxes.',
+          state.editable ? 'No boxes yet: drag on the image to draw one, or press N.' : 'No boxes.',
         ),
       );
       return;
     }
     replace(
       boxList,
-      ...state.boxes.map((b, i) => {
+      ...boxes.map((b, i) => {
         const errId = `err-boxes-${i}`;
         const select = el(
           'select',
@@ -583,13 +649,13 @@ export async function renderTask(ctx, taskId) {
           localLabels.map((name) => el('option', { value: name }, name)),
         );
         select.addEventListener('change', () => {
-          b.label = select.value;
+          state.labels[i] = select.value;
+          viewer?.setBoxLabel(i, select.value);
           clearRowProblems(i);
-          renderOverlay();
         });
         select.addEventListener('focus', () => {
           state.selected = i;
-          renderOverlay();
+          viewer?.selectBox(i);
           renderSelection();
         });
         const coords = COORDS.map(([key, text]) => {
@@ -607,9 +673,10 @@ export async function renderTask(ctx, taskId) {
           });
           input.addEventListener('change', () => {
             const v = Number(input.value);
-            if (input.value !== '' && Number.isFinite(v)) b[key] = v;
+            if (input.value === '' || !Number.isFinite(v)) return;
+            const next = { ...currentBoxes()[i], [key]: v };
+            viewer?.setBoxCoords(i, next);
             clearRowProblems(i);
-            renderOverlay();
           });
           return el('div', { class: 'coord' }, el('label', { for: input.id }, text), input);
         });
@@ -624,13 +691,8 @@ export async function renderTask(ctx, taskId) {
           'Delete',
         );
         del.addEventListener('click', () => {
-          state.boxes.splice(i, 1);
-          state.selected = -1;
-          clearProblems();
-          renderBoxes();
-          renderOverlay();
-          announce(`Box ${i + 1} deleted.`);
-          const next = document.getElementById(`box-${Math.min(i, state.boxes.length - 1)}-label`);
+          deleteBox(i);
+          const next = document.getElementById(`box-${Math.min(i, state.labels.length - 1)}-label`);
           if (next) next.focus();
           else boxesFieldset.focus();
         });
@@ -676,28 +738,43 @@ export async function renderTask(ctx, taskId) {
     }
     for (const [label, input] of globalBoxes) input.checked = state.globals.has(label);
     globalsError.textContent =
-      state.globals.has(taxonomy.noFinding) && state.boxes.length > 0
+      state.globals.has(taxonomy.noFinding) && state.labels.length > 0
         ? `“${taxonomy.noFinding}” cannot go with boxes: delete them first.`
         : '';
   }
 
   // ---- review ---------------------------------------------------------------------------------------------
+  function adopt(reading, what) {
+    if (!viewer?.info) return;
+    if (state.labels.length > 0 && !window.confirm(`Replace your boxes and labels with ${what}?`)) return;
+    const boxes = (reading.boxes || []).map(plainBox);
+    viewer.setBoxes(boxes);
+    state.labels = boxes.map((b) => b.label);
+    state.globals = new Set(reading.globalLabels || []);
+    for (const [label, input] of globalBoxes) input.checked = state.globals.has(label);
+    state.selected = -1;
+    clearProblems();
+    renderBoxes();
+    announce(`${what[0].toUpperCase()}${what.slice(1)} adopted: ${describeReading({ boxes, globalLabels: [...state.globals] })}.`);
+  }
+
   function renderLegend() {
     return el(
       'fieldset',
       { class: 'legend' },
-      el('legend', null, 'Show on the image'),
+      el('legend', null, 'Layers'),
       state.layers.map((layer) => {
         const id = `layer-${layer.key}`;
         const input = el('input', { type: 'checkbox', id });
         input.checked = layer.visible;
         input.addEventListener('change', () => {
           layer.visible = input.checked;
-          renderOverlay();
+          viewer?.setLayerVisible(layer.key, layer.visible);
         });
+        const canAdopt = state.editable && isReviewer && !isConfirmer;
         return el(
           'div',
-          { class: 'check' },
+          { class: 'check', dataset: { layer: layer.key } },
           input,
           el(
             'label',
@@ -707,8 +784,20 @@ export async function renderTask(ctx, taskId) {
               style: { '--c': layer.colour },
               'aria-hidden': 'true',
             }),
-            `${layer.name}: ${describeReading(layer.reading)}`,
+            `${layer.prefix} ${layer.name}: ${describeReading(layer.reading)}`,
           ),
+          canAdopt
+            ? el(
+                'button',
+                {
+                  type: 'button',
+                  class: 'button-quiet adopt',
+                  'aria-label': `Adopt ${layer.name}`,
+                  onclick: () => adopt(layer.reading, layer.key === 'fused' ? 'the fused proposal' : `the reading of ${layer.name}`),
+                },
+                'Adopt',
+              )
+            : null,
         );
       }),
     );
@@ -733,7 +822,7 @@ export async function renderTask(ctx, taskId) {
         el(
           'p',
           null,
-          `Step 1 of 2: ${review.readings.length} readings are shown in colour. Edit the labels below (start from the fused proposal if you like) and submit them; a second senior reader then confirms or returns them.`,
+          `Step 1 of 2: ${review.readings.length} readings and the fused proposal are layers on the image (show, hide or adopt them). Edit the labels below and submit them; a second senior reader then confirms or returns them.`,
         ),
         el(
           'button',
@@ -741,23 +830,8 @@ export async function renderTask(ctx, taskId) {
             type: 'button',
             class: 'button-quiet',
             disabled: !state.editable,
-            onclick: () => {
-              if (
-                state.boxes.length > 0 &&
-                !window.confirm('Replace your boxes and labels with the fused proposal?')
-              )
-                return;
-              state.boxes = (review.fused.boxes || []).map(plainBox);
-              state.globals = new Set(review.fused.globalLabels || []);
-              for (const [label, input] of globalBoxes) input.checked = state.globals.has(label);
-              state.selected = -1;
-              clearProblems();
-              renderBoxes();
-              renderOverlay();
-              announce(
-                `Fused proposal loaded: ${describeReading({ boxes: state.boxes, globalLabels: [...state.globals] })}.`,
-              );
-            },
+            onclick: () =>
+              adopt({ boxes: review.fused.boxes || [], globalLabels: review.fused.globalLabels || [] }, 'the fused proposal'),
           },
           'Start from the fused proposal',
         ),
@@ -795,7 +869,7 @@ export async function renderTask(ctx, taskId) {
       el(
         'p',
         null,
-        'Step 2 of 2: confirm the first reviewer’s proposal as the final label, or return it with a reason (a new review round starts).',
+        'Step 2 of 2: confirm the first reviewer’s proposal (white on the image) as the final label, or return it with a reason (a new review round starts).',
       ),
       proposal
         ? el(
@@ -829,6 +903,7 @@ export async function renderTask(ctx, taskId) {
 
   // ---- submission -----------------------------------------------------------------------------------------
   async function submit(extra) {
+    if (state.submitting) return;
     clearProblems();
     result.textContent = '';
     let body;
@@ -838,11 +913,12 @@ export async function renderTask(ctx, taskId) {
       state.sentGlobals = [...state.globals].sort(
         (a, b) => globalLabels.indexOf(a) - globalLabels.indexOf(b),
       );
-      body = { boxes: state.boxes.map(plainBox), globalLabels: state.sentGlobals, ...extra };
+      body = { boxes: currentBoxes().map(plainBox), globalLabels: state.sentGlobals, ...extra };
       if (comment.value.trim()) body.comment = comment.value;
     }
     const buttons = [...form.querySelectorAll('button')];
     for (const b of buttons) b.disabled = true;
+    state.submitting = true;
     result.textContent = 'Submitting…';
     try {
       const res = await api(`/tasks/${encodeURIComponent(task.taskId)}/submission`, {
@@ -852,25 +928,33 @@ export async function renderTask(ctx, taskId) {
       });
       const what =
         extra.decision === 'confirm' ? 'Confirmation' : extra.decision === 'return' ? 'Return' : 'Submission';
-      replace(
-        result,
-        el('strong', null, `${what} accepted`),
-        res.duplicate ? ' (it had already been recorded).' : '.',
-        ' ',
-        el('a', { href: '#/inbox' }, 'Back to the inbox'),
-      );
-      result.classList.add('ok');
-      announce(`${what} accepted.`);
+      const said = `${what} accepted${res.duplicate ? ' (it had already been recorded)' : ''}`;
+      announce(`${said}.`);
       state.locked = true;
       lockForm();
       setStatus('submitted');
+      // The next open task, if any, opens at once.
+      const next = await nextTask();
+      if (abort.signal.aborted) return;
+      if (next) {
+        flash = `${said} for image ${image.imageId.slice(0, 8)}. This is your next task.`;
+        ctx.navigate(`#/tasks/${next.taskId}`);
+        return;
+      }
+      replace(
+        result,
+        el('strong', null, said),
+        '. No more open tasks. ',
+        el('a', { href: '#/inbox' }, 'Back to the inbox'),
+      );
+      result.classList.add('ok');
     } catch (e) {
       if (e.name === 'AbortError') return;
       result.textContent = '';
       if (!(e instanceof ApiError)) {
         showProblems([], `Submission failed: ${e.message}. Your work is still here; retry.`);
       } else if (e.status === 422) {
-        // The problems go next to their fields; the detail is the summary only when there are none.
+        // The problems go next to their fields and boxes; the detail is the summary only when there are none.
         showProblems(
           e.errors,
           e.errors.length > 0
@@ -879,9 +963,9 @@ export async function renderTask(ctx, taskId) {
         );
       } else if (e.status === 409) {
         showProblems([], `This task is no longer yours: ${e.problem.detail || e.message}`);
+        formError.classList.add('conflict');
         state.locked = true;
         lockForm();
-        // Show what became of it (expired, reassigned, cancelled…).
         api(`/tasks/${encodeURIComponent(task.taskId)}`, { signal: abort.signal })
           .then((d) => setStatus(d.task.status))
           .catch(() => undefined);
@@ -895,20 +979,35 @@ export async function renderTask(ctx, taskId) {
         );
       }
       for (const b of buttons) b.disabled = state.locked;
+    } finally {
+      state.submitting = false;
+    }
+  }
+
+  async function nextTask() {
+    try {
+      const page = await api('/me/tasks', { query: { status: 'open', limit: 20 }, signal: abort.signal });
+      return page.items.find((t) => t.taskId !== task.taskId) || null;
+    } catch {
+      return null;
     }
   }
 
   function lockForm(message) {
     state.editable = false;
     for (const control of form.querySelectorAll('input, select, textarea, button')) control.disabled = true;
-    hint.textContent = 'Read-only: this task takes no more boxes.';
+    modeButtons.get('box').disabled = true;
+    for (const b of viewerSection.querySelectorAll('.adopt')) b.disabled = true;
+    viewer?.lock();
     if (message) result.textContent = message;
   }
 
   // ---- problems (422) ---------------------------------------------------------------------------------------
   function clearProblems() {
     state.invalidBoxes.clear();
+    viewer?.markInvalid([]);
     formError.replaceChildren();
+    formError.classList.remove('conflict');
     for (const p of form.querySelectorAll('.field-error')) p.textContent = '';
     for (const c of form.querySelectorAll('[aria-invalid]')) c.removeAttribute('aria-invalid');
     for (const r of boxList.querySelectorAll('.box-row.invalid')) r.classList.remove('invalid');
@@ -916,6 +1015,7 @@ export async function renderTask(ctx, taskId) {
 
   function clearRowProblems(i) {
     if (!state.invalidBoxes.delete(i)) return;
+    viewer?.markInvalid([...state.invalidBoxes]);
     const row = boxList.querySelector(`.box-row[data-index="${i}"]`);
     row?.classList.remove('invalid');
     for (const c of row?.querySelectorAll('[aria-invalid]') || []) c.removeAttribute('aria-invalid');
@@ -929,7 +1029,7 @@ export async function renderTask(ctx, taskId) {
     return true;
   }
 
-  /** Puts each `errors[].path` next to its box, field or checkbox; the rest (and a summary) at the form. */
+  /** Puts each `errors[].path` next to its box (list row and the box on the image), field or checkbox. */
   function showProblems(errors, summary) {
     const unplaced = [];
     let first = null;
@@ -954,7 +1054,7 @@ export async function renderTask(ctx, taskId) {
         const field = m[2] ? document.getElementById(`box-${i}-${m[2]}`) : null;
         mark(field || document.getElementById(`box-${i}-label`));
         const what = m[2] === 'label' ? 'Label' : m[2] ? m[2].replace('_', ' ') : null;
-        const unlabelled = m[2] === 'label' && !(state.boxes[i] && state.boxes[i].label);
+        const unlabelled = m[2] === 'label' && !state.labels[i];
         addMessage(
           document.getElementById(`err-boxes-${i}`),
           unlabelled ? 'Label: choose one of the box labels.' : what ? `${what}: ${message}` : message,
@@ -979,6 +1079,7 @@ export async function renderTask(ctx, taskId) {
         unplaced.push(path ? `${path}: ${message}` : message);
       }
     }
+    viewer?.markInvalid([...state.invalidBoxes]);
     const count = errors.length;
     replace(
       formError,
@@ -996,7 +1097,6 @@ export async function renderTask(ctx, taskId) {
           )
         : null,
     );
-    renderOverlay();
     if (!first) formError.tabIndex = -1;
     (first || formError).focus();
   }

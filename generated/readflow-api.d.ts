@@ -54,6 +54,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/calibration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calibration of every reader against the pool
+         * @description Readers' readings of released scans. Each reader's figures per label, the pool's, and the flags: Fisher's exact test (two-sided) of the reader's positive readings vs the rest of the pool per label, Holm-corrected over every test at `alpha`. `gold` (accuracy on hidden gold scans) is null until gold scans are read.
+         */
+        get: operations["Calibration_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calibration.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download the calibration as CSV (one row per reader and label) */
+        get: operations["Calibration_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/exports/{kind}.csv": {
         parameters: {
             query?: never;
@@ -80,6 +117,41 @@ export interface paths {
         };
         /** Download COCO JSON of the final labels of a split */
         get: operations["DatasetExports_coco"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gold scans with their stage and task counts (managers) */
+        get: operations["Gold_list"];
+        put?: never;
+        /** Upload a gold scan with its reference reading (managers) */
+        post: operations["Gold_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gold/accuracy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each reader’s accuracy on gold scans, over time (managers) */
+        get: operations["Gold_accuracy"];
         put?: never;
         post?: never;
         delete?: never;
@@ -116,7 +188,7 @@ export interface paths {
             cookie?: never;
         };
         /** My inbox: my tasks of one status, by deadline */
-        get: operations["Me_inbox"];
+        get: operations["Inbox_inbox"];
         put?: never;
         post?: never;
         delete?: never;
@@ -133,8 +205,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Value lists
-         * @description Stages, splits, policies, task roles and statuses, review decisions, reader roles and export kinds, in their order.
+         * Value lists and the Temporal UI address
+         * @description Stages, splits, policies, task roles and statuses, review decisions, reader roles and export kinds, in their order; the Temporal UI base URL and namespace (scan workflows are linked there).
          */
         get: operations["Meta_meta"];
         put?: never;
@@ -196,6 +268,23 @@ export interface paths {
         head?: never;
         /** Change a reader (name, seniority, active, open-task cap) */
         patch: operations["Readers_update"];
+        trace?: never;
+    };
+    "/api/v1/readers/{readerId}/calibration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Calibration of one reader against the pool */
+        get: operations["Calibration_reader"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/readers/{readerId}/token": {
@@ -387,6 +476,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stats/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agreement per label with the reference labels
+         * @description Per label of the taxonomy, over the readers' readings of released scans: positive rate, sensitivity, precision, agreement on presence with the reference (fused labels of training scans, consensus of test scans) and, for box labels, box F1 (IoU ≥ 0.4).
+         */
+        get: operations["Stats_labels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/overdue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Overdue tasks with a suggested replacement reader and the scan’s workflow link
+         * @description Open tasks past their deadline, oldest deadline first, each with the reader `POST /tasks/{taskId}/reassign` would pick without `toReaderId` and the scan’s workflow in the Temporal UI.
+         */
+        get: operations["Stats_overdue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/pipeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scans per stage and split, open and overdue tasks, quarantine per reason
+         * @description Every stage in lifecycle order with its Temporal UI list (`Stage="…"`), the open and overdue task counts and the inputs refused at ingest per reason.
+         */
+        get: operations["Stats_pipeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/readers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-reader open and completed work, median read time and agreement with the fused labels
+         * @description Every radiologist: open, overdue, completed, expired and reassigned tasks, median seconds from assignment to submission, and mean box F1 (IoU ≥ 0.4) and global-label F1 against the fused labels of the released scans they read.
+         */
+        get: operations["Stats_readers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/throughput": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scans released per hour or day
+         * @description Every UTC bucket of the window (zero when none), by split. Default window: the last 48 hours (`bucket=hour`) or 30 days (`bucket=day`); at most 2000 buckets.
+         */
+        get: operations["Stats_throughput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tasks": {
         parameters: {
             query?: never;
@@ -445,7 +634,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The task’s de-identified DICOM, or a PNG preview */
+        /** The task’s de-identified DICOM, or a windowed PNG preview */
         get: operations["Tasks_image"];
         put?: never;
         post?: never;
@@ -506,6 +695,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/temporal-codec/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a codec session for the Temporal UI in this browser (sets an HttpOnly cookie) */
+        post: operations["TemporalCodec_startSession"];
+        /** End the codec session for the Temporal UI in this browser */
+        delete: operations["TemporalCodec_endSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -559,6 +766,7 @@ export interface components {
         };
         AuditPageDto: {
             items: components["schemas"]["AuditEventDto"][];
+            /** @description Cursor of the next page; null on the last page */
             nextCursor: string | null;
         };
         BatchCountsDto: {
@@ -601,6 +809,56 @@ export interface components {
             /** @example 120 */
             y_min: number;
         };
+        CalibrationMethodDto: {
+            /** @example 0.05 */
+            alpha: number;
+            /** @example holm */
+            correction: string;
+            /** @example Holm's step-down correction over every (reader, label) test performed */
+            correctionDescription: string;
+            /**
+             * @description IoU a box needs to match a reference box of its label
+             * @example 0.4
+             */
+            iouThreshold: number;
+            /** @example fused labels of training scans; consensus (final) labels of test scans */
+            reference: string;
+            /** @example fisher-exact-two-sided */
+            test: string;
+            /** @example Fisher's exact test (two-sided) of the reader's positive readings vs those of the rest of the pool, per label */
+            testDescription: string;
+            /**
+             * @description Tests performed (labels nobody or everybody called are not tested)
+             * @example 476
+             */
+            tests: number;
+        };
+        CalibrationPoolDto: {
+            /** @example 0.7 */
+            boxF1: number | null;
+            labels: components["schemas"]["LabelStatsItemDto"][];
+            /** @example 190 */
+            medianReadSeconds: number | null;
+            /** @example 17 */
+            readers: number;
+            /** @example 4500 */
+            readings: number;
+            /** @example 1500 */
+            scans: number;
+        };
+        CalibrationReportDto: {
+            /**
+             * @description Readers with at least one flagged label
+             * @example [
+             *       "rad04"
+             *     ]
+             */
+            flaggedReaders: string[];
+            method: components["schemas"]["CalibrationMethodDto"];
+            pool: components["schemas"]["CalibrationPoolDto"];
+            /** @description Every reader with readings of released scans, by id */
+            readers: components["schemas"]["ReaderCalibrationSummaryDto"][];
+        };
         CancelScanDto: {
             reason?: string;
         };
@@ -617,7 +875,9 @@ export interface components {
              * @description Default by split: independent-3 for train, consensus-5 for test (as VinDr-CXR).
              * @enum {string}
              */
-            policy?: "independent-3" | "consensus-5" | "independent-5";
+            policy?: "independent-3" | "consensus-5" | "independent-5" | "adaptive-3-5";
+            /** @description Place in the queue for readers when none has capacity (waiting-for-readers): a higher priority is served first, then first come, first served. Default by split: 10 for test (served first), 0 for train. */
+            priority?: number;
             /** @enum {string} */
             split: "train" | "test";
         };
@@ -699,6 +959,52 @@ export interface components {
             /** @example wbf */
             method: string;
         };
+        GoldAccuracyDto: {
+            /**
+             * @description IoU threshold of a box match
+             * @example 0.4
+             */
+            iouThreshold: number;
+            readers: components["schemas"]["GoldReaderAccuracyDto"][];
+        };
+        GoldAccuracyPeriodDto: {
+            /** @description Mean box F1 at IoU ≥ 0.4 (same label) against the reference */
+            boxF1: number;
+            goldTasks: number;
+            /** @description Mean F1 of the image-level labels against the reference */
+            labelAgreement: number;
+            /** @example 2026-12 */
+            period: string;
+        };
+        GoldListDto: {
+            items: components["schemas"]["GoldScanDto"][];
+        };
+        GoldReaderAccuracyDto: {
+            /** @description Mean box F1 at IoU ≥ 0.4 (same label) against the reference */
+            boxF1: number;
+            /** @description Gold tasks submitted */
+            goldTasks: number;
+            /** @description Mean F1 of the image-level labels against the reference */
+            labelAgreement: number;
+            /** @description Over time, oldest first */
+            periods: components["schemas"]["GoldAccuracyPeriodDto"][];
+            readerId: string;
+        };
+        GoldScanDto: {
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+            /** @example scan-0123456789abcdef01234567 */
+            scanId: string;
+            /** @description Stage of the gold scan (reading while it takes tasks; cancelled once retired) */
+            stage: string | null;
+            /** @description Gold tasks submitted */
+            submitted: number;
+            /** @description Gold tasks given so far */
+            tasks: number;
+            /** @description The workflow in the Temporal UI */
+            workflowUrl: string;
+        };
         HealthDto: {
             /** @example ok */
             status: string;
@@ -735,12 +1041,63 @@ export interface components {
         };
         InboxPageDto: {
             items: components["schemas"]["InboxItemDto"][];
+            /** @description Cursor of the next page; null on the last page */
             nextCursor: string | null;
         };
         IssuedTokenDto: {
             readerId: string;
             /** @description Shown once; only its hash is stored */
             token: string;
+        };
+        LabelCalibrationDto: {
+            /**
+             * @description Share of readings agreeing with the reference on the label’s presence
+             * @example 0.98
+             */
+            agreement: number | null;
+            /**
+             * @description Box labels: micro box F1 (IoU ≥ 0.4) against the reference boxes; null for global labels
+             * @example 0.71
+             */
+            boxF1: number | null;
+            /**
+             * @example local
+             * @enum {string}
+             */
+            kind: "local" | "global";
+            /** @example Nodule/Mass */
+            label: string;
+            /** @example 0.08 */
+            positiveRate: number | null;
+            /**
+             * @description Readings that call the label (a box of it, or the global label)
+             * @example 96
+             */
+            positives: number;
+            /**
+             * @description True positives / positives
+             * @example 0.84
+             */
+            precision: number | null;
+            /**
+             * @description Readings counted (readers’ readings of released scans)
+             * @example 1200
+             */
+            readings: number;
+            /**
+             * @description Readings whose reference labels have the label
+             * @example 90
+             */
+            referencePositives: number;
+            /**
+             * @description True positives / reference positives
+             * @example 0.9
+             */
+            sensitivity: number | null;
+            /** @description The positive-rate test against the rest of the pool; null when not tested */
+            test: components["schemas"]["LabelRateTestDto"] | null;
+            /** @example 81 */
+            truePositives: number;
         };
         LabelDto: {
             id: number;
@@ -752,9 +1109,141 @@ export interface components {
             /** @example Nodule/Mass */
             name: string;
         };
+        LabelFiguresDto: {
+            /**
+             * @description Share of readings agreeing with the reference on the label’s presence
+             * @example 0.98
+             */
+            agreement: number | null;
+            /**
+             * @description Box labels: micro box F1 (IoU ≥ 0.4) against the reference boxes; null for global labels
+             * @example 0.71
+             */
+            boxF1: number | null;
+            /** @example 0.08 */
+            positiveRate: number | null;
+            /**
+             * @description Readings that call the label (a box of it, or the global label)
+             * @example 96
+             */
+            positives: number;
+            /**
+             * @description True positives / positives
+             * @example 0.84
+             */
+            precision: number | null;
+            /**
+             * @description Readings counted (readers’ readings of released scans)
+             * @example 1200
+             */
+            readings: number;
+            /**
+             * @description Readings whose reference labels have the label
+             * @example 90
+             */
+            referencePositives: number;
+            /**
+             * @description True positives / reference positives
+             * @example 0.9
+             */
+            sensitivity: number | null;
+            /** @example 81 */
+            truePositives: number;
+        };
+        LabelRateTestDto: {
+            /**
+             * @description Holm-adjusted p-value
+             * @example 0.0057
+             */
+            adjustedPValue: number;
+            /**
+             * @description The reader’s rate against the rest of the pool
+             * @example higher
+             * @enum {string}
+             */
+            direction: "higher" | "lower" | "same";
+            /**
+             * @description `adjustedPValue < alpha`
+             * @example true
+             */
+            flagged: boolean;
+            /** @example 0.000012 */
+            pValue: number;
+            /** @example 0.0798 */
+            restPositiveRate: number | null;
+            /**
+             * @description Positive readings of the rest of the pool
+             * @example 87
+             */
+            restPositives: number;
+            /** @example 1090 */
+            restReadings: number;
+        };
         LabelSetDto: {
             boxes: components["schemas"]["BoxDto"][];
             globalLabels: string[];
+        };
+        LabelStatsDto: {
+            /** @description Every label of the taxonomy: box labels, then global labels */
+            items: components["schemas"]["LabelStatsItemDto"][];
+            /**
+             * @description What the readings are compared with
+             * @example fused labels of training scans; consensus (final) labels of test scans
+             */
+            reference: string;
+            /**
+             * @description Released scans counted
+             * @example 1530
+             */
+            scans: number;
+        };
+        LabelStatsItemDto: {
+            /**
+             * @description Share of readings agreeing with the reference on the label’s presence
+             * @example 0.98
+             */
+            agreement: number | null;
+            /**
+             * @description Box labels: micro box F1 (IoU ≥ 0.4) against the reference boxes; null for global labels
+             * @example 0.71
+             */
+            boxF1: number | null;
+            /**
+             * @example local
+             * @enum {string}
+             */
+            kind: "local" | "global";
+            /** @example Nodule/Mass */
+            label: string;
+            /** @example 0.08 */
+            positiveRate: number | null;
+            /**
+             * @description Readings that call the label (a box of it, or the global label)
+             * @example 96
+             */
+            positives: number;
+            /**
+             * @description True positives / positives
+             * @example 0.84
+             */
+            precision: number | null;
+            /**
+             * @description Readings counted (readers’ readings of released scans)
+             * @example 1200
+             */
+            readings: number;
+            /**
+             * @description Readings whose reference labels have the label
+             * @example 90
+             */
+            referencePositives: number;
+            /**
+             * @description True positives / reference positives
+             * @example 0.9
+             */
+            sensitivity: number | null;
+            /** @example 81 */
+            truePositives: number;
         };
         ManagedTaskDto: {
             /** Format: date-time */
@@ -783,6 +1272,7 @@ export interface components {
         };
         ManagedTaskPageDto: {
             items: components["schemas"]["ManagedTaskDto"][];
+            /** @description Cursor of the next page; null on the last page */
             nextCursor: string | null;
         };
         MetaDto: {
@@ -793,14 +1283,24 @@ export interface components {
             /** @description `labels` of the CSV exports */
             labelSets: ("readers" | "final")[];
             /** @description Reading policies a new scan may run with */
-            policies: ("independent-3" | "consensus-5" | "independent-5")[];
+            policies: ("independent-3" | "consensus-5" | "independent-5" | "adaptive-3-5")[];
             readerRoles: ("radiologist" | "manager" | "admin")[];
             reviewDecisions: ("submit" | "confirm" | "return")[];
             splits: ("train" | "test")[];
             /** @description Lifecycle stages of a scan: the happy path in order, then the side exits */
-            stages: ("ingesting" | "deidentifying" | "assigning" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled")[];
+            stages: ("ingesting" | "deidentifying" | "assigning" | "waiting-for-readers" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled")[];
             taskRoles: ("reader" | "reviewer")[];
             taskStatuses: ("open" | "submitted" | "expired" | "reassigned" | "cancelled")[];
+            /**
+             * @description Temporal namespace of the scan workflows (config `TEMPORAL_NAMESPACE`)
+             * @example readflow
+             */
+            temporalNamespace: string;
+            /**
+             * @description Base URL of the Temporal UI (config `TEMPORAL_UI_URL`): scan workflows are at `{temporalUiUrl}/namespaces/{temporalNamespace}/workflows/{scanId}`
+             * @example http://127.0.0.1:8233
+             */
+            temporalUiUrl: string;
         };
         NotReadyProblemDto: {
             /**
@@ -819,6 +1319,77 @@ export interface components {
             title: string;
             /** @example https://readflow.dev/problems/service-unavailable */
             type: string;
+        };
+        OverdueStatsDto: {
+            /** @description The oldest deadlines first, at most `limit` */
+            items: components["schemas"]["OverdueTaskDto"][];
+            /**
+             * @description Every open task past its deadline
+             * @example 12
+             */
+            total: number;
+        };
+        OverdueTaskDto: {
+            /** @example 2026-11-28T09:00:00.000Z */
+            assignedAt: string;
+            /** @example 2026-12-01T09:00:00.000Z */
+            dueAt: string;
+            /** @example rad07 */
+            readerId: string;
+            /** @enum {string} */
+            role: "reader" | "reviewer";
+            /** @example 0 */
+            round: number;
+            /** @example scan-3b1f0c9a2d4e5f60718293a4 */
+            scanId: string;
+            /** @example 1 */
+            slot: number;
+            /**
+             * @description Who `POST /tasks/{taskId}/reassign` without `toReaderId` would pick now (the workflow’s rule: active, never had the scan, under their cap, least open work; senior for reviews); null when nobody is eligible
+             * @example rad12
+             */
+            suggestedReaderId: string | null;
+            /** @example 3f0c2a8e-6f43-4c8e-9d55-1b5a0f3d2c11 */
+            taskId: string;
+            /**
+             * @description The scan’s workflow in the Temporal UI
+             * @example http://127.0.0.1:8233/namespaces/readflow/workflows/scan-3b1f0c9a2d4e5f60718293a4
+             */
+            workflowUrl: string;
+        };
+        PipelineStatsDto: {
+            /**
+             * @description Open tasks (readings and reviews)
+             * @example 1303
+             */
+            openTasks: number;
+            /**
+             * @description Open tasks past their deadline
+             * @example 12
+             */
+            overdueTasks: number;
+            /**
+             * @description Inputs refused at ingest
+             * @example 4
+             */
+            quarantinedInputs: number;
+            /** @description Refused inputs per reason, most frequent first */
+            quarantineReasons: components["schemas"]["ReasonCountDto"][];
+            /**
+             * @description Scans per split
+             * @example {
+             *       "train": 1400,
+             *       "test": 130
+             *     }
+             */
+            splits: Record<string, never>;
+            /** @description Every stage in lifecycle order (zero when none), split by split */
+            stages: components["schemas"]["StageCountDto"][];
+            /**
+             * @description Scans ReadFlow knows of (every stage)
+             * @example 1530
+             */
+            total: number;
         };
         ProblemDto: {
             /** @description What went wrong, for a person */
@@ -864,6 +1435,7 @@ export interface components {
         };
         QuarantinePageDto: {
             items: components["schemas"]["QuarantinedInputDto"][];
+            /** @description Cursor of the next page; null on the last page */
             nextCursor: string | null;
         };
         ReaderAgreementDto: {
@@ -873,6 +1445,73 @@ export interface components {
             meanGlobalF1: number;
             /** @description Released scans the reader read */
             scans: number;
+        };
+        ReaderCalibrationDto: {
+            /**
+             * @description Micro box F1 over every box label against the reference boxes
+             * @example 0.68
+             */
+            boxF1: number | null;
+            /** @example Radiologist 07 */
+            displayName: string | null;
+            /**
+             * @description Some label’s positive rate departs significantly from the rest of the pool
+             * @example true
+             */
+            flagged: boolean;
+            /**
+             * @description The labels concerned
+             * @example [
+             *       "Pleural effusion"
+             *     ]
+             */
+            flaggedLabels: string[];
+            /** @description Accuracy on hidden gold scans (issue #16); null while no gold scan has been read */
+            gold: components["schemas"]["GoldAccuracyDto"] | null;
+            /** @description Every label of the taxonomy: box labels, then global labels */
+            labels: components["schemas"]["ReaderLabelCalibrationDto"][];
+            /** @example 171 */
+            medianReadSeconds: number | null;
+            /** @example 0.7 */
+            poolBoxF1: number | null;
+            /**
+             * @description The pool’s median read time
+             * @example 190
+             */
+            poolMedianReadSeconds: number | null;
+            /** @example rad07 */
+            readerId: string;
+            /**
+             * @description Readings of released scans counted
+             * @example 240
+             */
+            readings: number;
+            /** @example 240 */
+            scans: number;
+        };
+        ReaderCalibrationResponseDto: {
+            method: components["schemas"]["CalibrationMethodDto"];
+            reader: components["schemas"]["ReaderCalibrationDto"];
+        };
+        ReaderCalibrationSummaryDto: {
+            /** @example 0.68 */
+            boxF1: number | null;
+            /** @example Radiologist 07 */
+            displayName: string | null;
+            /** @example false */
+            flagged: boolean;
+            /** @example [] */
+            flaggedLabels: string[];
+            /** @description Accuracy on hidden gold scans; null while none was read */
+            gold: components["schemas"]["GoldAccuracyDto"] | null;
+            /** @description Every label of the taxonomy (the pool’s figures are in `pool.labels`) */
+            labels: components["schemas"]["LabelCalibrationDto"][];
+            /** @example 171 */
+            medianReadSeconds: number | null;
+            /** @example rad07 */
+            readerId: string;
+            /** @example 240 */
+            readings: number;
         };
         ReaderDto: {
             active: boolean;
@@ -895,9 +1534,113 @@ export interface components {
             /** @description Senior readers take consensus reviews */
             senior: boolean;
         };
+        ReaderLabelCalibrationDto: {
+            /**
+             * @description Share of readings agreeing with the reference on the label’s presence
+             * @example 0.98
+             */
+            agreement: number | null;
+            /**
+             * @description Box labels: micro box F1 (IoU ≥ 0.4) against the reference boxes; null for global labels
+             * @example 0.71
+             */
+            boxF1: number | null;
+            /**
+             * @example local
+             * @enum {string}
+             */
+            kind: "local" | "global";
+            /** @example Nodule/Mass */
+            label: string;
+            /** @description The same figures over every reader of the pool */
+            pool: components["schemas"]["LabelFiguresDto"];
+            /** @example 0.08 */
+            positiveRate: number | null;
+            /**
+             * @description Readings that call the label (a box of it, or the global label)
+             * @example 96
+             */
+            positives: number;
+            /**
+             * @description True positives / positives
+             * @example 0.84
+             */
+            precision: number | null;
+            /**
+             * @description Readings counted (readers’ readings of released scans)
+             * @example 1200
+             */
+            readings: number;
+            /**
+             * @description Readings whose reference labels have the label
+             * @example 90
+             */
+            referencePositives: number;
+            /**
+             * @description True positives / reference positives
+             * @example 0.9
+             */
+            sensitivity: number | null;
+            /** @description The positive-rate test against the rest of the pool; null when not tested */
+            test: components["schemas"]["LabelRateTestDto"] | null;
+            /** @example 81 */
+            truePositives: number;
+        };
         ReaderPageDto: {
             items: components["schemas"]["ReaderDto"][];
+            /** @description Cursor of the next page; null on the last page */
             nextCursor: string | null;
+        };
+        ReaderStatsDto: {
+            /** @description Every radiologist, by id */
+            items: components["schemas"]["ReaderWorkloadDto"][];
+            /**
+             * @description Median read time over every reading of the pool
+             * @example 190
+             */
+            poolMedianReadSeconds: number | null;
+        };
+        ReaderWorkloadDto: {
+            active: boolean;
+            /** @description Agreement with the fused labels of the released scans they read */
+            agreement: components["schemas"]["ReaderAgreementDto"] | null;
+            /**
+             * @description Submitted tasks
+             * @example 211
+             */
+            completedTasks: number;
+            /** @example Radiologist 07 */
+            displayName: string;
+            /**
+             * @description Tasks whose deadline passed and that went to another reader
+             * @example 3
+             */
+            expiredTasks: number;
+            /**
+             * @description Median seconds from assignment to submission of their readings
+             * @example 184.5
+             */
+            medianReadSeconds: number | null;
+            /** @example 50 */
+            openTaskCap: number;
+            /**
+             * @description Open tasks (readings and reviews)
+             * @example 6
+             */
+            openTasks: number;
+            /**
+             * @description Open tasks past their deadline
+             * @example 1
+             */
+            overdueTasks: number;
+            /** @example rad07 */
+            readerId: string;
+            /**
+             * @description Tasks a manager gave to another reader
+             * @example 1
+             */
+            reassignedTasks: number;
+            senior: boolean;
         };
         ReadingDto: {
             boxes: components["schemas"]["BoxDto"][];
@@ -915,6 +1658,12 @@ export interface components {
             checks: Record<string, never>;
             /** @example ok */
             status: string;
+        };
+        ReasonCountDto: {
+            /** @example 3 */
+            count: number;
+            /** @example not-dicom */
+            reason: string;
         };
         ReassignDto: {
             /** @description Target reader; the next eligible reader when absent */
@@ -956,10 +1705,16 @@ export interface components {
             cancelReason: string | null;
             /** Format: date-time */
             createdAt: string;
+            /** @description Adaptive policies: true when the scan got more readers, false when its first readers sufficed; null before the decision and for other policies */
+            extended: boolean | null;
+            /** @description Adaptive policies: whether the first readers agreed or the scan got more readers (null before the decision, and for other policies) */
+            extension: components["schemas"]["ScanExtensionDto"] | null;
+            /** @description A hidden gold scan (never fused, exported or released; its tasks look like any other to readers) */
+            gold: boolean;
             image: components["schemas"]["ScanImageDto"];
             imageId: string | null;
             /** @enum {string} */
-            policy: "independent-3" | "consensus-5" | "independent-5";
+            policy: "independent-3" | "consensus-5" | "independent-5" | "adaptive-3-5";
             quarantineReason: string | null;
             /** Format: date-time */
             releasedAt: string | null;
@@ -967,12 +1722,32 @@ export interface components {
             /** @enum {string} */
             split: "train" | "test";
             /** @enum {string} */
-            stage: "ingesting" | "deidentifying" | "assigning" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
+            stage: "ingesting" | "deidentifying" | "assigning" | "waiting-for-readers" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
             /** @description Tasks with readers and deadlines (never their readings) */
             tasks: components["schemas"]["ScanTaskDto"][];
             /** Format: date-time */
             updatedAt: string;
             workflowUrl: string;
+        };
+        ScanExtensionDto: {
+            /** @description Agreement of the first readers: the lower of mean box F1 (IoU ≥ 0.4) and image-level label agreement */
+            agreement: number;
+            /** @description The policy bound (adaptive.extendBelow) */
+            bound: number;
+            /** Format: date-time */
+            decidedAt: string;
+            /** @description Findings the first readers labelled differently at the same place, neither label reaching the quorum */
+            disputedFindings: number;
+            /** @description True when the scan got more readers (all readings are fused with the extended quorum) */
+            extended: boolean;
+            extraReaders: number;
+            meanBoxF1: number;
+            meanLabelAgreement: number;
+            readingsRequired: number;
+            /** @enum {string} */
+            reason: "disputed-finding" | "unconfirmed-finding" | "agreement-below-bound" | "agreed";
+            /** @description Probability that the likeliest finding the first readers' fusion dropped was missed by the others (readers' track record) */
+            unconfirmedFinding?: number;
         };
         ScanImageDto: {
             columns: number | null;
@@ -997,6 +1772,7 @@ export interface components {
         };
         ScanPageDto: {
             items: components["schemas"]["ScanSummaryDto"][];
+            /** @description Cursor of the next page; null on the last page */
             nextCursor: string | null;
         };
         ScanReadingDto: {
@@ -1016,16 +1792,20 @@ export interface components {
             attentionReason?: string;
             scanId: string;
             /** @enum {string} */
-            stage: "ingesting" | "deidentifying" | "assigning" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
+            stage: "ingesting" | "deidentifying" | "assigning" | "waiting-for-readers" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
         };
         ScanSummaryDto: {
             attentionReason: string | null;
             batchId: string | null;
             /** Format: date-time */
             createdAt: string;
+            /** @description Adaptive policies: true when the scan got more readers, false when its first readers sufficed; null before the decision and for other policies */
+            extended: boolean | null;
+            /** @description A hidden gold scan (never fused, exported or released; its tasks look like any other to readers) */
+            gold: boolean;
             imageId: string | null;
             /** @enum {string} */
-            policy: "independent-3" | "consensus-5" | "independent-5";
+            policy: "independent-3" | "consensus-5" | "independent-5" | "adaptive-3-5";
             quarantineReason: string | null;
             /** Format: date-time */
             releasedAt: string | null;
@@ -1033,7 +1813,7 @@ export interface components {
             /** @enum {string} */
             split: "train" | "test";
             /** @enum {string} */
-            stage: "ingesting" | "deidentifying" | "assigning" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
+            stage: "ingesting" | "deidentifying" | "assigning" | "waiting-for-readers" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
             /** Format: date-time */
             updatedAt: string;
             workflowUrl: string;
@@ -1047,7 +1827,9 @@ export interface components {
             readerId: string;
             /** @enum {string} */
             role: "reader" | "reviewer";
+            /** @description Review round (0 for reading) */
             round: number;
+            /** @description Policy slot the task fills (reassignment keeps the slot) */
             slot: number;
             /** @enum {string} */
             status: "open" | "submitted" | "expired" | "reassigned" | "cancelled";
@@ -1055,6 +1837,24 @@ export interface components {
             submittedAt: string | null;
             /** Format: uuid */
             taskId: string;
+        };
+        StageCountDto: {
+            /**
+             * @example reading
+             * @enum {string}
+             */
+            stage: "ingesting" | "deidentifying" | "assigning" | "waiting-for-readers" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
+            /** @example 37 */
+            test: number;
+            /** @example 449 */
+            total: number;
+            /** @example 412 */
+            train: number;
+            /**
+             * @description The scan workflows in this stage, in the Temporal UI (search attribute `Stage`)
+             * @example http://127.0.0.1:8233/namespaces/readflow/workflows?query=Stage%3D%22reading%22
+             */
+            workflowsUrl: string;
         };
         StartedBatchDto: {
             batchId: string;
@@ -1065,7 +1865,7 @@ export interface components {
             /** @example scan-0123456789abcdef01234567 */
             scanId: string;
             /** @enum {string} */
-            stage: "ingesting" | "deidentifying" | "assigning" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
+            stage: "ingesting" | "deidentifying" | "assigning" | "waiting-for-readers" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
             /** @description Equals scanId */
             workflowId: string;
             /** @description The workflow in the Temporal UI */
@@ -1136,7 +1936,9 @@ export interface components {
             readerId: string;
             /** @enum {string} */
             role: "reader" | "reviewer";
+            /** @description Review round (0 for reading) */
             round: number;
+            /** @description Policy slot the task fills (reassignment keeps the slot) */
             slot: number;
             /** @enum {string} */
             status: "open" | "submitted" | "expired" | "reassigned" | "cancelled";
@@ -1150,6 +1952,43 @@ export interface components {
             /** @description The exclusive "nothing found" global label */
             noFinding: string;
             version: string;
+        };
+        ThroughputDto: {
+            /**
+             * @example hour
+             * @enum {string}
+             */
+            bucket: "hour" | "day";
+            /** @example 2026-11-29T15:00:00.000Z */
+            from: string;
+            /** @description Every bucket of the window, oldest first (zero when none) */
+            series: components["schemas"]["ThroughputPointDto"][];
+            /**
+             * @description Exclusive
+             * @example 2026-12-01T15:00:00.000Z
+             */
+            to: string;
+            /**
+             * @description Scans released in the window
+             * @example 913
+             */
+            total: number;
+        };
+        ThroughputPointDto: {
+            /**
+             * @description Scans released in the bucket
+             * @example 42
+             */
+            released: number;
+            /**
+             * @description Bucket start (UTC)
+             * @example 2026-12-01T14:00:00.000Z
+             */
+            start: string;
+            /** @example 2 */
+            test: number;
+            /** @example 40 */
+            train: number;
         };
         UpdateReaderDto: {
             active?: boolean;
@@ -1376,6 +2215,144 @@ export interface operations {
             };
         };
     };
+    Calibration_report: {
+        parameters: {
+            query?: {
+                /** @description Family-wise error rate of the flags (Holm) */
+                alpha?: number;
+                /** @description Only readings of scans of this split (default both) */
+                split?: "train" | "test";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report (weak ETag; 304 when unchanged) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalibrationReportDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request is invalid: every problem with its path (`errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    Calibration_csv: {
+        parameters: {
+            query?: {
+                /** @description Family-wise error rate of the flags (Holm) */
+                alpha?: number;
+                /** @description Only readings of scans of this split (default both) */
+                split?: "train" | "test";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV (RFC 4180): reader_id, display_name, label, kind, readings, positives, positive_rate, pool_positive_rate, rest_positive_rate, sensitivity, pool_sensitivity, precision, pool_precision, box_f1, pool_box_f1, median_read_seconds, pool_median_read_seconds, p_value, adjusted_p_value, direction, flagged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request is invalid: every problem with its path (`errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     DatasetExports_csv: {
         parameters: {
             query?: {
@@ -1418,6 +2395,15 @@ export interface operations {
             };
             /** @description No export of that kind */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description A released scan of the split carries labels outside the configured taxonomy: nothing is exported; `scans` names them with their split and labels (`scanCount` counts them all) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1471,6 +2457,231 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description A released scan of the split carries labels outside the configured taxonomy: nothing is exported; `scans` names them with their split and labels (`scanCount` counts them all) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request is invalid: every problem with its path (`errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    Gold_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoldListDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    Gold_upload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                    /** @description JSON { boxes, globalLabels } */
+                    reference: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The file was a gold scan already */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StartedScanDto"];
+                };
+            };
+            /** @description A new gold scan */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StartedScanDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The file is an ordinary scan */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing file, or an invalid reference (each problem with its path) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    Gold_accuracy: {
+        parameters: {
+            query?: {
+                /** @description Periods of the time series (default month, UTC) */
+                period?: "month" | "day";
+                /** @description One reader only */
+                readerId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoldAccuracyDto"];
+                };
             };
             /** @description Missing, unknown or revoked token, or a deactivated account */
             401: {
@@ -1565,7 +2776,7 @@ export interface operations {
             };
         };
     };
-    Me_inbox: {
+    Inbox_inbox: {
         parameters: {
             query?: {
                 /** @description Opaque cursor from nextCursor */
@@ -2046,6 +3257,87 @@ export interface operations {
             };
         };
     };
+    Calibration_reader: {
+        parameters: {
+            query?: {
+                /** @description Family-wise error rate of the flags (Holm) */
+                alpha?: number;
+                /** @description Only readings of scans of this split (default both) */
+                split?: "train" | "test";
+            };
+            header?: never;
+            path: {
+                readerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reader’s figures with the pool’s beside them (weak ETag; 304 when unchanged) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReaderCalibrationResponseDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request is invalid: every problem with its path (`errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     Readers_rotateToken: {
         parameters: {
             query?: never;
@@ -2195,7 +3487,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description release-exists: the version is running or published */
+            /** @description release-exists: the version is running or published (`releaseStatus`); labels-outside-taxonomy: a released scan of the splits carries labels outside the configured taxonomy, nothing is claimed or started (`scans` names them with their split and labels, `scanCount` counts them all) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2477,7 +3769,7 @@ export interface operations {
                 cursor?: string;
                 limit?: number;
                 split?: "train" | "test";
-                stage?: "ingesting" | "deidentifying" | "assigning" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
+                stage?: "ingesting" | "deidentifying" | "assigning" | "waiting-for-readers" | "reading" | "reviewing" | "fusing" | "released" | "quarantined" | "needs-attention" | "cancelled";
             };
             header?: never;
             path?: never;
@@ -2556,7 +3848,9 @@ export interface operations {
                      * @description default: independent-3 for train, consensus-5 for test
                      * @enum {string}
                      */
-                    policy?: "independent-3" | "consensus-5" | "independent-5";
+                    policy?: "independent-3" | "consensus-5" | "independent-5" | "adaptive-3-5";
+                    /** @description Place in the queue for readers when none has capacity (waiting-for-readers): a higher priority is served first, then first come, first served. Default by split: 10 for test (served first), 0 for train. */
+                    priority?: number;
                     /** @enum {string} */
                     split: "train" | "test";
                 };
@@ -2636,6 +3930,15 @@ export interface operations {
             };
             /** @description Postgres or Temporal is unavailable; retry after Retry-After */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description insufficient-storage: the file store is full; nothing was stored or started (retry once space is freed) */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2990,6 +4293,326 @@ export interface operations {
             };
         };
     };
+    Stats_labels: {
+        parameters: {
+            query?: {
+                /** @description Only scans of this split (default both) */
+                split?: "train" | "test";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Weak ETag; 304 when unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelStatsDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request is invalid: every problem with its path (`errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    Stats_overdue: {
+        parameters: {
+            query?: {
+                /** @description Most tasks listed (oldest deadline first) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Weak ETag; 304 when unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverdueStatsDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request is invalid: every problem with its path (`errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    Stats_pipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Weak ETag; 304 when unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineStatsDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    Stats_readers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Weak ETag; 304 when unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReaderStatsDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    Stats_throughput: {
+        parameters: {
+            query?: {
+                /** @description Bucket width (UTC hours or days) */
+                bucket?: "hour" | "day";
+                /** @description Start (rounded down to a bucket); default: 48 hours (hour) or 30 days (day) before `to` */
+                from?: string;
+                /** @description End (exclusive, rounded up to a bucket); default: now */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Weak ETag; 304 when unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThroughputDto"];
+                };
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request is invalid: every problem with its path (`errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     Tasks_list: {
         parameters: {
             query?: {
@@ -3229,6 +4852,12 @@ export interface operations {
         parameters: {
             query?: {
                 format?: "dicom" | "png";
+                /** @description PNG only: window level (center) in modality units. Default: as `window`. */
+                level?: number;
+                /** @description PNG only: longest side in pixels; the image is downscaled (area average), never enlarged. Default: full resolution. */
+                size?: number;
+                /** @description PNG only: window width in modality units (after rescale). Default: the file’s first VOI window, else the pixel range. */
+                window?: number;
             };
             header?: never;
             path: {
@@ -3252,6 +4881,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Missing, unknown or revoked token, or a deactivated account */
             401: {
                 headers: {
@@ -3270,7 +4906,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description No PNG preview for this transfer syntax */
+            /** @description No PNG preview: the problem names the transfer syntax no decoder supports (or the pixel format) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3288,7 +4924,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description The request is invalid: every problem with its path (`errors`) */
+            /** @description window, level or size out of range, or given without format=png */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3306,7 +4942,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            /** @description Every preview thread is busy and the render queue is full */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3544,6 +5180,114 @@ export interface operations {
             };
             /** @description The request is invalid: every problem with its path (`errors`) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    TemporalCodec_startSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The codec cookie is set */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin, or another namespace */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests for this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Postgres or Temporal is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    TemporalCodec_endSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The codec cookie is cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked token, or a deactivated account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not a manager or admin, or another namespace */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,143 @@
+/**
+ * The waiting side of reader capacity (issue #12), shared by the projection activities (a write freed readers) and the
+ * API (a reader's cap raised, a reader activated or added): which scans of `reader_waitlist` the readers can serve now,
+ * so their workflows are woken with `readersAvailable`.
+ *
+ * A waiting scan whose workflow ended without leaving the queue (terminated or timed out from outside: its own code
+ * never ran) would be served first for ever and hold the capacity of the scans behind it. Before a scan is named to
+ * wake, its workflow is asked for ({@link WorkflowProbe}); a closed one is taken off the queue, its held tasks are
+ * closed and its row is moved to `cancelled` with an audit event, and the queue is read again.
+ */
+import type { DataSource } from 'typeorm';
+
+import { servableNow } from '../domain/capacity';
+import type { ReaderRequest } from '../domain/capacity';
+import { grantInOrder } from '../domain/capacity';
+import { repositories } from './repositories';
+import type { Db, WaitlistEntry } from './repositories';
+
+/**
+ * How a scan's workflow stands: `running`, or `closed` (ended, or unknown to Temporal) with the execution status name.
+ * A probe that cannot tell (server unreachable) answers `running`: nothing is removed on a guess.
+ */
+export type WorkflowProbe = (scanId: string) => Promise<{ running: true } | { running: false; status: string }>;
+
+/** At most this many rounds of "find closed waiters, remove them, read the queue again" per call. */
+const MAX_ROUNDS = 5;
+
+/**
+ * Takes a scan whose workflow has closed off the capacity queue: its waitlist row goes, its `reserved` and `open`
+ * tasks are cancelled (their readers' capacity is free again) and its row leaves a non-final stage for `cancelled`,
+ * each audited (actor `system`, `foundBy`: the queue's check or the periodic sweep). Idempotent. Returns true when
+ * something was released.
+ */
+export async function releaseClosedScan(ds: DataSource, scanId: string, workflowStatus: string, foundBy: 'queue' | 'sweep' = 'queue'): Promise<boolean> {
+  return ds.transaction(async (em) => {
+    const db = repositories(em);
+    await db.readerWaitlist.lockCapacity();
+    const entry = (await db.readerWaitlist.ordered()).find((w) => w.scanId === scanId);
+    await db.readerWaitlist.remove(scanId);
+    const tasks = await db.tasks.cancelHeldOf(scanId);
+    const from = await db.scans.closeOutside(scanId, 'cancelled');
+    if (!entry && tasks.length === 0 && from === undefined) return false;
+    const at = new Date().toISOString();
+    const key = `${scanId}:workflow-closed:${entry?.enqueuedAt ?? at}`;
+    const reason = `workflow ${workflowStatus.toLowerCase()} outside ReadFlow`;
+    await db.auditEvents.insert([
+      ...(from !== undefined ? [{ key: `${key}:stage`, scanId, actor: 'system', action: 'stage:cancelled', detail: { from, to: 'cancelled', reason, workflowStatus, foundBy }, at }] : []),
+      ...tasks.map((t) => ({
+        key: `${key}:${t.id}`,
+        scanId,
+        taskId: t.id,
+        actor: 'system',
+        action: 'task:cancelled',
+        detail: { readerId: t.reader_id, was: t.status, reason, workflowStatus, foundBy },
+        at,
+      })),
+    ]);
+    return true;
+  });
+}
+
+/** Asks `probe` about `scanIds` and releases the closed ones. Returns how many were released. */
+async function releaseClosed(ds: DataSource, scanIds: readonly string[], probe: WorkflowProbe): Promise<number> {
+  const states = await Promise.all(scanIds.map(async (id) => ({ id, state: await probe(id) })));
+  let released = 0;
+  for (const { id, state } of states) {
+    if (!state.running && (await releaseClosedScan(ds, id, state.status))) released += 1;
+  }
+  return released;
+}
+
+/**
+ * The waiting scans (in queue order) the readers' current capacity can serve now, each holding its readers before the
+ * next is considered. With a probe, none of them has a closed workflow (closed ones are released on the way).
+ */
+export async function scansToWake(ds: DataSource, probe?: WorkflowProbe): Promise<string[]> {
+  for (let round = 0; ; round++) {
+    const r = repositories(ds as Db);
+    if (!(await r.readerWaitlist.any())) return [];
+    const roster = await r.readers.roster();
+    const waiting = await r.readerWaitlist.ordered();
+    const wake = servableNow(
+      roster,
+      waiting.map((w) => w.request),
+    );
+    if (!probe || wake.length === 0 || round >= MAX_ROUNDS) return wake;
+    if ((await releaseClosed(ds, wake, probe)) === 0) return wake;
+  }
+}
+
+/**
+ * After a reservation that had to wait: the waiting scans ahead of it that the capacity would serve first (the ones
+ * that kept it waiting). A closed one among them is released; true when one was, so the reservation is worth asking
+ * again at once (it would otherwise wait for a signal that a dead scan ahead never lets come).
+ */
+export async function releaseClosedAhead(ds: DataSource, ahead: readonly WaitlistEntry[], probe: WorkflowProbe): Promise<boolean> {
+  if (ahead.length === 0) return false;
+  const roster = await repositories(ds as Db).readers.roster();
+  const served = grantInOrder(
+    roster,
+    ahead.map((w): ReaderRequest => w.request),
+  ).granted;
+  return (await releaseClosed(ds, [...served.keys()], probe)) > 0;
+}
+
+/** How many workflows the sweep describes at once (only the ones visibility does not list as running). */
+const DESCRIBE_CONCURRENCY = 8;
+
+/** What one capacity sweep did. */
+export interface CapacitySweep {
+  /** Scans that held capacity or waited for it. */
+  checked: number;
+  /** The ones whose workflow was closed, taken off the queue. */
+  released: { scanId: string; workflowStatus: string }[];
+  /** Waiting scans the capacity can serve now (after the release), to signal `readersAvailable`. */
+  wake: string[];
+}
+
+/**
+ * The periodic capacity sweep (workflow `capacitySweeper`): every scan that holds reader capacity (`reserved`/`open`
+ * tasks) or waits for it (`reader_waitlist`) whose workflow is closed is released ({@link releaseClosedScan}), and the
+ * waiting scans the capacity can then serve are returned to wake. `listedRunning` (Temporal visibility, one list call
+ * per hundred scans) names the scans known to be running, so only the others are described one by one (`probe`,
+ * strongly consistent): visibility is never trusted to release anything.
+ */
+export async function sweepClosedScans(
+  ds: DataSource,
+  probe: WorkflowProbe,
+  listedRunning?: (scanIds: readonly string[]) => Promise<Set<string>>,
+): Promise<CapacitySweep> {
+  const candidates = await repositories(ds as Db).tasks.scansHoldingCapacity();
+  const running = listedRunning && candidates.length > 0 ? await listedRunning(candidates) : new Set<string>();
+  const suspects = candidates.filter((id) => !running.has(id));
+  const released: CapacitySweep['released'] = [];
+  for (let i = 0; i < suspects.length; i += DESCRIBE_CONCURRENCY) {
+    const batch = suspects.slice(i, i + DESCRIBE_CONCURRENCY);
+    const states = await Promise.all(batch.map(async (scanId) => ({ scanId, state: await probe(scanId) })));
+    for (const { scanId, state } of states) {
+      if (!state.running && (await releaseClosedScan(ds, scanId, state.status, 'sweep'))) released.push({ scanId, workflowStatus: state.status });
+    }
+  }
+  return { checked: candidates.length, released, wake: await scansToWake(ds, probe) };
+}
