@@ -95,8 +95,9 @@ export function createReleaseActivities(deps: ReleaseActivityDeps): ReleaseActiv
       return builder.gate(version, previousVersion);
     },
     async abandonRelease({ version, problems, problemCount }) {
-      await repo.markFailed(version, { problemCount, problems });
+      // Staging goes first: once the row says `failed`, nothing of the attempt is left on disk.
       await builder.abandon(version);
+      await repo.markFailed(version, { problemCount, problems });
     },
     async publishRelease({ version, previousVersion }) {
       const pseudonyms = await builder.pseudonymsAtSnapshot(version);
