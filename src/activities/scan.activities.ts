@@ -15,6 +15,7 @@ import { TrackRecordWindow } from './track-record';
 
 export { TRACK_RECORD_SCANS } from './track-record';
 import type { AuditEventWrite, ReadingWrite, ScanResultWrite, ScanWrite, TaskWrite } from '../db/repositories';
+import { FINAL_STAGES } from '../domain';
 import type { RosterEntry, TrackRecord } from '../domain';
 import type { Logger } from '../logger';
 
@@ -122,16 +123,26 @@ async function permanentFailuresFinal<T>(what: string, write: () => Promise<T>):
   }
 }
 
-/** Applies one projection step in one transaction (scan first: tasks and readings reference it). */
-export async function applyProjectionStep(ds: DataSource, step: ProjectionStep): Promise<void> {
-  await ds.transaction(async (em) => {
+const isFinalStage = (stage: string): boolean => (FINAL_STAGES as readonly string[]).includes(stage);
+
+/**
+ * Applies one projection step in one transaction (scan first: tasks and readings reference it). Answers the number of
+ * left-over tasks a final stage closed (they free reader capacity).
+ */
+export async function applyProjectionStep(ds: DataSource, step: ProjectionStep): Promise<number> {
+  return ds.transaction(async (em) => {
     const db = repositories(em);
     if (step.scan) await db.scans.upsert(step.scan);
+    // The workflow's word on a task wins over an earlier write that a lost workflow task's attempt left behind (a
+    // closed task is never reopened, so a stale attempt cannot undo a later write); see projection-orphans.test.ts.
     for (const t of step.tasks ?? []) await db.tasks.upsert(t);
+    await db.readings.removeOfUnsubmitted((step.tasks ?? []).filter((t) => t.status !== 'submitted' && t.status !== 'open' && t.status !== 'reserved').map((t) => t.id));
     if (step.reading) await db.readings.insert(step.reading);
+    const leftovers = step.scan && isFinalStage(step.scan.stage) ? await db.tasks.closeLeftoversOf(step.scan.id, (step.tasks ?? []).map((t) => t.id)) : [];
     if (step.result) await db.scanResults.upsert(step.result);
     if (step.audit?.length) await db.auditEvents.insert(step.audit);
     if (step.leaveWaitlist && step.scan) await db.readerWaitlist.remove(step.scan.id);
+    return leftovers.length;
   });
 }
 
@@ -148,8 +159,8 @@ export function createScanActivities(deps: ScanActivityDeps): ScanActivities {
     (what: string) =>
     (step: ProjectionStep): Promise<ProjectionOutcome | undefined> =>
       permanentFailuresFinal(what, async () => {
-        await applyProjectionStep(dataSource, step);
-        if (!freesCapacity(step)) return undefined;
+        const leftovers = await applyProjectionStep(dataSource, step);
+        if (leftovers === 0 && !freesCapacity(step)) return undefined;
         const wake = await scansToWake(dataSource, activityProbe());
         return wake.length > 0 ? { wake } : undefined;
       });

@@ -156,6 +156,14 @@ export class ReadingsRepository {
     );
   }
 
+  /**
+   * Removes the reading of a task the workflow closed without it (`expired`, `reassigned`, `cancelled`): a submission
+   * written by a lost workflow task's attempt that the workflow never accepted.
+   */
+  async removeOfUnsubmitted(taskIds: string[]): Promise<void> {
+    if (taskIds.length > 0) await this.db.query(`DELETE FROM readings WHERE task_id = ANY($1::uuid[])`, [taskIds]);
+  }
+
   /** The projection's write; a repeat of the same task inserts nothing. */
   async insert(r: ReadingWrite): Promise<void> {
     await this.db.query(

@@ -228,8 +228,23 @@ export class TasksRepository {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, due_at = EXCLUDED.due_at,
          submitted_at = EXCLUDED.submitted_at, closed_at = EXCLUDED.closed_at
-       WHERE tasks.status IN ('reserved', 'open')`,
+       WHERE tasks.status IN ('reserved', 'open') OR EXCLUDED.status NOT IN ('reserved', 'open')`,
       [t.id, t.scanId, t.readerId, t.role, t.slot, t.round, t.status, t.assignedAt, t.dueAt, t.submittedAt ?? null, t.closedAt ?? null],
     );
+  }
+
+  /**
+   * Closes (`cancelled`) the tasks of a scan that still hold a reader's capacity, but those in `keep`: at a final stage
+   * nothing of the scan is open. Its own workflow closed all of its tasks; what is left was written by an attempt of a
+   * workflow task that was lost (a local activity's write) and that the workflow never knew. Returns the closed ids.
+   */
+  async closeLeftoversOf(scanId: string, keep: string[]): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(
+      `UPDATE tasks SET status = 'cancelled', closed_at = now()
+        WHERE scan_id = $1 AND status IN ('reserved', 'open') AND NOT (id = ANY($2::uuid[]))
+        RETURNING id`,
+      [scanId, keep],
+    );
+    return rows.map((r) => r.id);
   }
 }
