@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 
 import { ReadersRepository, repositories } from '../db/repositories';
-import { activityProbe, scansToWake } from './capacity.activities';
+import { activityProbe, activityRunId, scansToWake } from './capacity.activities';
 import { TrackRecordWindow } from './track-record';
 
 export { TRACK_RECORD_SCANS } from './track-record';
@@ -122,12 +122,15 @@ async function permanentFailuresFinal<T>(what: string, write: () => Promise<T>):
   }
 }
 
-/** Applies one projection step in one transaction (scan first: tasks and readings reference it). */
-export async function applyProjectionStep(ds: DataSource, step: ProjectionStep): Promise<void> {
+/**
+ * Applies one projection step in one transaction (scan first: tasks and readings reference it). `runId`: the workflow
+ * run writing it, recorded with its tasks (a run that writes a task holds it: see the capacity sweep).
+ */
+export async function applyProjectionStep(ds: DataSource, step: ProjectionStep, runId?: string): Promise<void> {
   await ds.transaction(async (em) => {
     const db = repositories(em);
     if (step.scan) await db.scans.upsert(step.scan);
-    for (const t of step.tasks ?? []) await db.tasks.upsert(t);
+    for (const t of step.tasks ?? []) await db.tasks.upsert(t, runId);
     if (step.reading) await db.readings.insert(step.reading);
     if (step.result) await db.scanResults.upsert(step.result);
     if (step.audit?.length) await db.auditEvents.insert(step.audit);
@@ -148,7 +151,7 @@ export function createScanActivities(deps: ScanActivityDeps): ScanActivities {
     (what: string) =>
     (step: ProjectionStep): Promise<ProjectionOutcome | undefined> =>
       permanentFailuresFinal(what, async () => {
-        await applyProjectionStep(dataSource, step);
+        await applyProjectionStep(dataSource, step, activityRunId());
         if (!freesCapacity(step)) return undefined;
         const wake = await scansToWake(dataSource, activityProbe());
         return wake.length > 0 ? { wake } : undefined;
