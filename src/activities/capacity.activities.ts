@@ -18,7 +18,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 
 import { releaseClosedAhead, sweepClosedScans, scansToWake as wakeable } from '../db/capacity-queue';
-import type { CapacitySweep, RunHoldings, WorkflowProbe } from '../db/capacity-queue';
+import type { CapacitySweep, RunHoldings, SweepMemory, SweepProbes, WorkflowProbe } from '../db/capacity-queue';
 import { repositories } from '../db/repositories';
 import type { WaitlistEntry } from '../db/repositories';
 import type { ReaderRequest, Reservation } from '../domain/capacity';
@@ -210,37 +210,85 @@ export function clientHoldings(client: Client): RunHoldings {
   };
 }
 
+/** Visibility list calls sent at once by {@link visibilityRunning}. */
+const LIST_CONCURRENCY = 4;
+
 /**
  * The scans of `scanIds` Temporal visibility lists as running, each with its running run's id (one list call per
- * hundred): the sweep describes only the others, and the ones whose rows name a run not listed. Eventually consistent,
- * so only ever used to skip work: a scan missing from it is described. A list that fails lists nothing (every scan is
- * described).
+ * hundred, a few at once): the sweep describes only the others, and the ones whose rows name a run not listed.
+ * Eventually consistent, so only ever used to skip work: a scan missing from it is described. A list that fails lists
+ * nothing (every scan is described).
  */
-export function visibilityRunning(client: Client): (scanIds: readonly string[]) => Promise<Map<string, string[]>> {
+export function visibilityRunning(client: Client, opts: { concurrency?: number } = {}): (scanIds: readonly string[]) => Promise<Map<string, string[]>> {
   return async (scanIds) => {
     const running = new Map<string, string[]>();
     const plain = scanIds.filter((id) => PLAIN_ID.test(id));
-    for (let i = 0; i < plain.length; i += LIST_CHUNK) {
-      const ids = plain.slice(i, i + LIST_CHUNK);
-      const query = `WorkflowId IN (${ids.map((id) => `"${id}"`).join(', ')}) AND ExecutionStatus = "Running"`;
-      try {
-        for await (const w of client.workflow.list({ query })) running.set(w.workflowId, [...(running.get(w.workflowId) ?? []), w.runId]);
-      } catch {
-        // Visibility unavailable: these are described instead.
+    const chunks: string[][] = [];
+    for (let i = 0; i < plain.length; i += LIST_CHUNK) chunks.push(plain.slice(i, i + LIST_CHUNK));
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const ids = chunks[next++];
+        const query = `WorkflowId IN (${ids.map((id) => `"${id}"`).join(', ')}) AND ExecutionStatus = "Running"`;
+        try {
+          for await (const w of client.workflow.list({ query })) running.set(w.workflowId, [...(running.get(w.workflowId) ?? []), w.runId]);
+        } catch {
+          // Visibility unavailable: these are described instead.
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? LIST_CONCURRENCY, chunks.length) }, lane));
     return running;
   };
 }
 
-/** One capacity sweep with the running activity's client (see {@link sweepClosedScans}). */
-export async function sweepCapacity(ds: DataSource, client: Client): Promise<CapacitySweep> {
-  return sweepClosedScans(ds, { probe: clientProbe(client), listedRunning: visibilityRunning(client), holdings: clientHoldings(client) });
+/**
+ * The workflows (ids) with a run closed at or after `since`, from Temporal visibility (one list call per thousand):
+ * what an incremental sweep round checks. Undefined when visibility cannot answer (the round is then a full one).
+ */
+export function visibilityClosedSince(client: Client): (since: Date) => Promise<Set<string> | undefined> {
+  return async (since) => {
+    const ids = new Set<string>();
+    try {
+      const query = `ExecutionStatus != "Running" AND CloseTime >= "${since.toISOString()}"`;
+      for await (const w of client.workflow.list({ query, pageSize: 1000 })) ids.add(w.workflowId);
+      return ids;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** The sweep's questions to Temporal through a client. */
+export function clientSweepProbes(client: Client, opts: { listConcurrency?: number } = {}): SweepProbes {
+  return {
+    probe: clientProbe(client),
+    listedRunning: visibilityRunning(client, opts.listConcurrency === undefined ? {} : { concurrency: opts.listConcurrency }),
+    closedSince: visibilityClosedSince(client),
+    holdings: clientHoldings(client),
+  };
+}
+
+/**
+ * One capacity sweep with the running activity's client (see {@link sweepClosedScans}). `memory`: what this worker's
+ * earlier rounds left (incremental rounds); without it, a full round.
+ */
+export async function sweepCapacity(ds: DataSource, client: Client, memory?: SweepMemory): Promise<CapacitySweep> {
+  return sweepClosedScans(ds, clientSweepProbes(client), memory);
 }
 
 export function createCapacityActivities(deps: { dataSource: DataSource }): CapacityActivities {
+  // The sweeper's rounds on this worker, per task queue (a sweeper per task queue; a round on another worker, or a
+  // worker restart, only makes the next round here look further back or be a full one).
+  const memories = new Map<string, SweepMemory>();
   return {
     reserveReaders: (input) => reserveReaders(deps.dataSource, input, activityProbe(), activityRunId()),
-    sweepCapacity: () => sweepCapacity(deps.dataSource, Context.current().client),
+    sweepCapacity: () => {
+      const ctx = Context.current();
+      const queue = ctx.info.taskQueue;
+      let memory = memories.get(queue);
+      if (!memory) memories.set(queue, (memory = { seen: new Set(), lastAt: 0, fullAt: Number.NEGATIVE_INFINITY }));
+      return sweepCapacity(deps.dataSource, ctx.client, memory);
+    },
   };
 }

@@ -24,7 +24,7 @@ import { ensureCapacitySweeper } from '../../src/temporal/capacity-sweeper';
 import { sweepStatusQuery } from '../../src/workflows/capacity-sweeper.messages';
 import type { ScanLifecycleResult } from '../../src/workflows/scan-lifecycle.messages';
 import { scanStartMetadata } from '../../src/workflows/scan-ui.messages';
-import { submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
+import { readersAvailableSignal, submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
 import { eventually } from '../support/api-harness';
 import { postgresProxy } from '../support/postgres-proxy';
 import { connectTemporal, testServices } from '../support/services';
@@ -229,6 +229,18 @@ describe('capacity sweeper', () => {
 
       // An operator resets the scan to its last workflow task (`temporal workflow reset --type LastWorkflowTask`): a new
       // run that replays the first one's history and carries on with the same three tasks. They are its own: kept.
+      // (A wake-up first, so the last workflow task comes after the one that took the readers: a reset drops the
+      // commands of the task it resets to, and a reset to before the reservation reserves anew.)
+      await first.signal(readersAvailableSignal);
+      await eventually(async () => {
+        const events = (await first.fetchHistory()).events ?? [];
+        const last = events[events.length - 1];
+        return events.some((e) => e.eventType === proto.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) &&
+          last?.eventType !== proto.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED &&
+          last?.eventType !== proto.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+          ? true
+          : undefined;
+      }, 30_000, 'the wake-up handled');
       const history = await temporal.client.workflow.getHandle(input.scanId, first.firstExecutionRunId).fetchHistory();
       const completed = (history.events ?? []).filter((e) => e.eventType === proto.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
       const reset = await temporal.client.workflowService.resetWorkflowExecution({
