@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 
 import { ReadersRepository, repositories } from '../db/repositories';
-import { activityProbe, scansToWake } from './capacity.activities';
+import { activityProbe, activityRunId, scansToWake } from './capacity.activities';
 import { TrackRecordWindow } from './track-record';
 
 export { TRACK_RECORD_SCANS } from './track-record';
@@ -126,16 +126,17 @@ async function permanentFailuresFinal<T>(what: string, write: () => Promise<T>):
 const isFinalStage = (stage: string): boolean => (FINAL_STAGES as readonly string[]).includes(stage);
 
 /**
- * Applies one projection step in one transaction (scan first: tasks and readings reference it). Answers the number of
- * left-over tasks a final stage closed (they free reader capacity).
+ * Applies one projection step in one transaction (scan first: tasks and readings reference it). `runId`: the workflow
+ * run writing it, recorded with its tasks (a run that writes a task holds it: see the capacity sweep). Answers the
+ * number of left-over tasks a final stage closed (they free reader capacity).
  */
-export async function applyProjectionStep(ds: DataSource, step: ProjectionStep): Promise<number> {
+export async function applyProjectionStep(ds: DataSource, step: ProjectionStep, runId?: string): Promise<number> {
   return ds.transaction(async (em) => {
     const db = repositories(em);
     if (step.scan) await db.scans.upsert(step.scan);
     // The workflow's word on a task wins over an earlier write that a lost workflow task's attempt left behind (a
     // closed task is never reopened, so a stale attempt cannot undo a later write); see projection-orphans.test.ts.
-    for (const t of step.tasks ?? []) await db.tasks.upsert(t);
+    for (const t of step.tasks ?? []) await db.tasks.upsert(t, runId);
     await db.readings.removeOfUnsubmitted((step.tasks ?? []).filter((t) => t.status !== 'submitted' && t.status !== 'open' && t.status !== 'reserved').map((t) => t.id));
     if (step.reading) await db.readings.insert(step.reading);
     const leftovers = step.scan && isFinalStage(step.scan.stage) ? await db.tasks.closeLeftoversOf(step.scan.id, (step.tasks ?? []).map((t) => t.id)) : [];
@@ -159,7 +160,7 @@ export function createScanActivities(deps: ScanActivityDeps): ScanActivities {
     (what: string) =>
     (step: ProjectionStep): Promise<ProjectionOutcome | undefined> =>
       permanentFailuresFinal(what, async () => {
-        const leftovers = await applyProjectionStep(dataSource, step);
+        const leftovers = await applyProjectionStep(dataSource, step, activityRunId());
         if (leftovers === 0 && !freesCapacity(step)) return undefined;
         const wake = await scansToWake(dataSource, activityProbe());
         return wake.length > 0 ? { wake } : undefined;

@@ -12,10 +12,15 @@ export function capacitySweeperId(taskQueue: string): string {
   return `capacity-sweeper-${taskQueue}`;
 }
 
-/** A scan the sweeper took off the capacity queue: its workflow's execution status (or `NOT_FOUND`). */
+/**
+ * A scan the sweeper took off the capacity queue: its workflow's execution status (or `NOT_FOUND`); `RUN_SUPERSEDED`
+ * for a scan re-run under its scan id whose earlier runs (`earlierRunIds`) still held readers or a queue place (the
+ * scan itself runs on).
+ */
 export interface SweptScan {
   scanId: string;
   workflowStatus: string;
+  earlierRunIds?: string[];
 }
 
 /** Input of `capacitySweeper` (and what it carries when it continues as new). */

@@ -5,13 +5,16 @@
  * ever and the scans waiting behind it would wait for ever (their backstop only asks again, it frees nothing). The
  * sweeper, started the way every worker starts it (`ensureCapacitySweeper`) with the test's short interval, closes the
  * dead scan's tasks (audited), takes its queue entry away and wakes the waiting scan, which gets the readers. A sweep
- * the database refuses is reported (`sweepStatus`) and the next one catches up: the sweeper never fails.
+ * the database refuses is reported (`sweepStatus`) and the next one catches up: the sweeper never fails. A scan re-run
+ * under its scan id (same workflow id, a new run) while its earlier run's tasks are open has them released (the workflow
+ * id alone says "running"), while a run reset to its last workflow task keeps the tasks it took over.
  * Real dev server, real Postgres, real ingest on a chest radiograph.
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import type { DataSource } from 'typeorm';
 
 import { visibilityRunning } from '../../src/activities/capacity.activities';
@@ -20,7 +23,8 @@ import { DEFAULT_POLICIES } from '../../src/domain';
 import { ensureCapacitySweeper } from '../../src/temporal/capacity-sweeper';
 import { sweepStatusQuery } from '../../src/workflows/capacity-sweeper.messages';
 import type { ScanLifecycleResult } from '../../src/workflows/scan-lifecycle.messages';
-import { submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
+import { scanStartMetadata } from '../../src/workflows/scan-ui.messages';
+import { readersAvailableSignal, submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
 import { eventually } from '../support/api-harness';
 import { postgresProxy } from '../support/postgres-proxy';
 import { connectTemporal, testServices } from '../support/services';
@@ -196,6 +200,103 @@ describe('capacity sweeper', () => {
     expect(await ds.query(`SELECT scan_id FROM reader_waitlist`)).toEqual([]);
     await recordHistory(sweeper, 'capacity-sweeper-released');
     await sweeper.terminate('next test');
+  }, 300_000);
+
+  it("frees the readers an earlier run of a re-run scan holds, and leaves a reset run's own tasks alone", async () => {
+    // A worker and sweeper of their own (the readers are free again after the first test).
+    const rerunRig = await createScanRig(temporal.client);
+    const rerunWorker = await startWorker({
+      rig: rerunRig,
+      nativeConnection: temporal.nativeConnection,
+      namespace: testServices().namespace,
+      workflowBundle: await bundleWorkflows(),
+      activities: realActivities(ds, rerunRig.store),
+    });
+    let handle: WorkflowHandle | undefined;
+    try {
+      const input = await rerunRig.stage(dicomVariant(nih, tag, ++n), { policy: DEFAULT_POLICIES['independent-3'] });
+      const first = await startScan(temporal.client, rerunRig.taskQueue, input);
+      await reading(first);
+      const firstTasks: { id: string; reader_id: string }[] = await ds.query(`SELECT id, reader_id FROM tasks WHERE scan_id = $1 AND status = 'open' ORDER BY id`, [
+        input.scanId,
+      ]);
+      expect(firstTasks).toHaveLength(3);
+      handle = temporal.client.workflow.getHandle(await ensureCapacitySweeper(temporal.client, { taskQueue: rerunRig.taskQueue, intervalMs: INTERVAL_MS }));
+      const h = handle;
+      const roundsAfter = async (min: number): Promise<void> => {
+        await eventually(async () => ((await h.query(sweepStatusQuery)).rounds >= min ? true : undefined), 30_000, `sweep round ${min}`);
+      };
+
+      // An operator resets the scan to its last workflow task (`temporal workflow reset --type LastWorkflowTask`): a new
+      // run that replays the first one's history and carries on with the same three tasks. They are its own: kept.
+      // (A wake-up first, so the last workflow task comes after the one that took the readers: a reset drops the
+      // commands of the task it resets to, and a reset to before the reservation reserves anew.)
+      await first.signal(readersAvailableSignal);
+      await eventually(async () => {
+        const events = (await first.fetchHistory()).events ?? [];
+        const last = events[events.length - 1];
+        return events.some((e) => e.eventType === proto.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) &&
+          last?.eventType !== proto.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED &&
+          last?.eventType !== proto.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+          ? true
+          : undefined;
+      }, 30_000, 'the wake-up handled');
+      const history = await temporal.client.workflow.getHandle(input.scanId, first.firstExecutionRunId).fetchHistory();
+      const completed = (history.events ?? []).filter((e) => e.eventType === proto.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+      const reset = await temporal.client.workflowService.resetWorkflowExecution({
+        namespace: testServices().namespace,
+        workflowExecution: { workflowId: input.scanId, runId: first.firstExecutionRunId },
+        reason: 'reset by an operator (test)',
+        workflowTaskFinishEventId: completed[completed.length - 1].eventId,
+        requestId: randomUUID(),
+      });
+      expect(reset.runId).not.toBe(first.firstExecutionRunId);
+      const latest = temporal.client.workflow.getHandle(input.scanId);
+      await waitForStatus(latest, (x) => x.stage === 'reading' && openTasks(x).length === 3, 60_000);
+      await roundsAfter((await h.query(sweepStatusQuery)).rounds + 3);
+      expect(await taskStatuses(input.scanId)).toEqual(['open', 'open', 'open']);
+      expect(openTasks(await status(latest)).map((t) => t.taskId).sort()).toEqual(firstTasks.map((t) => t.id));
+
+      // Then the scan is terminated and started again under its scan id (one call: TERMINATE_EXISTING). The new run
+      // knows nothing of the tasks before it, yet they hold every reader: it waits, and the sweep must free them.
+      const rerun = await temporal.client.workflow.start('scanLifecycle', {
+        taskQueue: rerunRig.taskQueue,
+        workflowId: input.scanId,
+        args: [input],
+        workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        ...scanStartMetadata(input),
+      });
+      const rerunAt = Date.now();
+      const served = await waitForStatus(rerun, (x) => x.stage === 'reading' && openTasks(x).length === 3, 60_000);
+      console.log(`capacity sweep: a re-run scan got the readers its earlier run held ${Date.now() - rerunAt} ms after the restart (interval ${INTERVAL_MS} ms)`);
+      const newIds = openTasks(served).map((t) => t.taskId);
+      expect(newIds.filter((id) => firstTasks.some((t) => t.id === id))).toEqual([]);
+      const rows: { id: string; status: string }[] = await ds.query(`SELECT id, status FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id`, [
+        firstTasks.map((t) => t.id),
+      ]);
+      expect(rows.map((r) => r.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+      const events: { task_id: string; detail: Record<string, unknown> }[] = await ds.query(
+        `SELECT task_id, detail FROM audit_events WHERE scan_id = $1 AND actor = 'system' AND action = 'task:cancelled' ORDER BY task_id`,
+        [input.scanId],
+      );
+      expect(events.map((e) => e.task_id)).toEqual(firstTasks.map((t) => t.id));
+      for (const e of events) expect(e.detail).toMatchObject({ foundBy: 'sweep', currentRunId: rerun.firstExecutionRunId });
+      // The scan itself runs on: its row is the new run's, never cancelled by the sweep.
+      expect(await stage(input.scanId)).toBe('reading');
+
+      // The new run finishes normally; nothing is held afterwards.
+      for (const t of openTasks(served)) {
+        await rerun.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.taskId, readerId: t.readerId, reading: simulatedReading(t.slot) }] });
+      }
+      expect(((await rerun.result()) as ScanLifecycleResult).stage).toBe('released');
+      expect(await ds.query(`SELECT id FROM tasks WHERE status IN ('open', 'reserved')`)).toEqual([]);
+      expect(await ds.query(`SELECT scan_id FROM reader_waitlist`)).toEqual([]);
+    } finally {
+      await handle?.terminate('test over').catch(() => undefined);
+      await rerunWorker.stop();
+      await fsp.rm(rerunRig.storeDir, { recursive: true, force: true });
+    }
   }, 300_000);
 
   it('reports a sweep the database refused, goes on, and releases what a vanished workflow held once the database is back', async () => {

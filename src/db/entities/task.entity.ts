@@ -1,4 +1,4 @@
-import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, Unique } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 
 import { TASK_ROLES, TASK_ROW_STATUSES } from '../../domain/vocabulary';
 import type { TaskRole, TaskRowStatus } from '../../domain/vocabulary';
@@ -13,7 +13,8 @@ import { ScanEntity } from './scan.entity';
 @Entity({ name: 'tasks' })
 @Check('ck_tasks_role', inList('role', TASK_ROLES))
 @Check('ck_tasks_status', inList('status', TASK_ROW_STATUSES))
-@Unique('uq_tasks_scan_reader_role_round', ['scanId', 'readerId', 'role', 'round'])
+/** One task per reader, role and round of a scan; an earlier run's task the capacity sweep cancelled does not count. */
+@Index('uq_tasks_scan_reader_role_round', ['scanId', 'readerId', 'role', 'round'], { unique: true, where: `status <> 'cancelled'` })
 @Index('ix_tasks_reader_status_due', ['readerId', 'status', 'dueAt', 'id'])
 @Index('ix_tasks_status_due', ['status', 'dueAt', 'id'])
 @Index('ix_tasks_scan', ['scanId'])
@@ -60,4 +61,11 @@ export class TaskEntity {
 
   @Column({ name: 'closed_at', type: 'timestamptz', nullable: true })
   closedAt!: Date | null;
+
+  /**
+   * The workflow run that reserved the task or last wrote it (the capacity sweep frees what an earlier run of a re-run
+   * scan holds); NULL for rows written before it was recorded.
+   */
+  @Column({ name: 'run_id', type: 'text', nullable: true })
+  runId!: string | null;
 }

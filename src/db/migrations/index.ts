@@ -13,6 +13,7 @@ import { ReservedTasks1764900000000 } from './1764900000000-reserved-tasks';
 import { ReleaseRuns1765000000000 } from './1765000000000-release-runs';
 import { ReaderTaskCounts1765300000000 } from './1765300000000-reader-task-counts';
 import { ScanResultsReleasedIndex1765400000000 } from './1765400000000-scan-results-released-index';
+import { TaskRunIds1765500000000 } from './1765500000000-task-run-ids';
 
 /** Every migration, in order. Never `synchronize`. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   ReleaseRuns1765000000000,
   ReaderTaskCounts1765300000000,
   ScanResultsReleasedIndex1765400000000,
+  TaskRunIds1765500000000,
 ];

@@ -8,6 +8,8 @@ export interface WaitlistEntry {
   /** ISO-8601, the workflow's time when the scan first waited (first come, first served). */
   enqueuedAt: string;
   request: ReaderRequest;
+  /** The workflow run that queued it (absent: not recorded). */
+  runId?: string;
 }
 
 /**
@@ -42,10 +44,27 @@ export class ReaderWaitlistRepository {
   /** Puts a scan on the list, or updates its request; a scan already waiting keeps its place. */
   async upsert(e: WaitlistEntry): Promise<void> {
     await this.db.query(
-      `INSERT INTO reader_waitlist (scan_id, role, priority, enqueued_at, request) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (scan_id) DO UPDATE SET role = EXCLUDED.role, priority = EXCLUDED.priority, request = EXCLUDED.request, updated_at = now()`,
-      [e.scanId, e.request.role, e.priority, e.enqueuedAt, JSON.stringify(e.request)],
+      `INSERT INTO reader_waitlist (scan_id, role, priority, enqueued_at, request, run_id) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (scan_id) DO UPDATE SET role = EXCLUDED.role, priority = EXCLUDED.priority, request = EXCLUDED.request,
+         run_id = COALESCE(EXCLUDED.run_id, reader_waitlist.run_id), updated_at = now()`,
+      [e.scanId, e.request.role, e.priority, e.enqueuedAt, JSON.stringify(e.request), e.runId ?? null],
     );
+  }
+
+  /**
+   * After a re-run of a scan: its entry queued by another run than `currentRunId` becomes the current run's when that
+   * run waits (a reset run waiting where its earlier run did), else leaves the list. True when it was removed.
+   */
+  async releaseEarlierRun(scanId: string, currentRunId: string, currentWaits: boolean): Promise<boolean> {
+    if (currentWaits) {
+      await this.db.query(`UPDATE reader_waitlist SET run_id = $2 WHERE scan_id = $1 AND run_id IS NOT NULL AND run_id <> $2`, [scanId, currentRunId]);
+      return false;
+    }
+    const rows: unknown[] = await this.db.query(`DELETE FROM reader_waitlist WHERE scan_id = $1 AND run_id IS NOT NULL AND run_id <> $2 RETURNING scan_id`, [
+      scanId,
+      currentRunId,
+    ]);
+    return rows.length > 0;
   }
 
   async remove(scanId: string): Promise<void> {

@@ -52,6 +52,12 @@ export interface ReaderWorkloadRow {
   median_read_seconds: number | null;
 }
 
+/** A scan holding reader capacity or waiting for it, with the workflow runs that hold or queued it. */
+export interface CapacityHolder {
+  scanId: string;
+  runIds: string[];
+}
+
 /** Upsert of one `tasks` row by the scan workflow's projection: the task's facts as the workflow decided them. */
 export interface TaskWrite extends TaskFacts<TaskRowStatus> {
   id: string;
@@ -193,13 +199,57 @@ export class TasksRepository {
 
   /**
    * The scans that hold reader capacity (a `reserved` or `open` task) or wait for it (`reader_waitlist`): the ones the
-   * capacity sweep checks for a closed workflow.
+   * capacity sweep checks for a closed workflow, each with the runs that hold or queued them (`run_id`; none for rows
+   * written before runs were recorded).
    */
-  async scansHoldingCapacity(): Promise<string[]> {
-    const rows: { scan_id: string }[] = await this.db.query(
-      `SELECT scan_id FROM tasks WHERE status IN ('reserved', 'open') UNION SELECT scan_id FROM reader_waitlist ORDER BY scan_id`,
+  async capacityHolders(): Promise<CapacityHolder[]> {
+    const rows: { scan_id: string; run_ids: (string | null)[] }[] = await this.db.query(
+      `SELECT scan_id, array_agg(DISTINCT run_id) AS run_ids
+         FROM (SELECT scan_id, run_id FROM tasks WHERE status IN ('reserved', 'open')
+               UNION ALL SELECT scan_id, run_id FROM reader_waitlist) held
+        GROUP BY scan_id ORDER BY scan_id`,
     );
-    return rows.map((r) => r.scan_id);
+    return rows.map((r) => ({ scanId: r.scan_id, runIds: r.run_ids.filter((id): id is string => id !== null) }));
+  }
+
+  /**
+   * The readers of a scan's other tasks for the same role and rounds that still count (anything but `cancelled`): a
+   * reservation may not grant them again (one task per reader, role and round). `held`: the ones still holding the
+   * reader (`reserved`/`open`: an earlier run's, until the sweep frees them).
+   */
+  async readersOfScanRounds(scanId: string, role: string, rounds: readonly number[], exceptIds: readonly string[]): Promise<{ reader_id: string; held: boolean }[]> {
+    return this.db.query(
+      `SELECT reader_id, bool_or(status IN ('reserved', 'open')) AS held FROM tasks
+        WHERE scan_id = $1 AND role = $2 AND round = ANY($3::int[]) AND status <> 'cancelled' AND id <> ALL($4::uuid[])
+        GROUP BY reader_id`,
+      [scanId, role, [...rounds], [...exceptIds]],
+    );
+  }
+
+  /**
+   * After a re-run of a scan (same workflow id, a new run): its `reserved`/`open` tasks recorded with another run than
+   * `currentRunId`. The ones in `keepIds` (the current run holds them: a reset run took them over) are recorded as the
+   * current run's; the others are cancelled (their readers' capacity is free again) and returned.
+   */
+  async releaseEarlierRuns(
+    scanId: string,
+    currentRunId: string,
+    keepIds: readonly string[],
+  ): Promise<{ id: string; reader_id: string; status: 'reserved' | 'open'; run_id: string }[]> {
+    await this.db.query(
+      `UPDATE tasks SET run_id = $2
+        WHERE scan_id = $1 AND status IN ('reserved', 'open') AND run_id IS NOT NULL AND run_id <> $2 AND id = ANY($3::uuid[])`,
+      [scanId, currentRunId, [...keepIds]],
+    );
+    return this.db.query(
+      `WITH stale AS (SELECT id, status FROM tasks
+                       WHERE scan_id = $1 AND status IN ('reserved', 'open') AND run_id IS NOT NULL AND run_id <> $2
+                         AND id <> ALL($3::uuid[]) FOR UPDATE),
+            closed AS (UPDATE tasks t SET status = 'cancelled', closed_at = now() FROM stale WHERE t.id = stale.id
+                       RETURNING t.id, t.reader_id, stale.status, t.run_id)
+       SELECT id, reader_id, status, run_id FROM closed ORDER BY id`,
+      [scanId, currentRunId, [...keepIds]],
+    );
   }
 
   /**
@@ -220,16 +270,17 @@ export class TasksRepository {
   /**
    * The projection's write: inserts a task or moves it on (a `reserved` row opens when its scan writes it). Terminal
    * statuses are final: a row that is neither `reserved` nor `open` is never changed again, so a late retry of an
-   * older write cannot undo a newer one.
+   * older write cannot undo a newer one. `runId`: the workflow run writing it (recorded; a run that writes a task
+   * holds it).
    */
-  async upsert(t: TaskWrite): Promise<void> {
+  async upsert(t: TaskWrite, runId?: string): Promise<void> {
     await this.db.query(
-      `INSERT INTO tasks (id, scan_id, reader_id, role, slot, round, status, assigned_at, due_at, submitted_at, closed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+      `INSERT INTO tasks (id, scan_id, reader_id, role, slot, round, status, assigned_at, due_at, submitted_at, closed_at, run_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, due_at = EXCLUDED.due_at,
-         submitted_at = EXCLUDED.submitted_at, closed_at = EXCLUDED.closed_at
+         submitted_at = EXCLUDED.submitted_at, closed_at = EXCLUDED.closed_at, run_id = COALESCE(EXCLUDED.run_id, tasks.run_id)
        WHERE tasks.status IN ('reserved', 'open') OR EXCLUDED.status NOT IN ('reserved', 'open')`,
-      [t.id, t.scanId, t.readerId, t.role, t.slot, t.round, t.status, t.assignedAt, t.dueAt, t.submittedAt ?? null, t.closedAt ?? null],
+      [t.id, t.scanId, t.readerId, t.role, t.slot, t.round, t.status, t.assignedAt, t.dueAt, t.submittedAt ?? null, t.closedAt ?? null, runId ?? null],
     );
   }
 
