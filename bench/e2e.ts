@@ -36,6 +36,7 @@ import { submitReadingUpdate } from '../src/workflows/scan-lifecycle.messages';
 import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import * as floorActivities from './floor/activities';
 import { floorSubmitUpdate } from './floor/workflows';
+import { ActivityTimes, CpuSampler, cpuLine, HistoryTimes } from './profile';
 import { median, pool, radiographCopy, slotReading } from './support';
 import { loadToolchainConfig } from '../src/config/toolchain';
 
@@ -66,12 +67,13 @@ function mixLine(mix: EventMix): string {
     .join(', ');
 }
 
-/** History lengths of the workflows, and the event mix of the first one (what a scan's history is made of). */
-async function historyLengths(client: Client, ids: string[]): Promise<number[] & { mix?: EventMix }> {
-  const out: number[] & { mix?: EventMix } = [];
+/** History lengths of the workflows, the event mix of the first one (what a scan's history is made of), and latencies. */
+async function historyLengths(client: Client, ids: string[]): Promise<number[] & { mix?: EventMix; times: HistoryTimes }> {
+  const out: number[] & { mix?: EventMix; times: HistoryTimes } = Object.assign([], { times: new HistoryTimes() });
   await pool(ids, 10, async (id) => {
     const h = await client.workflow.getHandle(id).fetchHistory();
     out.push(h.events?.length ?? 0);
+    out.times.add(h.events ?? []);
     if (id === ids[0]) out.mix = eventMix(h.events ?? []);
   });
   return out;
@@ -106,11 +108,13 @@ async function main(): Promise<void> {
     await seedRoster(ds, { seed: true });
 
     // ReadFlow: the full lifecycle.
+    const rfTimes = new ActivityTimes();
+    const cpu = new CpuSampler(ds);
     const rfWorker = await createReadflowWorker({
       connection: native,
       namespace: 'readflow',
       taskQueue: 'bench-e2e-readflow',
-      activities: createActivities({ dataSource: ds, store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }),
+      activities: rfTimes.wrap(createActivities({ dataSource: ds, store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 })),
       workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }),
       maxConcurrentActivityTaskExecutions: 40,
     });
@@ -122,6 +126,7 @@ async function main(): Promise<void> {
       inputs.push({ scanId: staged.scanId, sourceKey: staged.sourceKey, split: 'train', policy, batchId: 'bench-e2e' });
     }
     const rfRunning = rfWorker.run();
+    await cpu.begin();
     const rfStart = Date.now();
     let done = false;
     const answered = new Set<string>();
@@ -145,6 +150,7 @@ async function main(): Promise<void> {
       await h.result();
     });
     const rfMs = Date.now() - rfStart;
+    const rfCpu = await cpu.end();
     done = true;
     await readers;
     rfWorker.shutdown();
@@ -152,16 +158,18 @@ async function main(): Promise<void> {
     const rfEvents = await historyLengths(client, inputs.map((x) => x.scanId));
 
     // The floor: Temporal's irreducible part of the same protocol.
+    const floorTimes = new ActivityTimes();
     const floorWorker = await Worker.create({
       connection: native,
       namespace: 'readflow',
       taskQueue: 'bench-e2e-floor',
-      activities: floorActivities,
+      activities: floorTimes.wrap(floorActivities),
       workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./floor/workflows'), logger: quiet }),
       maxConcurrentActivityTaskExecutions: 40,
     });
     const floorRunning = floorWorker.run();
     const floorIds = inputs.map((_, i) => `floor-${process.pid}-${i}`);
+    await cpu.begin();
     const floorStart = Date.now();
     await pool(floorIds, CONCURRENCY, async (id) => {
       const h = await client.workflow.start('floorScan', { taskQueue: 'bench-e2e-floor', workflowId: id, args: [{ scanId: id, readers: READERS, deadlineMs: DEADLINE_MS }] });
@@ -169,6 +177,7 @@ async function main(): Promise<void> {
       await h.result();
     });
     const floorMs = Date.now() - floorStart;
+    const floorCpu = await cpu.end();
     floorWorker.shutdown();
     await floorRunning;
     const floorEvents = await historyLengths(client, floorIds);
@@ -182,6 +191,16 @@ async function main(): Promise<void> {
       `  floor workflow      ${(floorMs / 1000).toFixed(1)} s  ${floorRate.toFixed(2)} scans/s  history median ${median(floorEvents)} events/scan (max ${Math.max(...floorEvents)})`,
       `  ReadFlow history of one scan: ${mixLine(rfEvents.mix ?? new Map())}`,
       `  floor history of one scan:    ${mixLine(floorEvents.mix ?? new Map())}`,
+      '  where the time goes (CPU of each phase; activities as the worker ran them; latencies from the histories):',
+      cpuLine('ReadFlow', rfCpu, SCANS),
+      cpuLine('floor   ', floorCpu, SCANS),
+      '  ReadFlow activities:',
+      ...rfTimes.lines(SCANS),
+      '  ReadFlow histories:',
+      ...rfEvents.times.lines(),
+      '  floor histories:',
+      ...floorEvents.times.lines(),
+      `  load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (${os.cpus().length} cores)`,
       `  ratio               ReadFlow = ${((rfRate / floorRate) * 100).toFixed(1)} % of the floor's rate (goal ≥ 70 %); history ${(median(rfEvents) / median(floorEvents)).toFixed(2)}× the floor's (goal ≤ 1.5×)`,
       '',
     ];
