@@ -40,6 +40,8 @@ export interface ProjectionStep {
   scan?: ScanRow;
   tasks?: TaskRow[];
   reading?: ReadingRow;
+  /** Several accepted submissions written together (a batched step, since `BATCHED_SCAN_STEPS`), in order. */
+  readings?: ReadingRow[];
   result?: ResultRow;
   audit?: AuditEventRow[];
   /** The scan stops waiting for readers (it left `waiting-for-readers` without a grant): its `reader_waitlist` row goes. */
@@ -129,6 +131,7 @@ export async function applyProjectionStep(ds: DataSource, step: ProjectionStep):
     if (step.scan) await db.scans.upsert(step.scan);
     for (const t of step.tasks ?? []) await db.tasks.upsert(t);
     if (step.reading) await db.readings.insert(step.reading);
+    for (const r of step.readings ?? []) await db.readings.insert(r);
     if (step.result) await db.scanResults.upsert(step.result);
     if (step.audit?.length) await db.auditEvents.insert(step.audit);
     if (step.leaveWaitlist && step.scan) await db.readerWaitlist.remove(step.scan.id);

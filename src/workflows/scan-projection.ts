@@ -17,7 +17,7 @@
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { getExternalWorkflowHandle, log, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 
-import type { AuditEventRow, ProjectionOutcome, ProjectionStep, ScanRow, TaskRow } from '../activities/scan.activities';
+import type { AuditEventRow, ProjectionOutcome, ProjectionStep, ReadingRow, ScanRow, TaskRow } from '../activities/scan.activities';
 import type { DatabaseActivityProxies } from './activities';
 import { databaseActivities, localDatabaseActivities, PROJECTION_DATA_ERROR, PROJECTION_RETRY, scanActivities } from './activities';
 import { PROJECTION_OUTLASTS_OUTAGES } from './patches';
@@ -57,16 +57,22 @@ export interface StageChange {
   withNext?: true;
 }
 
-/** Two steps as one (`later` after `earlier`): rows of the later win, audit events and tasks in order. */
+/** The readings a step writes (`reading`, or `readings` when steps with one each were merged). */
+function readingsOf(step: ProjectionStep): ReadingRow[] {
+  return step.readings ?? (step.reading ? [step.reading] : []);
+}
+
+/** Two steps as one (`later` after `earlier`): rows of the later win, audit events, tasks and readings in order. */
 export function mergeSteps(earlier: ProjectionStep, later: ProjectionStep): ProjectionStep {
   const tasks = [...(earlier.tasks ?? []), ...(later.tasks ?? [])];
   const audit = [...(earlier.audit ?? []), ...(later.audit ?? [])];
-  const reading = later.reading ?? earlier.reading;
+  const readings = [...readingsOf(earlier), ...readingsOf(later)];
   const result = later.result ?? earlier.result;
   return {
     ...(earlier.scan || later.scan ? { scan: { ...earlier.scan, ...later.scan } as ScanRow } : {}),
     ...(tasks.length ? { tasks } : {}),
-    ...(reading ? { reading } : {}),
+    // One reading as before (steps merged before `BATCHED_SCAN_STEPS` never carried two).
+    ...(readings.length === 1 ? { reading: readings[0] } : readings.length > 1 ? { readings } : {}),
     ...(result ? { result } : {}),
     ...(audit.length ? { audit } : {}),
     ...(earlier.leaveWaitlist || later.leaveWaitlist ? { leaveWaitlist: true as const } : {}),
@@ -104,6 +110,12 @@ export class ScanProjection {
   private lastAttributes = '';
   /** A step held for the next write (`holdForNext`). */
   private held?: ProjectionStep;
+  /** Batched runs: callers waiting for the held step to be written (`holdWithNext`). */
+  private heldWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** Batched runs: writes issued and not done yet. */
+  private writing = 0;
+  /** Batched runs: the writes issued while another was being written, to go together once it is done. */
+  private batch?: { activity: ProjectionActivity; step: ProjectionStep; done: Promise<void> };
   /** The database activities with this run's retry budget (`input.projectionRetry`). */
   private readonly db: DatabaseActivityProxies;
   /** Lean runs (`LEAN_SCAN_HISTORY`): search attribute changes not upserted yet (`flushAttributes`). */
@@ -258,12 +270,32 @@ export class ScanProjection {
   }
 
   /**
+   * {@link holdForNext}, resolving once the step is in Postgres (batched runs: the submission that completes the
+   * readings goes with the step the main loop writes next).
+   */
+  holdWithNext(step: ProjectionStep): Promise<void> {
+    this.holdForNext(step);
+    return new Promise<void>((resolve, reject) => this.heldWaiters.push({ resolve, reject }));
+  }
+
+  /** Batched runs: writes a held step nobody else wrote (before the run ends). */
+  writeHeld(): Promise<void> {
+    return this.held ? this.write('recordScan', {}) : Promise.resolve();
+  }
+
+  /**
    * Writes a projection step. Writes run one after another in the order the workflow issued them,
    * so Postgres sees the same sequence of states as the workflow (a stage never goes backwards).
    */
   write(activity: ProjectionActivity, next: ProjectionStep): Promise<void> {
     const step = this.held ? mergeSteps(this.held, next) : next;
     this.held = undefined;
+    if (this.s.batched) {
+      const waiters = this.heldWaiters.splice(0);
+      const out = this.writeBatched(activity, step);
+      for (const w of waiters) out.then(w.resolve, w.reject);
+      return out;
+    }
     if (step.result) activity = 'recordRelease';
     refreshCurrentDetails(this.s);
     const summary = projectionSummary(step);
@@ -278,6 +310,48 @@ export class ScanProjection {
       () => undefined,
     );
     return run as Promise<void>;
+  }
+
+  /**
+   * Batched runs: a write issued while another is being written waits for it with the others issued meanwhile, and
+   * they go to Postgres as one step (same rows and audit events in the same order, one transaction, one activity).
+   */
+  private writeBatched(activity: ProjectionActivity, step: ProjectionStep): Promise<void> {
+    refreshCurrentDetails(this.s);
+    if (this.offLane > 0) this.flushAttributes();
+    if (this.batch) {
+      this.batch.step = mergeSteps(this.batch.step, step);
+      this.batch.activity = this.batch.step.result ? 'recordRelease' : activity;
+      return this.batch.done;
+    }
+    this.writing += 1;
+    let run: Promise<void>;
+    if (this.writing > 1) {
+      const batch: { activity: ProjectionActivity; step: ProjectionStep; done: Promise<void> } = {
+        activity: step.result ? 'recordRelease' : activity,
+        step,
+        done: Promise.resolve(),
+      };
+      run = this.writeTail.then(() => {
+        // From now on, writes wait for this one.
+        if (this.batch === batch) this.batch = undefined;
+        return this.persist(batch.activity, batch.step, projectionSummary(batch.step));
+      });
+      batch.done = run;
+      this.batch = batch;
+    } else {
+      const a = step.result ? 'recordRelease' : activity;
+      run = this.writeTail.then(() => this.persist(a, step, projectionSummary(step)));
+    }
+    this.writeTail = run.then(
+      () => {
+        this.writing -= 1;
+      },
+      () => {
+        this.writing -= 1;
+      },
+    );
+    return run;
   }
 
   /** Resolves once every write issued so far is done. */
