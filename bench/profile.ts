@@ -7,6 +7,8 @@
  * Linux only (/proc); elsewhere the CPU figures are left out.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import type { IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
@@ -60,10 +62,14 @@ export interface CpuFigures {
   temporal: number;
   /** The Postgres backends connected to the benchmark's database (not the server's shared processes). */
   postgres: number;
+  /** Delay of this process's event loop (ms): how long a ready callback (an activity's next step, a query's answer) waits. */
+  loopDelayP50: number;
+  loopDelayP99: number;
 }
 
 /** Samples CPU of the processes of one phase. */
 export class CpuSampler {
+  private loop?: IntervalHistogram;
   private start?: { at: number; self: { self: number; children: number }; temporal: Map<number, number>; pg: Map<number, number> };
 
   constructor(private readonly ds: DataSource) {}
@@ -88,10 +94,14 @@ export class CpuSampler {
   async begin(): Promise<void> {
     const snap = await this.snapshot();
     this.start = { at: Date.now(), self: procCpu(process.pid) ?? { self: 0, children: 0 }, ...snap };
+    this.loop = monitorEventLoopDelay({ resolution: 10 });
+    this.loop.enable();
   }
 
   async end(): Promise<CpuFigures> {
     const start = this.start!;
+    this.loop?.disable();
+    const loop = this.loop;
     const self = procCpu(process.pid) ?? { self: 0, children: 0 };
     const snap = await this.snapshot();
     const delta = (now: Map<number, number>, then: Map<number, number>): number => {
@@ -105,13 +115,15 @@ export class CpuSampler {
       children: self.children - start.self.children,
       temporal: delta(snap.temporal, start.temporal),
       postgres: delta(snap.pg, start.pg),
+      loopDelayP50: loop ? loop.percentile(50) / 1e6 : 0,
+      loopDelayP99: loop ? loop.percentile(99) / 1e6 : 0,
     };
   }
 }
 
 export function cpuLine(label: string, c: CpuFigures, scans: number): string {
   const per = (s: number): string => `${s.toFixed(1)} s (${((s * 1000) / scans).toFixed(0)} ms/scan)`;
-  return `  ${label} CPU over ${c.wallS.toFixed(1)} s: worker+driver ${per(c.worker)}, OCR/tools ${per(c.children)}, Temporal server ${per(c.temporal)}, Postgres backends ${per(c.postgres)}`;
+  return `  ${label} CPU over ${c.wallS.toFixed(1)} s: worker+driver ${per(c.worker)}, OCR/tools ${per(c.children)}, Temporal server ${per(c.temporal)}, Postgres backends ${per(c.postgres)}; event loop delay p50 ${c.loopDelayP50.toFixed(0)} ms p99 ${c.loopDelayP99.toFixed(0)} ms`;
 }
 
 /** Durations (ms) of activity executions by name, local ones apart (`name (local)`). */

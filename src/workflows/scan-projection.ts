@@ -104,18 +104,42 @@ function stageActivity(stage: ScanStage): ProjectionActivity {
   return stage === 'released' ? 'recordRelease' : 'recordScan';
 }
 
+/** Batched runs: one step of a write, with its own outcome (it may be written with others). */
+interface Part {
+  activity: ProjectionActivity;
+  step: ProjectionStep;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function part(activity: ProjectionActivity, step: ProjectionStep): Part {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A caller that does not wait for its step (a held step) leaves no unhandled rejection behind.
+  done.catch(() => undefined);
+  return { activity, step, done, resolve, reject };
+}
+
+/** Steps written together were refused for their data: they are written again one by one. */
+class RefusedTogether extends Error {}
+
 export class ScanProjection {
   private auditSeq = 0;
   private writeTail: Promise<void> = Promise.resolve();
   private lastAttributes = '';
   /** A step held for the next write (`holdForNext`). */
   private held?: ProjectionStep;
-  /** Batched runs: callers waiting for the held step to be written (`holdWithNext`). */
-  private heldWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
-  /** Batched runs: writes issued and not done yet. */
+  /** Batched runs: steps held for the next write (`holdForNext`, `holdWithNext`), in order. */
+  private heldParts: Part[] = [];
+  /** Batched runs: writes issued and not done yet (a batch counts once). */
   private writing = 0;
-  /** Batched runs: the writes issued while another was being written, to go together once it is done. */
-  private batch?: { activity: ProjectionActivity; step: ProjectionStep; done: Promise<void> };
+  /** Batched runs: the steps issued while another write was in flight, to go together once it is done. */
+  private batch?: Part[];
   /** The database activities with this run's retry budget (`input.projectionRetry`). */
   private readonly db: DatabaseActivityProxies;
   /** Lean runs (`LEAN_SCAN_HISTORY`): search attribute changes not upserted yet (`flushAttributes`). */
@@ -148,7 +172,7 @@ export class ScanProjection {
    * for a retryable reason (an outage, a timeout), the regular activity with the full budget takes over, and all goes on
    * as above. A refusal (`ProjectionDataError`) is final either way.
    */
-  async durably<T>(activity: string, call: (a: DatabaseActivityProxies) => Promise<T>, opts: { hold?: boolean } = {}): Promise<T | undefined> {
+  async durably<T>(activity: string, call: (a: DatabaseActivityProxies) => Promise<T>, opts: { hold?: boolean; split?: boolean } = {}): Promise<T | undefined> {
     let pauses = 0;
     let local = this.s.lean;
     /** Lean runs: this call counts in `offLane` (it waits beyond the workflow task). */
@@ -170,6 +194,8 @@ export class ScanProjection {
           const refused = refusal(err, activity);
           if (refused) {
             if (opts.hold === false) return undefined;
+            // Steps written together: written again one by one (`persistParts`).
+            if (opts.split) throw new RefusedTogether();
             log.warn('projection write refused by Postgres; the scan waits for a manager', { scanId: this.s.scanId, ...refused });
             if (!(await this.s.attention.holdRefusedWrite(refused))) return undefined;
             continue;
@@ -266,21 +292,27 @@ export class ScanProjection {
    * the workflow issues back to back, with nothing to wait for between them).
    */
   holdForNext(step: ProjectionStep): void {
+    if (this.s.batched) {
+      void this.holdWithNext(step, step.result ? 'recordRelease' : 'recordScan'); // the next write's caller sees the outcome
+      return;
+    }
     this.held = this.held ? mergeSteps(this.held, step) : step;
   }
 
   /**
-   * {@link holdForNext}, resolving once the step is in Postgres (batched runs: the submission that completes the
+   * Batched runs: {@link holdForNext}, resolving once this step is in Postgres (the submission that completes the
    * readings goes with the step the main loop writes next).
    */
-  holdWithNext(step: ProjectionStep): Promise<void> {
-    this.holdForNext(step);
-    return new Promise<void>((resolve, reject) => this.heldWaiters.push({ resolve, reject }));
+  holdWithNext(step: ProjectionStep, activity: ProjectionActivity = 'recordReading'): Promise<void> {
+    const p = part(activity, step);
+    this.heldParts.push(p);
+    return p.done;
   }
 
-  /** Batched runs: writes a held step nobody else wrote (before the run ends). */
+  /** Batched runs: writes held steps nobody else wrote (before the run ends). */
   writeHeld(): Promise<void> {
-    return this.held ? this.write('recordScan', {}) : Promise.resolve();
+    const held = this.heldParts.splice(0);
+    return held.length > 0 ? this.writeBatched(held) : Promise.resolve();
   }
 
   /**
@@ -288,14 +320,9 @@ export class ScanProjection {
    * so Postgres sees the same sequence of states as the workflow (a stage never goes backwards).
    */
   write(activity: ProjectionActivity, next: ProjectionStep): Promise<void> {
+    if (this.s.batched) return this.writeBatched([...this.heldParts.splice(0), part(activity, next)]);
     const step = this.held ? mergeSteps(this.held, next) : next;
     this.held = undefined;
-    if (this.s.batched) {
-      const waiters = this.heldWaiters.splice(0);
-      const out = this.writeBatched(activity, step);
-      for (const w of waiters) out.then(w.resolve, w.reject);
-      return out;
-    }
     if (step.result) activity = 'recordRelease';
     refreshCurrentDetails(this.s);
     const summary = projectionSummary(step);
@@ -313,36 +340,26 @@ export class ScanProjection {
   }
 
   /**
-   * Batched runs: a write issued while another is being written waits for it with the others issued meanwhile, and
-   * they go to Postgres as one step (same rows and audit events in the same order, one transaction, one activity).
+   * Batched runs: steps issued while another write is in flight wait for it with the others issued meanwhile, and go
+   * to Postgres together, as one step (same rows and audit events in the same order, one transaction, one activity).
+   * Resolves once the last of `parts` is written; each part's own promise once it is.
    */
-  private writeBatched(activity: ProjectionActivity, step: ProjectionStep): Promise<void> {
+  private writeBatched(parts: Part[]): Promise<void> {
     refreshCurrentDetails(this.s);
     if (this.offLane > 0) this.flushAttributes();
+    const last = parts[parts.length - 1].done;
     if (this.batch) {
-      this.batch.step = mergeSteps(this.batch.step, step);
-      this.batch.activity = this.batch.step.result ? 'recordRelease' : activity;
-      return this.batch.done;
+      this.batch.push(...parts);
+      return last;
     }
     this.writing += 1;
-    let run: Promise<void>;
-    if (this.writing > 1) {
-      const batch: { activity: ProjectionActivity; step: ProjectionStep; done: Promise<void> } = {
-        activity: step.result ? 'recordRelease' : activity,
-        step,
-        done: Promise.resolve(),
-      };
-      run = this.writeTail.then(() => {
-        // From now on, writes wait for this one.
-        if (this.batch === batch) this.batch = undefined;
-        return this.persist(batch.activity, batch.step, projectionSummary(batch.step));
-      });
-      batch.done = run;
-      this.batch = batch;
-    } else {
-      const a = step.result ? 'recordRelease' : activity;
-      run = this.writeTail.then(() => this.persist(a, step, projectionSummary(step)));
-    }
+    const batch = [...parts];
+    if (this.writing > 1) this.batch = batch;
+    const run = this.writeTail.then(() => {
+      // From now on, steps issued wait for this write.
+      if (this.batch === batch) this.batch = undefined;
+      return this.persistParts(batch);
+    });
     this.writeTail = run.then(
       () => {
         this.writing -= 1;
@@ -351,7 +368,36 @@ export class ScanProjection {
         this.writing -= 1;
       },
     );
-    return run;
+    return last;
+  }
+
+  /**
+   * Writes parts as one step. Refused for its data, the step is written again part by part, so the parts Postgres takes
+   * are in (a submission never waits on a manager for another step's data) and the refused one holds the scan as alone.
+   */
+  private async persistParts(parts: Part[]): Promise<void> {
+    try {
+      if (parts.length > 1) {
+        const step = parts.map((x) => x.step).reduce(mergeSteps);
+        const activity = step.result ? 'recordRelease' : parts[parts.length - 1].activity;
+        const summary = projectionSummary(step);
+        try {
+          this.wakeWaiting(await this.durably(activity, (a) => a[activity].executeWithOptions({ summary }, [step]), { split: true }));
+          for (const x of parts) x.resolve();
+          return;
+        } catch (err) {
+          if (!(err instanceof RefusedTogether)) throw err;
+        }
+      }
+      for (const x of parts) {
+        const activity = x.step.result ? 'recordRelease' : x.activity;
+        await this.persist(activity, x.step, projectionSummary(x.step));
+        x.resolve();
+      }
+    } catch (err) {
+      for (const x of parts) x.reject(err);
+      throw err;
+    }
   }
 
   /** Resolves once every write issued so far is done. */
