@@ -9,7 +9,7 @@
  * task through the `submitReading` update (as bench:lifecycle does). The floor's driver sends its 3 updates as soon
  * as the workflow is started.
  *
- * Run: `npm run bench:e2e -- [scans=200] [concurrency=50]`. Needs Postgres (DATABASE_URL, else 127.0.0.1:5432);
+ * Run: `npm run bench:e2e -- [scans=200] [concurrency=50] [--distinct-films]`. Needs Postgres (DATABASE_URL, else 127.0.0.1:5432);
  * starts its own Temporal dev server.
  */
 import 'reflect-metadata';
@@ -40,8 +40,22 @@ import { ActivityTimes, CpuSampler, cpuLine, HistoryTimes } from './profile';
 import { median, pool, radiographCopy, slotReading } from './support';
 import { loadToolchainConfig } from '../src/config/toolchain';
 
-const SCANS = Number(process.argv[2] ?? 200);
-const CONCURRENCY = Number(process.argv[3] ?? 50);
+const ARGS = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const SCANS = Number(ARGS[0] ?? 200);
+const CONCURRENCY = Number(ARGS[1] ?? 50);
+/**
+ * `--distinct-films`: each copy also gets its own pixels (a few hundred values changed), so nothing that is identical per
+ * pixel data (the burned-in text check's verdict) is shared between scans, as in a real campaign. Default: copies of
+ * one film that differ in their UIDs only.
+ */
+const DISTINCT_FILMS = process.argv.includes('--distinct-films');
+
+/** A copy of the film with `n`'s own pixel values near the end of the pixel data (the file's last bytes are pixels). */
+function distinctPixels(film: Buffer, n: number): Buffer {
+  const out = Buffer.from(film);
+  for (let k = 0; k < 500; k++) out[out.length - 1 - k * 401] = (n * 37 + k * 11) & 0xff;
+  return out;
+}
 const READERS = 3;
 const DEADLINE_MS = 10 * 60_000; // never reached: readers are instant
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
@@ -122,7 +136,7 @@ async function main(): Promise<void> {
     const inputs: ScanLifecycleInput[] = [];
     const policy = policyWithDeadlines(DEFAULT_POLICIES['independent-3'], { taskDeadlineMs: DEADLINE_MS, reviewDeadlineMs: DEADLINE_MS });
     for (let i = 0; i < SCANS; i++) {
-      const staged = await stageIncoming({ store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, radiographCopy(nih, i, '9'));
+      const staged = await stageIncoming({ store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, DISTINCT_FILMS ? distinctPixels(radiographCopy(nih, i, '9'), i) : radiographCopy(nih, i, '9'));
       inputs.push({ scanId: staged.scanId, sourceKey: staged.sourceKey, split: 'train', policy, batchId: 'bench-e2e' });
     }
     const rfRunning = rfWorker.run();
@@ -186,7 +200,7 @@ async function main(): Promise<void> {
     const floorRate = (SCANS * 1000) / floorMs;
     const out = [
       '',
-      `bench:e2e — ${SCANS} scans each, independent-3 (3 instant readers), ${CONCURRENCY} scans in flight, one Temporal dev server`,
+      `bench:e2e — ${SCANS} scans each, independent-3 (3 instant readers), ${CONCURRENCY} scans in flight, one Temporal dev server; ${DISTINCT_FILMS ? 'distinct films (own pixels each)' : 'copies of one film (UIDs differ)'}`,
       `  ReadFlow lifecycle  ${(rfMs / 1000).toFixed(1)} s  ${rfRate.toFixed(2)} scans/s  history median ${median(rfEvents)} events/scan (max ${Math.max(...rfEvents)})`,
       `  floor workflow      ${(floorMs / 1000).toFixed(1)} s  ${floorRate.toFixed(2)} scans/s  history median ${median(floorEvents)} events/scan (max ${Math.max(...floorEvents)})`,
       `  ReadFlow history of one scan: ${mixLine(rfEvents.mix ?? new Map())}`,
