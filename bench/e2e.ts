@@ -9,7 +9,7 @@
  * task through the `submitReading` update (as bench:lifecycle does). The floor's driver sends its 3 updates as soon
  * as the workflow is started.
  *
- * Run: `npm run bench:e2e -- [scans=200] [concurrency=50]`. Needs Postgres (DATABASE_URL, else 127.0.0.1:5432);
+ * Run: `npm run bench:e2e -- [scans=200] [concurrency=50] [--distinct-films]`. Needs Postgres (DATABASE_URL, else 127.0.0.1:5432);
  * starts its own Temporal dev server.
  */
 import 'reflect-metadata';
@@ -36,11 +36,26 @@ import { submitReadingUpdate } from '../src/workflows/scan-lifecycle.messages';
 import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import * as floorActivities from './floor/activities';
 import { floorSubmitUpdate } from './floor/workflows';
+import { ActivityTimes, CpuSampler, cpuLine, HistoryTimes } from './profile';
 import { median, pool, radiographCopy, slotReading } from './support';
 import { loadToolchainConfig } from '../src/config/toolchain';
 
-const SCANS = Number(process.argv[2] ?? 200);
-const CONCURRENCY = Number(process.argv[3] ?? 50);
+const ARGS = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const SCANS = Number(ARGS[0] ?? 200);
+const CONCURRENCY = Number(ARGS[1] ?? 50);
+/**
+ * `--distinct-films`: each copy also gets its own pixels (a few hundred values changed), so nothing that is identical per
+ * pixel data (the burned-in text check's verdict) is shared between scans, as in a real campaign. Default: copies of
+ * one film that differ in their UIDs only.
+ */
+const DISTINCT_FILMS = process.argv.includes('--distinct-films');
+
+/** A copy of the film with `n`'s own pixel values near the end of the pixel data (the file's last bytes are pixels). */
+function distinctPixels(film: Buffer, n: number): Buffer {
+  const out = Buffer.from(film);
+  for (let k = 0; k < 500; k++) out[out.length - 1 - k * 401] = (n * 37 + k * 11) & 0xff;
+  return out;
+}
 const READERS = 3;
 const DEADLINE_MS = 10 * 60_000; // never reached: readers are instant
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
@@ -66,12 +81,13 @@ function mixLine(mix: EventMix): string {
     .join(', ');
 }
 
-/** History lengths of the workflows, and the event mix of the first one (what a scan's history is made of). */
-async function historyLengths(client: Client, ids: string[]): Promise<number[] & { mix?: EventMix }> {
-  const out: number[] & { mix?: EventMix } = [];
+/** History lengths of the workflows, the event mix of the first one (what a scan's history is made of), and latencies. */
+async function historyLengths(client: Client, ids: string[]): Promise<number[] & { mix?: EventMix; times: HistoryTimes }> {
+  const out: number[] & { mix?: EventMix; times: HistoryTimes } = Object.assign([], { times: new HistoryTimes() });
   await pool(ids, 10, async (id) => {
     const h = await client.workflow.getHandle(id).fetchHistory();
     out.push(h.events?.length ?? 0);
+    out.times.add(h.events ?? []);
     if (id === ids[0]) out.mix = eventMix(h.events ?? []);
   });
   return out;
@@ -106,11 +122,13 @@ async function main(): Promise<void> {
     await seedRoster(ds, { seed: true });
 
     // ReadFlow: the full lifecycle.
+    const rfTimes = new ActivityTimes();
+    const cpu = new CpuSampler(ds);
     const rfWorker = await createReadflowWorker({
       connection: native,
       namespace: 'readflow',
       taskQueue: 'bench-e2e-readflow',
-      activities: createActivities({ dataSource: ds, store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }),
+      activities: rfTimes.wrap(createActivities({ dataSource: ds, store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 })),
       workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }),
       maxConcurrentActivityTaskExecutions: 40,
     });
@@ -118,10 +136,11 @@ async function main(): Promise<void> {
     const inputs: ScanLifecycleInput[] = [];
     const policy = policyWithDeadlines(DEFAULT_POLICIES['independent-3'], { taskDeadlineMs: DEADLINE_MS, reviewDeadlineMs: DEADLINE_MS });
     for (let i = 0; i < SCANS; i++) {
-      const staged = await stageIncoming({ store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, radiographCopy(nih, i, '9'));
+      const staged = await stageIncoming({ store, deidSecret: SECRET, maxDicomBytes: 64 * 1024 * 1024 }, DISTINCT_FILMS ? distinctPixels(radiographCopy(nih, i, '9'), i) : radiographCopy(nih, i, '9'));
       inputs.push({ scanId: staged.scanId, sourceKey: staged.sourceKey, split: 'train', policy, batchId: 'bench-e2e' });
     }
     const rfRunning = rfWorker.run();
+    await cpu.begin();
     const rfStart = Date.now();
     let done = false;
     const answered = new Set<string>();
@@ -145,6 +164,7 @@ async function main(): Promise<void> {
       await h.result();
     });
     const rfMs = Date.now() - rfStart;
+    const rfCpu = await cpu.end();
     done = true;
     await readers;
     rfWorker.shutdown();
@@ -152,16 +172,18 @@ async function main(): Promise<void> {
     const rfEvents = await historyLengths(client, inputs.map((x) => x.scanId));
 
     // The floor: Temporal's irreducible part of the same protocol.
+    const floorTimes = new ActivityTimes();
     const floorWorker = await Worker.create({
       connection: native,
       namespace: 'readflow',
       taskQueue: 'bench-e2e-floor',
-      activities: floorActivities,
+      activities: floorTimes.wrap(floorActivities),
       workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./floor/workflows'), logger: quiet }),
       maxConcurrentActivityTaskExecutions: 40,
     });
     const floorRunning = floorWorker.run();
     const floorIds = inputs.map((_, i) => `floor-${process.pid}-${i}`);
+    await cpu.begin();
     const floorStart = Date.now();
     await pool(floorIds, CONCURRENCY, async (id) => {
       const h = await client.workflow.start('floorScan', { taskQueue: 'bench-e2e-floor', workflowId: id, args: [{ scanId: id, readers: READERS, deadlineMs: DEADLINE_MS }] });
@@ -169,6 +191,7 @@ async function main(): Promise<void> {
       await h.result();
     });
     const floorMs = Date.now() - floorStart;
+    const floorCpu = await cpu.end();
     floorWorker.shutdown();
     await floorRunning;
     const floorEvents = await historyLengths(client, floorIds);
@@ -177,11 +200,21 @@ async function main(): Promise<void> {
     const floorRate = (SCANS * 1000) / floorMs;
     const out = [
       '',
-      `bench:e2e — ${SCANS} scans each, independent-3 (3 instant readers), ${CONCURRENCY} scans in flight, one Temporal dev server`,
+      `bench:e2e — ${SCANS} scans each, independent-3 (3 instant readers), ${CONCURRENCY} scans in flight, one Temporal dev server; ${DISTINCT_FILMS ? 'distinct films (own pixels each)' : 'copies of one film (UIDs differ)'}`,
       `  ReadFlow lifecycle  ${(rfMs / 1000).toFixed(1)} s  ${rfRate.toFixed(2)} scans/s  history median ${median(rfEvents)} events/scan (max ${Math.max(...rfEvents)})`,
       `  floor workflow      ${(floorMs / 1000).toFixed(1)} s  ${floorRate.toFixed(2)} scans/s  history median ${median(floorEvents)} events/scan (max ${Math.max(...floorEvents)})`,
       `  ReadFlow history of one scan: ${mixLine(rfEvents.mix ?? new Map())}`,
       `  floor history of one scan:    ${mixLine(floorEvents.mix ?? new Map())}`,
+      '  where the time goes (CPU of each phase; activities as the worker ran them; latencies from the histories):',
+      cpuLine('ReadFlow', rfCpu, SCANS),
+      cpuLine('floor   ', floorCpu, SCANS),
+      '  ReadFlow activities:',
+      ...rfTimes.lines(SCANS),
+      '  ReadFlow histories:',
+      ...rfEvents.times.lines(),
+      '  floor histories:',
+      ...floorEvents.times.lines(),
+      `  load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (${os.cpus().length} cores)`,
       `  ratio               ReadFlow = ${((rfRate / floorRate) * 100).toFixed(1)} % of the floor's rate (goal ≥ 70 %); history ${(median(rfEvents) / median(floorEvents)).toFixed(2)}× the floor's (goal ≤ 1.5×)`,
       '',
     ];

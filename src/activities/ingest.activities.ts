@@ -235,5 +235,14 @@ export function createIngestActivities(deps: IngestDeps) {
     return { imageId: r.imageId, deidentifiedKey, image: r.image };
   }
 
-  return { validateScan, deidentifyScan };
+  /**
+   * `validateScan` then `deidentifyScan`, as one activity (the scan workflow since `BATCHED_SCAN_STEPS`). A retry
+   * after either step is safe for the same reasons as a retry of each (see above).
+   */
+  async function ingestScan(input: DeidentifyScanInput): Promise<DeidentifyScanResult> {
+    await validateScan(input);
+    return deidentifyScan(input);
+  }
+
+  return { validateScan, deidentifyScan, ingestScan };
 }

@@ -41,6 +41,8 @@ export interface ProjectionStep {
   scan?: ScanRow;
   tasks?: TaskRow[];
   reading?: ReadingRow;
+  /** Several accepted submissions written together (a batched step, since `BATCHED_SCAN_STEPS`), in order. */
+  readings?: ReadingRow[];
   result?: ResultRow;
   audit?: AuditEventRow[];
   /** The scan stops waiting for readers (it left `waiting-for-readers` without a grant): its `reader_waitlist` row goes. */
@@ -139,6 +141,7 @@ export async function applyProjectionStep(ds: DataSource, step: ProjectionStep, 
     for (const t of step.tasks ?? []) await db.tasks.upsert(t, runId);
     await db.readings.removeOfUnsubmitted((step.tasks ?? []).filter((t) => t.status !== 'submitted' && t.status !== 'open' && t.status !== 'reserved').map((t) => t.id));
     if (step.reading) await db.readings.insert(step.reading);
+    for (const r of step.readings ?? []) await db.readings.insert(r);
     const leftovers = step.scan && isFinalStage(step.scan.stage) ? await db.tasks.closeLeftoversOf(step.scan.id, (step.tasks ?? []).map((t) => t.id)) : [];
     if (step.result) await db.scanResults.upsert(step.result);
     if (step.audit?.length) await db.auditEvents.insert(step.audit);

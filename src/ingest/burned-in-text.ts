@@ -6,7 +6,10 @@
  *
  * Compressed pixel data is decoded with GDCM's `gdcmconv --raw` (libgdcm-tools) first. When the pixels cannot be
  * decoded or the OCR engine cannot run, the check answers `unavailable`: the caller refuses the image (fail closed).
- * Verdicts are cached in memory by the SHA-256 of the rendered pixels (copies of a film differ only in their header).
+ * Verdicts are cached in memory by the SHA-256 of the rendered pixels (copies of a film differ only in their header),
+ * and by the SHA-256 of what the rendering is a function of (transfer syntax, every Image Pixel / presentation
+ * attribute of group 0028, the Pixel Data bytes: {@link pixelKey}), looked up before decoding; checks of the same pixels
+ * running at once share one decode and one OCR run.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,6 +18,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 import { renderPreview8 } from '../dicom';
+import { parseDicomBytes, PIXEL_DATA } from '../dicom/parse';
 import { renderPixels } from '../dicom/render';
 
 export interface OcrWord {
@@ -128,6 +132,36 @@ export function parseTesseractTsv(tsv: string): OcrWord[] {
   return words;
 }
 
+/**
+ * A key of everything the rendered OCR copy is a function of: the transfer syntax, every element of group 0028
+ * (rows, columns, bits, sign, samples, planar configuration, photometric interpretation, rescale, window, frames…) and
+ * the Pixel Data element's bytes (encapsulated fragments included). Two files with the same key render to the same
+ * pixels, whatever else their headers hold. Undefined when the file does not parse or an element has no known length
+ * (the check then renders and keys by the rendered pixels only).
+ */
+export function pixelKey(dicom: Uint8Array): string | undefined {
+  try {
+    const p = parseDicomBytes(dicom);
+    const elements = p.dataSet.elements;
+    const bytesOf = (tag: string): Uint8Array | undefined => {
+      const el = elements[tag];
+      if (!el || !Number.isFinite(el.length) || el.length < 0 || el.dataOffset + el.length > p.bytes.length) return undefined;
+      return p.bytes.subarray(el.dataOffset, el.dataOffset + el.length);
+    };
+    const pixels = bytesOf(PIXEL_DATA);
+    if (!pixels) return undefined;
+    const h = createHash('sha256').update(`${p.transferSyntax}\n`);
+    for (const tag of Object.keys(elements).filter((t) => t.startsWith('x0028')).sort()) {
+      const value = bytesOf(tag);
+      if (!value) return undefined;
+      h.update(`${tag}:${value.length}:`).update(value);
+    }
+    return h.update(`${PIXEL_DATA}:${pixels.length}:`).update(pixels).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
 export interface TesseractCheckOptions {
   tesseract?: string;
   gdcmconv?: string;
@@ -146,7 +180,14 @@ export function tesseractTextCheck(opts: TesseractCheckOptions = {}): BurnedInTe
   const minSide = opts.minSide ?? 0;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const cache = new Map<string, BurnedInTextVerdict>();
+  /** Checks running now, by {@link pixelKey}: a copy of the same pixels waits for the same answer. */
+  const running = new Map<string, Promise<BurnedInTextResult>>();
   let calls = 0;
+
+  function remember(key: string, verdict: BurnedInTextVerdict): void {
+    if (cache.size >= 512) cache.delete(cache.keys().next().value as string);
+    cache.set(key, verdict);
+  }
 
   async function decoded(dicom: Uint8Array): Promise<ReturnType<typeof renderPreview8>> {
     const first = renderPreview8(dicom);
@@ -178,33 +219,49 @@ export function tesseractTextCheck(opts: TesseractCheckOptions = {}): BurnedInTe
     }
   }
 
+  /** Decodes, renders and OCRs (unless the rendered pixels are known); remembers the verdict under both keys. */
+  async function checkRendered(dicom: Uint8Array, raw: string | undefined): Promise<BurnedInTextResult> {
+    let img: ReturnType<typeof renderPreview8>;
+    try {
+      img = await decoded(dicom);
+    } catch (e) {
+      return { ok: false, detail: `pixels not decoded for the burned-in text check: ${(e as Error).message}` };
+    }
+    if (!img.ok) return { ok: false, detail: `pixels not decoded for the burned-in text check: ${img.reason}${img.detail ? ` (${img.detail})` : ''}` };
+    const small = resample(img.pixels, img.width, img.height, minSide, maxSide);
+    const key = createHash('sha256').update(small.pixels).digest('hex');
+    const cached = cache.get(key);
+    if (cached) {
+      if (raw) remember(raw, cached);
+      return { ok: true, verdict: cached };
+    }
+    const pgm = Buffer.concat([Buffer.from(`P5 ${small.width} ${small.height} 255\n`, 'latin1'), small.pixels]);
+    let r: Awaited<ReturnType<typeof run>>;
+    try {
+      calls++;
+      r = await run(tesseract, ['-', '-', '--psm', '11', 'tsv'], pgm, timeoutMs);
+    } catch (e) {
+      return { ok: false, detail: `OCR engine unavailable: ${(e as Error).message}` };
+    }
+    if (r.code !== 0) return { ok: false, detail: `OCR engine failed (${r.code}): ${r.stderr.slice(0, 200)}` };
+    const verdict = classifyOcrWords(parseTesseractTsv(r.stdout));
+    remember(key, verdict);
+    if (raw) remember(raw, verdict);
+    return { ok: true, verdict };
+  }
+
   return {
     calls: () => calls,
-    async check(dicom) {
-      let img: ReturnType<typeof renderPreview8>;
-      try {
-        img = await decoded(dicom);
-      } catch (e) {
-        return { ok: false, detail: `pixels not decoded for the burned-in text check: ${(e as Error).message}` };
-      }
-      if (!img.ok) return { ok: false, detail: `pixels not decoded for the burned-in text check: ${img.reason}${img.detail ? ` (${img.detail})` : ''}` };
-      const small = resample(img.pixels, img.width, img.height, minSide, maxSide);
-      const key = createHash('sha256').update(small.pixels).digest('hex');
-      const cached = cache.get(key);
-      if (cached) return { ok: true, verdict: cached };
-      const pgm = Buffer.concat([Buffer.from(`P5 ${small.width} ${small.height} 255\n`, 'latin1'), small.pixels]);
-      let r: Awaited<ReturnType<typeof run>>;
-      try {
-        calls++;
-        r = await run(tesseract, ['-', '-', '--psm', '11', 'tsv'], pgm, timeoutMs);
-      } catch (e) {
-        return { ok: false, detail: `OCR engine unavailable: ${(e as Error).message}` };
-      }
-      if (r.code !== 0) return { ok: false, detail: `OCR engine failed (${r.code}): ${r.stderr.slice(0, 200)}` };
-      const verdict = classifyOcrWords(parseTesseractTsv(r.stdout));
-      if (cache.size >= 256) cache.delete(cache.keys().next().value as string);
-      cache.set(key, verdict);
-      return { ok: true, verdict };
+    check(dicom) {
+      const raw = pixelKey(dicom);
+      if (raw === undefined) return checkRendered(dicom, undefined);
+      const cached = cache.get(raw);
+      if (cached) return Promise.resolve({ ok: true, verdict: cached });
+      const pending = running.get(raw);
+      if (pending) return pending;
+      const out = checkRendered(dicom, raw).finally(() => running.delete(raw));
+      running.set(raw, out);
+      return out;
     },
   };
 }

@@ -17,7 +17,9 @@ import type { CapacityActivities } from '../activities/capacity.activities';
 import type { ScanActivities } from '../activities/scan.activities';
 
 /** Ingest activities (src/activities/ingest.activities.ts, see docs/architecture.md). */
-export type IngestActivityContract = Pick<ReturnType<typeof createIngestActivities>, 'validateScan' | 'deidentifyScan'>;
+export type IngestActivityContract = Pick<ReturnType<typeof createIngestActivities>, 'validateScan' | 'deidentifyScan' | 'ingestScan'>;
+/** What de-identification answers: the image's id, key and metadata. */
+export type IngestResult = Awaited<ReturnType<IngestActivityContract['ingestScan']>>;
 
 /** `ApplicationFailure` type thrown by the ingest activities for refused input (same value as the activities' constant). */
 export const QUARANTINED_INPUT = 'QuarantinedInput';
@@ -25,6 +27,20 @@ export const QUARANTINED_INPUT = 'QuarantinedInput';
 /** Parse/validate and de-identify: CPU and file I/O bound, a few attempts. */
 export const ingest = proxyActivities<IngestActivityContract>({
   startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [QUARANTINED_INPUT],
+  },
+});
+
+/**
+ * Validate and de-identify in one activity (since `BATCHED_SCAN_STEPS`): the two steps' time, and the same attempts.
+ */
+export const ingestOnce = proxyActivities<Pick<IngestActivityContract, 'ingestScan'>>({
+  startToCloseTimeout: '4 minutes',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

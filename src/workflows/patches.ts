@@ -86,3 +86,18 @@ export const MERGED_PROJECTION_STEPS = 'merged-projection-steps';
  * Before it: every write a regular activity, an upsert per change, a timer per wait, signals not awaited.
  */
 export const LEAN_SCAN_HISTORY = 'lean-scan-history';
+
+/**
+ * A scan's history, batched (issue #12, `bench:e2e`). Decided once per run, first thing, in place of
+ * `LEAN_SCAN_HISTORY` (a batched run is lean and records only this marker). Under it, with the same rows and audit
+ * events in Postgres:
+ * - ingest is one activity (`ingestScan`: validate, then de-identify) instead of two; the scan shows `ingesting` while
+ *   it runs, and the move to `deidentifying` (its `stage:deidentifying` audit event) is written with the de-identified
+ *   image and the move to `assigning`, in one step;
+ * - projection writes issued while another is being written go to Postgres together, as one step, once it is done
+ *   (e.g. submissions that arrive together: one local activity for all of them);
+ * - the submission that completes a non-adaptive scan's readings is written with the step that follows at once (the
+ *   release, or the move to `reviewing`); its update answers once that step is in Postgres.
+ * Before it: two ingest activities, one write per step, every submission written on its own.
+ */
+export const BATCHED_SCAN_STEPS = 'batched-scan-steps';

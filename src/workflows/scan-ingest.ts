@@ -8,7 +8,8 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
 
-import { ingest, QUARANTINED_INPUT } from './activities';
+import type { IngestResult } from './activities';
+import { ingest, ingestOnce, QUARANTINED_INPUT } from './activities';
 import { MERGED_PROJECTION_STEPS } from './patches';
 import type { ScanIngestedSignal } from './ingest-batch.messages';
 import { scanIngestedSignal } from './ingest-batch.messages';
@@ -53,12 +54,20 @@ export async function runIngest(s: ScanState): Promise<boolean> {
     s.attention.decided();
     try {
       s.projection.flushAttributes();
-      await ingest.validateScan.executeWithOptions({ summary: INGEST_SUMMARY.validate }, [filename ? { scanId, sourceKey, filename } : { scanId, sourceKey }]);
-      if (s.cancelled) return false;
-      await s.projection.setStage('deidentifying');
-      s.projection.flushAttributes();
-      const d = await ingest.deidentifyScan.executeWithOptions({ summary: INGEST_SUMMARY.deidentify }, [{ scanId, sourceKey }]);
-      if (s.cancelled) return false;
+      let d: IngestResult;
+      if (s.batched) {
+        // One activity; the move to `deidentifying` is written with the image and the move to `assigning` that follow.
+        d = await ingestOnce.ingestScan.executeWithOptions({ summary: INGEST_SUMMARY.ingest }, [{ scanId, sourceKey }]);
+        if (s.cancelled) return false;
+        await s.projection.setStage('deidentifying', { withNext: true });
+      } else {
+        await ingest.validateScan.executeWithOptions({ summary: INGEST_SUMMARY.validate }, [filename ? { scanId, sourceKey, filename } : { scanId, sourceKey }]);
+        if (s.cancelled) return false;
+        await s.projection.setStage('deidentifying');
+        s.projection.flushAttributes();
+        d = await ingest.deidentifyScan.executeWithOptions({ summary: INGEST_SUMMARY.deidentify }, [{ scanId, sourceKey }]);
+        if (s.cancelled) return false;
+      }
       s.image = d.image;
       s.imageId = d.imageId;
       s.deidentifiedKey = d.deidentifiedKey;

@@ -21,7 +21,7 @@ import { awaitTasks } from './scan-deadlines';
 import { installScanHandlers } from './scan-handlers';
 import { notifyBatch, runIngest } from './scan-ingest';
 import type { ScanLifecycleInput, ScanLifecycleResult } from './scan-lifecycle.messages';
-import { LEAN_SCAN_HISTORY } from './patches';
+import { BATCHED_SCAN_STEPS, LEAN_SCAN_HISTORY } from './patches';
 import { fuse, release } from './scan-release';
 import { runReview } from './scan-review';
 import { ScanState } from './scan-state';
@@ -32,12 +32,15 @@ import { ScanState } from './scan-state';
  * source file never yields two scans (see docs/architecture.md).
  */
 export async function scanLifecycle(input: ScanLifecycleInput): Promise<ScanLifecycleResult> {
-  // Decided once, first thing: the run's only patch marker when lean (see `patches.ts`).
-  const s = new ScanState(input, { lean: patched(LEAN_SCAN_HISTORY) });
+  // Decided once, first thing: the run's only patch marker when batched or lean (see `patches.ts`).
+  const batched = patched(BATCHED_SCAN_STEPS);
+  const s = new ScanState(input, { lean: batched || patched(LEAN_SCAN_HISTORY), batched });
   installScanHandlers(s);
   s.projection.initSearchAttributes();
 
   await run(s);
+  // Batched runs: a step held for a write that never came (the run ended first) is written now.
+  if (s.batched) await s.projection.writeHeld();
   // A scan cancelled before it was through ingest still reports to its batch.
   await notifyBatch('failed', s);
   s.projection.flushAttributes();

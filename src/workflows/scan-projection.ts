@@ -17,7 +17,7 @@
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { getExternalWorkflowHandle, log, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 
-import type { AuditEventRow, ProjectionOutcome, ProjectionStep, ScanRow, TaskRow } from '../activities/scan.activities';
+import type { AuditEventRow, ProjectionOutcome, ProjectionStep, ReadingRow, ScanRow, TaskRow } from '../activities/scan.activities';
 import type { DatabaseActivityProxies } from './activities';
 import { databaseActivities, localDatabaseActivities, PROJECTION_DATA_ERROR, PROJECTION_RETRY, scanActivities } from './activities';
 import { PROJECTION_OUTLASTS_OUTAGES } from './patches';
@@ -57,16 +57,22 @@ export interface StageChange {
   withNext?: true;
 }
 
-/** Two steps as one (`later` after `earlier`): rows of the later win, audit events and tasks in order. */
+/** The readings a step writes (`reading`, or `readings` when steps with one each were merged). */
+function readingsOf(step: ProjectionStep): ReadingRow[] {
+  return step.readings ?? (step.reading ? [step.reading] : []);
+}
+
+/** Two steps as one (`later` after `earlier`): rows of the later win, audit events, tasks and readings in order. */
 export function mergeSteps(earlier: ProjectionStep, later: ProjectionStep): ProjectionStep {
   const tasks = [...(earlier.tasks ?? []), ...(later.tasks ?? [])];
   const audit = [...(earlier.audit ?? []), ...(later.audit ?? [])];
-  const reading = later.reading ?? earlier.reading;
+  const readings = [...readingsOf(earlier), ...readingsOf(later)];
   const result = later.result ?? earlier.result;
   return {
     ...(earlier.scan || later.scan ? { scan: { ...earlier.scan, ...later.scan } as ScanRow } : {}),
     ...(tasks.length ? { tasks } : {}),
-    ...(reading ? { reading } : {}),
+    // One reading as before (steps merged before `BATCHED_SCAN_STEPS` never carried two).
+    ...(readings.length === 1 ? { reading: readings[0] } : readings.length > 1 ? { readings } : {}),
     ...(result ? { result } : {}),
     ...(audit.length ? { audit } : {}),
     ...(earlier.leaveWaitlist || later.leaveWaitlist ? { leaveWaitlist: true as const } : {}),
@@ -98,12 +104,42 @@ function stageActivity(stage: ScanStage): ProjectionActivity {
   return stage === 'released' ? 'recordRelease' : 'recordScan';
 }
 
+/** Batched runs: one step of a write, with its own outcome (it may be written with others). */
+interface Part {
+  activity: ProjectionActivity;
+  step: ProjectionStep;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function part(activity: ProjectionActivity, step: ProjectionStep): Part {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A caller that does not wait for its step (a held step) leaves no unhandled rejection behind.
+  done.catch(() => undefined);
+  return { activity, step, done, resolve, reject };
+}
+
+/** Steps written together were refused for their data: they are written again one by one. */
+class RefusedTogether extends Error {}
+
 export class ScanProjection {
   private auditSeq = 0;
   private writeTail: Promise<void> = Promise.resolve();
   private lastAttributes = '';
   /** A step held for the next write (`holdForNext`). */
   private held?: ProjectionStep;
+  /** Batched runs: steps held for the next write (`holdForNext`, `holdWithNext`), in order. */
+  private heldParts: Part[] = [];
+  /** Batched runs: writes issued and not done yet (a batch counts once). */
+  private writing = 0;
+  /** Batched runs: the steps issued while another write was in flight, to go together once it is done. */
+  private batch?: Part[];
   /** The database activities with this run's retry budget (`input.projectionRetry`). */
   private readonly db: DatabaseActivityProxies;
   /** Lean runs (`LEAN_SCAN_HISTORY`): search attribute changes not upserted yet (`flushAttributes`). */
@@ -136,7 +172,7 @@ export class ScanProjection {
    * for a retryable reason (an outage, a timeout), the regular activity with the full budget takes over, and all goes on
    * as above. A refusal (`ProjectionDataError`) is final either way.
    */
-  async durably<T>(activity: string, call: (a: DatabaseActivityProxies) => Promise<T>, opts: { hold?: boolean } = {}): Promise<T | undefined> {
+  async durably<T>(activity: string, call: (a: DatabaseActivityProxies) => Promise<T>, opts: { hold?: boolean; split?: boolean } = {}): Promise<T | undefined> {
     let pauses = 0;
     let local = this.s.lean;
     /** Lean runs: this call counts in `offLane` (it waits beyond the workflow task). */
@@ -158,6 +194,8 @@ export class ScanProjection {
           const refused = refusal(err, activity);
           if (refused) {
             if (opts.hold === false) return undefined;
+            // Steps written together: written again one by one (`persistParts`).
+            if (opts.split) throw new RefusedTogether();
             log.warn('projection write refused by Postgres; the scan waits for a manager', { scanId: this.s.scanId, ...refused });
             if (!(await this.s.attention.holdRefusedWrite(refused))) return undefined;
             continue;
@@ -254,7 +292,27 @@ export class ScanProjection {
    * the workflow issues back to back, with nothing to wait for between them).
    */
   holdForNext(step: ProjectionStep): void {
+    if (this.s.batched) {
+      void this.holdWithNext(step, step.result ? 'recordRelease' : 'recordScan'); // the next write's caller sees the outcome
+      return;
+    }
     this.held = this.held ? mergeSteps(this.held, step) : step;
+  }
+
+  /**
+   * Batched runs: {@link holdForNext}, resolving once this step is in Postgres (the submission that completes the
+   * readings goes with the step the main loop writes next).
+   */
+  holdWithNext(step: ProjectionStep, activity: ProjectionActivity = 'recordReading'): Promise<void> {
+    const p = part(activity, step);
+    this.heldParts.push(p);
+    return p.done;
+  }
+
+  /** Batched runs: writes held steps nobody else wrote (before the run ends). */
+  writeHeld(): Promise<void> {
+    const held = this.heldParts.splice(0);
+    return held.length > 0 ? this.writeBatched(held) : Promise.resolve();
   }
 
   /**
@@ -262,6 +320,7 @@ export class ScanProjection {
    * so Postgres sees the same sequence of states as the workflow (a stage never goes backwards).
    */
   write(activity: ProjectionActivity, next: ProjectionStep): Promise<void> {
+    if (this.s.batched) return this.writeBatched([...this.heldParts.splice(0), part(activity, next)]);
     const step = this.held ? mergeSteps(this.held, next) : next;
     this.held = undefined;
     if (step.result) activity = 'recordRelease';
@@ -278,6 +337,67 @@ export class ScanProjection {
       () => undefined,
     );
     return run as Promise<void>;
+  }
+
+  /**
+   * Batched runs: steps issued while another write is in flight wait for it with the others issued meanwhile, and go
+   * to Postgres together, as one step (same rows and audit events in the same order, one transaction, one activity).
+   * Resolves once the last of `parts` is written; each part's own promise once it is.
+   */
+  private writeBatched(parts: Part[]): Promise<void> {
+    refreshCurrentDetails(this.s);
+    if (this.offLane > 0) this.flushAttributes();
+    const last = parts[parts.length - 1].done;
+    if (this.batch) {
+      this.batch.push(...parts);
+      return last;
+    }
+    this.writing += 1;
+    const batch = [...parts];
+    if (this.writing > 1) this.batch = batch;
+    const run = this.writeTail.then(() => {
+      // From now on, steps issued wait for this write.
+      if (this.batch === batch) this.batch = undefined;
+      return this.persistParts(batch);
+    });
+    this.writeTail = run.then(
+      () => {
+        this.writing -= 1;
+      },
+      () => {
+        this.writing -= 1;
+      },
+    );
+    return last;
+  }
+
+  /**
+   * Writes parts as one step. Refused for its data, the step is written again part by part, so the parts Postgres takes
+   * are in (a submission never waits on a manager for another step's data) and the refused one holds the scan as alone.
+   */
+  private async persistParts(parts: Part[]): Promise<void> {
+    try {
+      if (parts.length > 1) {
+        const step = parts.map((x) => x.step).reduce(mergeSteps);
+        const activity = step.result ? 'recordRelease' : parts[parts.length - 1].activity;
+        const summary = projectionSummary(step);
+        try {
+          this.wakeWaiting(await this.durably(activity, (a) => a[activity].executeWithOptions({ summary }, [step]), { split: true }));
+          for (const x of parts) x.resolve();
+          return;
+        } catch (err) {
+          if (!(err instanceof RefusedTogether)) throw err;
+        }
+      }
+      for (const x of parts) {
+        const activity = x.step.result ? 'recordRelease' : x.activity;
+        await this.persist(activity, x.step, projectionSummary(x.step));
+        x.resolve();
+      }
+    } catch (err) {
+      for (const x of parts) x.reject(err);
+      throw err;
+    }
   }
 
   /** Resolves once every write issued so far is done. */

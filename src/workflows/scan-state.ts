@@ -91,14 +91,20 @@ export class ScanState {
    * is taken as present without a marker (see {@link has}), and the projection keeps the history lean.
    */
   readonly lean: boolean;
+  /**
+   * A run under `BATCHED_SCAN_STEPS` (decided with {@link lean}, which it implies): one ingest activity, writes issued
+   * while another is written go together, the submission completing the readings goes with the next step.
+   */
+  readonly batched: boolean;
 
   constructor(
     readonly input: ScanLifecycleInput,
-    opts: { lean?: boolean } = {},
+    opts: { lean?: boolean; batched?: boolean } = {},
   ) {
     this.scanId = input.scanId;
     this.policy = input.policy;
-    this.lean = opts.lean === true;
+    this.batched = opts.batched === true;
+    this.lean = opts.lean === true || this.batched;
     // Only scans started with a taxonomy reach the patch marker: the histories of the others replay unchanged.
     this.taxonomy = input.taxonomy !== undefined && this.has(PROJECT_TAXONOMY) ? input.taxonomy : VINDR_CXR_TAXONOMY;
     this.projection = new ScanProjection(this);

@@ -143,7 +143,11 @@ export async function submitReading(s: ScanState, input: SubmitReadingInput): Pr
   const detail: Record<string, unknown> = { role: t.role, slot: t.slot, round: t.round, late: now > t.dueAt };
   if (c.decision) detail.decision = c.decision;
   if (c.reason) detail.reason = c.reason;
-  t.written = p.write('recordReading', {
+  // Batched runs: the submission completing a non-adaptive scan's readings goes with the step the main loop writes at
+  // once (the release, or the move to `reviewing`).
+  const completes =
+    s.batched && t.role === 'reader' && !s.policy.adaptive && s.stage === 'reading' && !s.attention.waiting && !s.attention.holding && s.readingsComplete();
+  const step: Parameters<ScanState['projection']['write']>[1] = {
     tasks: [p.taskRow(t)],
     reading: {
       taskId: t.id,
@@ -159,7 +163,8 @@ export async function submitReading(s: ScanState, input: SubmitReadingInput): Pr
       submittedAt: s.iso(now),
     },
     audit: [p.audit('task:submitted', t.readerId, detail, t.id)],
-  });
+  };
+  t.written = completes ? p.holdWithNext(step) : p.write('recordReading', step);
   await t.written;
   return { status: 'accepted', duplicate: false, taskId: t.id };
 }

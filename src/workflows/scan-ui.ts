@@ -52,6 +52,7 @@ function taskKind(t: Pick<TaskState, 'role' | 'slot'>): string {
 export const INGEST_SUMMARY = {
   validate: 'ingest: validate the uploaded DICOM',
   deidentify: 'ingest: de-identify (DICOM PS3.15 basic profile)',
+  ingest: 'ingest: validate and de-identify (DICOM PS3.15 basic profile) the uploaded DICOM',
 } as const;
 
 /** Summary of a roster read: what it is for. */

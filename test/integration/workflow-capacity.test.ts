@@ -317,6 +317,7 @@ describe('reader capacity under load, and projection writes that never fail a sc
     await recordHistory(a, 'independent-3-waited-for-readers');
     await recordHistory(a, 'independent-3-waited-for-readers-merged-steps');
     await recordHistory(a, 'independent-3-waited-for-readers-lean');
+    await recordHistory(a, 'independent-3-waited-for-readers-batched');
   }, 600_000);
 
   it('serves the next scans when a waiting scan is terminated from outside (its queue entry does not hold capacity)', async () => {
@@ -362,6 +363,7 @@ describe('reader capacity under load, and projection writes that never fail a sc
     await recordHistory(handle, 'consensus-5-reserved-reviewers');
     await recordHistory(handle, 'consensus-5-reserved-reviewers-merged-steps');
     await recordHistory(handle, 'consensus-5-reserved-reviewers-lean');
+    await recordHistory(handle, 'consensus-5-reserved-reviewers-batched');
   }, 300_000);
 
   it('keeps granted tasks out of inboxes until the scan has taken them up, while they count against the cap', async () => {
@@ -445,6 +447,7 @@ describe('reader capacity under load, and projection writes that never fail a sc
     await recordHistory(handle, 'independent-3-projection-refused-resumed');
     await recordHistory(handle, 'independent-3-projection-refused-resumed-merged-steps');
     await recordHistory(handle, 'independent-3-projection-refused-resumed-lean');
+    await recordHistory(handle, 'independent-3-projection-refused-resumed-batched');
   }, 300_000);
 
   describe('a Postgres outage longer than the projection retry budget', () => {
@@ -517,6 +520,7 @@ describe('reader capacity under load, and projection writes that never fail a sc
       await recordHistory(handle, 'independent-3-projection-outage');
       await recordHistory(handle, 'independent-3-projection-outage-merged-steps');
       await recordHistory(handle, 'independent-3-projection-outage-lean');
+      await recordHistory(handle, 'independent-3-projection-outage-batched');
     }, 300_000);
   });
 });

@@ -176,5 +176,7 @@ describe('crash recovery', () => {
     await recordHistory(handles[1], 'consensus-5-worker-crash');
     await recordHistory(handles[0], 'independent-3-worker-crash-lean');
     await recordHistory(handles[1], 'consensus-5-worker-crash-lean');
+    await recordHistory(handles[0], 'independent-3-worker-crash-batched');
+    await recordHistory(handles[1], 'consensus-5-worker-crash-batched');
   }, 360_000);
 });

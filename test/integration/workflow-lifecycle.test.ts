@@ -143,6 +143,8 @@ describe('scanLifecycle on the real dev server and Postgres', () => {
     await recordHistory(handle, `${name}-happy-merged-steps`);
     // Since lean-scan-history (local writes, coalesced search attributes, one deadline timer).
     await recordHistory(handle, `${name}-happy-lean`);
+    // Since batched-scan-steps (one ingest activity, writes issued together go together).
+    await recordHistory(handle, `${name}-happy-batched`);
   });
 
   it('blinds readers: status never carries readings, reviewContext is for reviewer tasks only', async () => {
