@@ -17,7 +17,10 @@ import type { CapacityActivities } from '../activities/capacity.activities';
 import type { ScanActivities } from '../activities/scan.activities';
 
 /** Ingest activities (src/activities/ingest.activities.ts, see docs/architecture.md). */
-export type IngestActivityContract = Pick<ReturnType<typeof createIngestActivities>, 'validateScan' | 'deidentifyScan' | 'ingestScan'>;
+export type IngestActivityContract = Pick<
+  ReturnType<typeof createIngestActivities>,
+  'validateScan' | 'deidentifyScan' | 'ingestScan'
+>;
 /** What de-identification answers: the image's id, key and metadata. */
 export type IngestResult = Awaited<ReturnType<IngestActivityContract['ingestScan']>>;
 
@@ -54,7 +57,11 @@ export const ingestOnce = proxyActivities<Pick<IngestActivityContract, 'ingestSc
 export const PROJECTION_DATA_ERROR = 'ProjectionDataError';
 
 /** The projection activities' retry budget; past it the workflow pauses and writes again (see `scan-projection.ts`). */
-export const PROJECTION_RETRY = { maximumAttempts: 200, maximumIntervalMs: 30_000, pauseMs: 5 * 60_000 } as const;
+export const PROJECTION_RETRY = {
+  maximumAttempts: 200,
+  maximumIntervalMs: 30_000,
+  pauseMs: 5 * 60_000,
+} as const;
 
 /** Postgres projection writes and the roster read: short, idempotent, retried patiently. */
 export const scanActivities = proxyActivities<ScanActivities>({
@@ -91,20 +98,29 @@ export function databaseActivities(
 /** A database activity as the projection calls it, regular or local (both take a `summary` per call). */
 export type DatabaseActivityProxies = {
   [K in keyof DatabaseActivities]: DatabaseActivities[K] & {
-    executeWithOptions(options: { summary?: string }, args: Parameters<DatabaseActivities[K]>): ReturnType<DatabaseActivities[K]>;
+    executeWithOptions(
+      options: { summary?: string },
+      args: Parameters<DatabaseActivities[K]>,
+    ): ReturnType<DatabaseActivities[K]>;
   };
 };
 
 /**
  * The local activities' budget (since `LEAN_SCAN_HISTORY`): one attempt, well inside one workflow task (the worker
- * heartbeats a workflow task at 80 % of its 10 s timeout). One attempt never backs off, so never with a workflow timer
+ * heartbeats a workflow task at 80 % of its 10 s timeout). Local activities that outlast that heartbeat are a replay
+ * hazard: the heartbeat completes the workflow task without their markers, the next task can carry an update, and on
+ * replay the SDK resolves the local activity from its marker before that update, so the code after it issues its
+ * commands first (seen once under load 16: TMPRL1100 "Activity machine does not handle this event:
+ * WorkflowExecutionUpdateAccepted" replaying an outage test; SDK 1.24.0 is the newest). Writes take milliseconds
+ * (p50 80–130 ms at load 12–16, bench:e2e): 2 s leaves the rest of the 8 s for the lane's other writes and a slow
+ * machine. Timeouts are not part of the history: changing them replays. One attempt never backs off, so never with a workflow timer
  * (the SDK's path past `localRetryThreshold`), and a write blocked in the database holds at most one more connection.
  * A write that does not make it (the database is slow or away) goes on as the regular activity with the full retry
  * budget; a `ProjectionDataError` is final either way.
  */
 export const LOCAL_WRITE_BUDGET: LocalActivityOptions = {
-  startToCloseTimeout: '5 seconds',
-  scheduleToCloseTimeout: '5 seconds',
+  startToCloseTimeout: '2 seconds',
+  scheduleToCloseTimeout: '2 seconds',
   localRetryThreshold: '30 seconds',
   retry: { maximumAttempts: 1, nonRetryableErrorTypes: [PROJECTION_DATA_ERROR] },
 };
@@ -113,4 +129,6 @@ export const LOCAL_WRITE_BUDGET: LocalActivityOptions = {
  * The database activities run by the worker inside the workflow task (since `LEAN_SCAN_HISTORY`): one
  * `MarkerRecorded` event each instead of a scheduled/started/completed activity and a workflow task of its own.
  */
-export const localDatabaseActivities = proxyLocalActivities<DatabaseActivities>(LOCAL_WRITE_BUDGET) as unknown as DatabaseActivityProxies;
+export const localDatabaseActivities = proxyLocalActivities<DatabaseActivities>(
+  LOCAL_WRITE_BUDGET,
+) as unknown as DatabaseActivityProxies;
