@@ -1,5 +1,9 @@
 import 'reflect-metadata';
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 
 import { ensureDatabase, openDatabase } from '../../src/db/data-source';
@@ -35,7 +39,8 @@ async function startDevServer(cli: string): Promise<TestWorkflowEnvironment> {
 /**
  * Starts one real Temporal dev server (the `temporal` CLI, on free ports, in memory) and creates a
  * fresh Postgres database with the schema migrated, for the whole integration run. Their addresses
- * reach the test workers through environment variables; global-teardown stops and drops them.
+ * reach the test workers through environment variables; global-teardown stops and drops them. It also makes the run's
+ * shared directory (READFLOW_TEST_RUN_DIR) where work done once per run is kept (test/support/run-once.ts).
  */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
@@ -55,6 +60,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.READFLOW_TEST_TEMPORAL_NAMESPACE = 'readflow';
   process.env.READFLOW_TEST_DATABASE_URL = dbUrl;
   process.env.READFLOW_TEST_TEMPORAL_CLI = cli;
+  // What the test files share for this run only (test/support/run-once.ts: the workflow bundle, the built CLI).
+  process.env.READFLOW_TEST_RUN_DIR = mkdtempSync(path.join(tmpdir(), 'readflow-test-run-'));
   process.stderr.write(
     `\n[global-setup] Temporal dev server at ${env.address}, database ${base.pathname.slice(1)} (${Date.now() - started} ms)\n`,
   );
