@@ -20,9 +20,9 @@ import { hashToken, newToken } from '../../src/db/tokens';
 import { DEFAULT_ROSTER } from '../../src/db/seed';
 import { LocalBlobStore } from '../../src/storage/blob-store';
 import { createReadflowWorker } from '../../src/temporal/worker';
-import { dropDatabase, ensureDatabase, openDatabase } from '../../src/db/data-source';
+import { dropDatabase, openDatabase } from '../../src/db/data-source';
 import { sharedWorkflowBundle } from './run-once';
-import { connectTemporal, openTestDataSource, testConfig, testDataConverter, testServices } from './services';
+import { connectTemporal, ensureTestDatabase, openTestDataSource, testConfig, testDataConverter, testServices } from './services';
 
 /** NIH ChestX-ray14 frontal DX, implicit VR little endian, 1024×1024 (test/fixtures/dicom/SOURCES.tsv). */
 export const NIH_CXR = path.resolve(__dirname, '../fixtures/dicom/cxr/dicom_00000001_000.dcm');
@@ -147,7 +147,7 @@ export async function startReadingApp(opts: Omit<ApiHarnessOptions, 'worker'> = 
 export async function scratchDatabase(): Promise<{ url: string; ds: DataSource; drop: () => Promise<void> }> {
   const url = new URL(testServices().databaseUrl);
   url.pathname = `${url.pathname}_${randomBytes(4).toString('hex')}`;
-  await ensureDatabase(url.toString());
+  await ensureTestDatabase(url.toString());
   const ds = await openDatabase(url.toString(), { poolSize: 4 });
   return {
     url: url.toString(),

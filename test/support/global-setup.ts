@@ -6,11 +6,12 @@ import * as path from 'node:path';
 
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 
-import { ensureDatabase, openDatabase } from '../../src/db/data-source';
+import { openDatabase } from '../../src/db/data-source';
 import { loadToolchainConfig } from '../../src/config/toolchain';
 import { ensureTemporalCli } from '../../src/temporal/temporal-cli';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 
+import { ensureTestDatabase } from './services';
 import { ensureWebBundle } from './web-bundle';
 
 /**
@@ -52,7 +53,7 @@ export default async function globalSetup(): Promise<void> {
   const base = new URL(process.env.READFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
   base.pathname = `/readflow_test_${Date.now().toString(36)}_${process.pid}`;
   const dbUrl = base.toString();
-  await ensureDatabase(dbUrl);
+  await ensureTestDatabase(dbUrl);
   const ds = await openDatabase(dbUrl, { poolSize: 2 });
   await ds.destroy();
 
