@@ -52,10 +52,23 @@ async function once(name: string, build: () => Promise<void>, waitMs = 300_000):
     }
     return;
   }
+  const builderAlive = async (): Promise<boolean> => {
+    const text = await fsp.readFile(lock, 'utf8').catch(() => undefined);
+    if (text === undefined) return false; // released
+    const pid = Number(text);
+    if (!pid) return true; // just created, its pid not written yet
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const until = Date.now() + waitMs;
   while (Date.now() < until) {
     if (await exists(done)) return;
-    if (!(await exists(lock))) break; // the builder gave up (its own caller saw why): try ourselves
+    // The builder gave up (its own caller saw why) or its Jest worker died: try ourselves.
+    if (!(await builderAlive())) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   if (!(await exists(done))) await build();
