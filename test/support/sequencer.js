@@ -14,17 +14,25 @@ const path = require('node:path');
 
 /** Typical seconds of the slow integration files (the rest are shorter; a rough order is all that matters). */
 const TYPICAL_SECONDS = {
-  'test/integration/cluster.test.ts': 70,
-  'test/integration/simulate-chaos.test.ts': 70,
+  'test/integration/cluster.test.ts': 80,
+  'test/integration/simulate-chaos.test.ts': 80,
+  'test/integration/api-releases.test.ts': 60,
+  'test/integration/web.test.ts': 55,
+  'test/integration/viewer.test.ts': 55,
+  'test/integration/start.test.ts': 50,
+  'test/integration/viewer-encodings.test.ts': 50,
   'test/integration/api-manager.test.ts': 45,
-  'test/integration/api-releases.test.ts': 45,
-  'test/integration/start.test.ts': 45,
-  'test/integration/api-capacity.test.ts': 40,
-  'test/integration/api-fixes.test.ts': 35,
-  'test/integration/workflow-capacity.test.ts': 35,
-  'test/integration/workflow-lifecycle.test.ts': 30,
-  'test/integration/workflow-adaptive.test.ts': 30,
-  'test/integration/api-journey.test.ts': 25,
+  'test/integration/release.test.ts': 45,
+  'test/integration/api-fixes.test.ts': 40,
+  'test/integration/security-temporal.test.ts': 40,
+  'test/integration/workflow-adaptive.test.ts': 40,
+  'test/integration/workflow-capacity.test.ts': 40,
+  'test/integration/workflow-lifecycle.test.ts': 40,
+  'test/integration/previews.test.ts': 35,
+  'test/integration/api-capacity.test.ts': 35,
+  'test/integration/api-stats.test.ts': 30,
+  'test/integration/api-journey.test.ts': 30,
+  'test/integration/previews-latency.test.ts': 30,
 };
 
 class LongestFirstSequencer extends Sequencer {
