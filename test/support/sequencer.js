@@ -14,6 +14,8 @@ const path = require('node:path');
 
 /** Typical seconds of the slow integration files (the rest are shorter; a rough order is all that matters). */
 const TYPICAL_SECONDS = {
+  // 105 concurrent scans through the capacity owner: alone about 3 minutes under load, the run's longest file.
+  'test/integration/workflow-capacity.test.ts': 200,
   'test/integration/cluster.test.ts': 80,
   'test/integration/simulate-chaos.test.ts': 80,
   'test/integration/api-releases.test.ts': 60,
@@ -26,7 +28,8 @@ const TYPICAL_SECONDS = {
   'test/integration/api-fixes.test.ts': 40,
   'test/integration/security-temporal.test.ts': 40,
   'test/integration/workflow-adaptive.test.ts': 40,
-  'test/integration/workflow-capacity.test.ts': 40,
+  'test/integration/workflow-crash.test.ts': 40,
+  'test/integration/workflow-batch.test.ts': 40,
   'test/integration/workflow-lifecycle.test.ts': 40,
   'test/integration/previews.test.ts': 35,
   'test/integration/api-capacity.test.ts': 35,
