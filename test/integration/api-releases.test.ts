@@ -14,12 +14,11 @@
  * A database of its own (only this campaign's scans enter its releases); a worker this file starts and stops, whose
  * image-copy step can be held to catch a release half-built.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 
 import { temporal } from '@temporalio/proto';
 import { extract } from 'tar-stream';
@@ -34,6 +33,7 @@ import type { ApiHarness } from '../support/api-harness';
 import { ensureDefaultRoster, eventually, startApiHarness, workflowBundle } from '../support/api-harness';
 import type { ReleasedScan } from '../support/release-fixtures';
 import { seedReleasedScan } from '../support/release-fixtures';
+import { ensureBuilt } from '../support/run-once';
 import { startWorker as startTestWorker, uniqueTag } from '../support/workflow-harness';
 import { recordHistory } from '../support/workflow-histories';
 
@@ -365,11 +365,7 @@ describe('dataset releases through the API', () => {
   });
   it('`npm run release` (the built CLI) publishes the next version with its progress, and refuses a published one', async () => {
     const root = path.resolve(__dirname, '../..');
-    await promisify(execFile)(
-      process.execPath,
-      [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')],
-      { cwd: root },
-    );
+    await ensureBuilt();
     await h.app.listen(0, '127.0.0.1');
     const url = await h.app.getUrl();
     // Asynchronously: the CLI polls this process's API.

@@ -5,7 +5,7 @@
  * show every reader the same inbox. A second start migrates nothing; Ctrl-C leaves no process behind.
  */
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { Client as PgClient } from 'pg';
 
 import { dropDatabase } from '../../src/db/data-source';
 import { ensureServerBinaries } from '../../src/temporal/server-binaries';
+import { ensureBuilt } from '../support/run-once';
 import { testServices } from '../support/services';
 import { dicomVariant, NIH_CXR } from '../support/workflow-harness';
 import { loadToolchainConfig } from '../../src/config/toolchain';
@@ -98,7 +99,7 @@ describe('npm run start:cluster: production-shaped Temporal, 2 workers, 2 APIs b
 
   beforeAll(async () => {
     testServices(); // run through `npm test`
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'pipe' });
+    await ensureBuilt(); // the cluster runs the compiled CLI, as `npm run start:cluster` does (it builds first)
     await ensureServerBinaries({ toolchain: loadToolchainConfig(process.env) });
     const ports = await freeRange(16);
     lbPort = ports;

@@ -18,13 +18,13 @@ import type { DataSource } from 'typeorm';
 
 import { createActivities } from '../../src/activities';
 import { createIngestActivities } from '../../src/activities/ingest.activities';
-import { createDataSource, ensureDatabase } from '../../src/db/data-source';
+import { createDataSource } from '../../src/db/data-source';
 import { GoldRepository } from '../../src/db/repositories';
 import { stageIncoming } from '../../src/ingest/stage-incoming';
 import { LocalBlobStore } from '../../src/storage/blob-store';
 import { createReadflowWorker } from '../../src/temporal/worker';
 import type { ReleaseDatasetInput, ReleaseDatasetResult } from '../../src/workflows/release-dataset.messages';
-import { connectTemporal, testDataConverter, testServices } from '../support/services';
+import { connectTemporal, ensureTestDatabase, testDataConverter, testServices } from '../support/services';
 import { bundleWorkflows, CXR_DIR, DEID_SECRET, dicomVariant, seedTestRoster, uniqueTag } from '../support/workflow-harness';
 
 const COVID = path.join(CXR_DIR, '1.3.6.1.4.1.11129.5.5.110503645592756492463169821050252582267888.dcm');
@@ -90,7 +90,7 @@ describe('a release of a campaign with gold scans', () => {
   beforeAll(async () => {
     const base = new URL(testServices().databaseUrl);
     base.pathname = `/${dbName}`;
-    await ensureDatabase(base.toString());
+    await ensureTestDatabase(base.toString());
     ds = createDataSource(base.toString(), { poolSize: 4 });
     await ds.initialize();
     await ds.runMigrations();

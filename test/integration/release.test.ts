@@ -18,13 +18,13 @@ import { parse } from 'csv-parse/sync';
 import type { DataSource } from 'typeorm';
 
 import { createActivities } from '../../src/activities';
-import { createDataSource, ensureDatabase } from '../../src/db/data-source';
+import { createDataSource } from '../../src/db/data-source';
 import { VINDR_ANNOTATION_COLUMNS, VINDR_CXR_TAXONOMY, VINDR_TEST_ANNOTATION_COLUMNS } from '../../src/domain';
 import { ReleaseBuilder } from '../../src/releases/builder';
 import { LocalBlobStore } from '../../src/storage/blob-store';
 import type { ReleaseDatasetInput, ReleaseDatasetResult, ReleaseProgress } from '../../src/workflows/release-dataset.messages';
 import { releaseProgressQuery } from '../../src/workflows/release-dataset.messages';
-import { connectTemporal, testServices } from '../support/services';
+import { connectTemporal, ensureTestDatabase, testServices } from '../support/services';
 import type { ReleasedScan } from '../support/release-fixtures';
 import { seedReleasedScan } from '../support/release-fixtures';
 import { bundleWorkflows, DEID_SECRET, seedTestRoster, spawnChildWorker, startWorker, uniqueTag, writeBundle } from '../support/workflow-harness';
@@ -88,7 +88,7 @@ describe('dataset releases', () => {
     const base = new URL(testServices().databaseUrl);
     base.pathname = `/readflow_release_${tag}`;
     dbUrl = base.toString();
-    await ensureDatabase(dbUrl);
+    await ensureTestDatabase(dbUrl);
     ds = createDataSource(dbUrl, { poolSize: 4 });
     await ds.initialize();
     await ds.runMigrations();

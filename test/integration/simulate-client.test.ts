@@ -4,6 +4,7 @@ import * as path from 'node:path';
 
 import type { ApiHarness } from '../support/api-harness';
 import { startApiHarness } from '../support/api-harness';
+import { ensureBuilt } from '../support/run-once';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -24,7 +25,7 @@ function render(spec: object): string {
 describe('simulator client', () => {
   let h: ApiHarness;
   beforeAll(async () => {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+    await ensureBuilt(); // render() runs the compiled openapi-typescript wrapper
     h = await startApiHarness();
   }, 300_000);
   afterAll(async () => {

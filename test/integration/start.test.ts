@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync, execSync, spawn, spawnSync } from 'node:child_process';
+import { execSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { ensureBuilt } from '../support/run-once';
 import { testServices } from '../support/services';
 
 const root = join(__dirname, '../..');
@@ -71,10 +72,7 @@ describe('npm start: the whole service on embedded defaults', () => {
 
   beforeAll(async () => {
     // The CLI runs from the compiled output, as `npm start` does (it builds first).
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
-      cwd: root,
-      stdio: 'pipe',
-    });
+    await ensureBuilt();
     apiPort = await freePort();
     uiPort = await freePort();
     const temporalPort = await freePort();

@@ -5,7 +5,6 @@ import * as path from 'node:path';
 
 import type { INestApplication } from '@nestjs/common';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import pino from 'pino';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
@@ -20,9 +19,10 @@ import { acceptanceWithViews } from '../../src/dicom';
 import { hashToken, newToken } from '../../src/db/tokens';
 import { DEFAULT_ROSTER } from '../../src/db/seed';
 import { LocalBlobStore } from '../../src/storage/blob-store';
-import { createReadflowWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
-import { dropDatabase, ensureDatabase, openDatabase } from '../../src/db/data-source';
-import { connectTemporal, openTestDataSource, testConfig, testDataConverter, testServices } from './services';
+import { createReadflowWorker } from '../../src/temporal/worker';
+import { dropDatabase, openDatabase } from '../../src/db/data-source';
+import { sharedWorkflowBundle } from './run-once';
+import { connectTemporal, ensureTestDatabase, openTestDataSource, testConfig, testDataConverter, testServices } from './services';
 
 /** NIH ChestX-ray14 frontal DX, implicit VR little endian, 1024×1024 (test/fixtures/dicom/SOURCES.tsv). */
 export const NIH_CXR = path.resolve(__dirname, '../fixtures/dicom/cxr/dicom_00000001_000.dcm');
@@ -62,12 +62,9 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs 
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflows bundled once per test file. */
+/** The workflows bundled once per run (test/support/run-once.ts), loaded once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
-  });
+  bundle ??= sharedWorkflowBundle();
   return bundle;
 }
 
@@ -150,7 +147,7 @@ export async function startReadingApp(opts: Omit<ApiHarnessOptions, 'worker'> = 
 export async function scratchDatabase(): Promise<{ url: string; ds: DataSource; drop: () => Promise<void> }> {
   const url = new URL(testServices().databaseUrl);
   url.pathname = `${url.pathname}_${randomBytes(4).toString('hex')}`;
-  await ensureDatabase(url.toString());
+  await ensureTestDatabase(url.toString());
   const ds = await openDatabase(url.toString(), { poolSize: 4 });
   return {
     url: url.toString(),

@@ -31,10 +31,21 @@ export function syntheticFilm(rows: number, columns: number, seed = 'previews'):
   return syntheticChest({ runId: '4242', n: rng.int(1, 1e6), rows, columns, modality: 'DX', encoding: 'explicit', truth: drawTruth(rng, rows, columns), rng }).bytes;
 }
 
-/** A synthetic film with seeded film grain (±`noise` of 4096), so that it compresses like a real radiograph. */
-export function noisyFilm(rows: number, columns: number, seed = 'noisy', noise = 48): Buffer {
+/** `noisyFilm`, made in this process (slow inside a Jest test file: see plain-node.js). */
+export function noisyFilmHere(rows: number, columns: number, seed = 'noisy', noise = 48): Buffer {
   const rng = new Rng(seed);
   return syntheticChest({ runId: '4243', n: rng.int(1, 1e6), rows, columns, modality: 'DX', encoding: 'explicit', truth: drawTruth(rng, rows, columns), rng, noise }).bytes;
+}
+
+/**
+ * A synthetic film with seeded film grain (±`noise` of 4096), so that it compresses like a real radiograph. Made by
+ * the same code in a plain Node child process: the same bytes, 10–20× faster than in the test file's sandbox.
+ */
+export function noisyFilm(rows: number, columns: number, seed = 'noisy', noise = 48): Buffer {
+  return execFileSync(process.execPath, [path.join(__dirname, 'plain-node.js'), __filename, 'noisyFilmHere', JSON.stringify([rows, columns, seed, noise])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 30,
+  });
 }
 
 export function tempDir(): { dir: string; file(name: string): string; remove(): void } {

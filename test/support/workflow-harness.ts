@@ -12,7 +12,6 @@ import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } fr
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 
 import { createActivities } from '../../src/activities';
@@ -20,10 +19,11 @@ import { stageIncoming } from '../../src/ingest/stage-incoming';
 import { DEFAULT_ROSTER, seedRoster } from '../../src/db/seed';
 import type { Reading, ReadingPolicy } from '../../src/domain';
 import { LocalBlobStore } from '../../src/storage/blob-store';
-import { createReadflowWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
+import { createReadflowWorker } from '../../src/temporal/worker';
 import type { ScanLifecycleInput, ScanLifecycleResult, ScanSplit, ScanStatus, TaskView } from '../../src/workflows/scan-lifecycle.messages';
 import { reviewContextQuery, statusQuery, submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
 import { scanStartMetadata } from '../../src/workflows/scan-ui.messages';
+import { sharedWorkflowBundle } from './run-once';
 import { connectTemporal, openTestDataSource, testConfig, testDataConverter, testServices } from './services';
 import type { ChildWorkerConfig } from './worker-child-main';
 
@@ -49,9 +49,9 @@ export async function seedTestRoster(ds: DataSource): Promise<void> {
   }
 }
 
-/** Bundles the workflows once (per test file); pass the result to every worker. */
+/** The workflows, bundled once per run (test/support/run-once.ts); pass the result to every worker. */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never });
+  return sharedWorkflowBundle();
 }
 
 /** A unique numeric tag for this test file's scans (digits only, no leading zero). */
