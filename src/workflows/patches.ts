@@ -101,3 +101,14 @@ export const LEAN_SCAN_HISTORY = 'lean-scan-history';
  * Before it: two ingest activities, one write per step, every submission written on its own.
  */
 export const BATCHED_SCAN_STEPS = 'batched-scan-steps';
+
+/**
+ * At most `MAX_LOCAL_WRITES_PER_TASK` local activities in one workflow task (issue #12, found by the outage test): the
+ * worker heartbeats a workflow task whose local activities outlast 80 % of its timeout, and the heartbeat's next task
+ * can carry an update; on replay the SDK resolves those local activities from their markers before that update, the
+ * code after them issues its commands first, and the replay fails (TMPRL1100 "Activity machine does not handle this
+ * event: WorkflowExecutionUpdateAccepted", seen on a status query of a scan whose three submissions met an outage:
+ * three 2 s local attempts in one task). Past the bound a write goes as the regular activity. Asked only where the bound
+ * applies (a marker only in runs that reach it); a run without the marker there takes the local activity, as before.
+ */
+export const BOUNDED_LOCAL_WRITES = 'bounded-local-writes';

@@ -15,12 +15,12 @@
  * row types, `./search-attributes`, and `import type` of the scan state.
  */
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { getExternalWorkflowHandle, log, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, patched, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 
 import type { AuditEventRow, ProjectionOutcome, ProjectionStep, ReadingRow, ScanRow, TaskRow } from '../activities/scan.activities';
 import type { DatabaseActivityProxies } from './activities';
 import { databaseActivities, localDatabaseActivities, PROJECTION_DATA_ERROR, PROJECTION_RETRY, scanActivities } from './activities';
-import { PROJECTION_OUTLASTS_OUTAGES } from './patches';
+import { BOUNDED_LOCAL_WRITES, PROJECTION_OUTLASTS_OUTAGES } from './patches';
 import type { ScanStage } from './scan-lifecycle.messages';
 import { readersAvailableSignal } from './scan-lifecycle.messages';
 import type { ScanState } from './scan-state';
@@ -28,6 +28,15 @@ import type { TaskState } from './scan-tasks';
 import { iso, taskFacts } from './scan-tasks';
 import { projectionSummary, refreshCurrentDetails } from './scan-ui';
 import { OVERDUE, READERS, SCAN_ID, SPLIT, STAGE } from './search-attributes';
+
+/**
+ * Local activities one workflow task may issue (`BOUNDED_LOCAL_WRITES`): 2 × the 2 s `LOCAL_WRITE_BUDGET` stays far
+ * inside the heartbeat at 8 s of the task's 10 s timeout, however slow the database.
+ */
+export const MAX_LOCAL_WRITES_PER_TASK = 2;
+
+/** A local write not issued: its workflow task reached `MAX_LOCAL_WRITES_PER_TASK` (the regular activity writes it). */
+class PastLocalBound extends Error {}
 
 /** The projection activities that write a step (the name only labels the step in the Temporal UI). */
 export type ProjectionActivity = 'recordScan' | 'recordTasks' | 'recordReading' | 'recordRelease';
@@ -150,6 +159,8 @@ export class ScanProjection {
   private offLane = 0;
   /** Lean runs: the local activity last issued; the next one starts once it is done (`onLocalLane`). */
   private localLane: Promise<unknown> = Promise.resolve();
+  /** Local activities issued in the current workflow task (known by its history length): see `BOUNDED_LOCAL_WRITES`. */
+  private localInTask = { historyLength: -1, count: 0 };
   /** Lean runs: wake-up signals not yet delivered (awaited before the run ends, `wakesDelivered`). */
   private readonly wakesInFlight: Promise<unknown>[] = [];
   private readonly pauseMs: number;
@@ -191,6 +202,11 @@ export class ScanProjection {
           return out;
         } catch (err) {
           if (err instanceof CancelledFailure) throw err;
+          if (err instanceof PastLocalBound) {
+            // This workflow task has had its local activities: the regular activity writes it.
+            local = false;
+            continue;
+          }
           const refused = refusal(err, activity);
           if (refused) {
             if (opts.hold === false) return undefined;
@@ -225,12 +241,27 @@ export class ScanProjection {
    * place on replay as in the first run.
    */
   private onLocalLane<T>(run: () => Promise<T>): Promise<T> {
-    const out = this.localLane.then(run);
+    const out = this.localLane.then(() => {
+      if (!this.localAllowed()) throw new PastLocalBound();
+      return run();
+    });
     this.localLane = out.then(
       () => undefined,
       () => undefined,
     );
     return out;
+  }
+
+  /**
+   * Whether a local activity may be issued now: at most `MAX_LOCAL_WRITES_PER_TASK` in one workflow task, so their
+   * budgets together stay far inside the task's heartbeat (`BOUNDED_LOCAL_WRITES`). Counted when issued, not queued.
+   */
+  private localAllowed(): boolean {
+    const { historyLength } = workflowInfo();
+    if (historyLength !== this.localInTask.historyLength) this.localInTask = { historyLength, count: 0 };
+    if (this.localInTask.count >= MAX_LOCAL_WRITES_PER_TASK && patched(BOUNDED_LOCAL_WRITES)) return false;
+    this.localInTask.count += 1;
+    return true;
   }
 
   /** Wakes the waiting scans a write's freed capacity can serve (this scan itself included). */

@@ -12,7 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 
 import { createDataSource, dropDatabase, openDatabase } from '../../src/db/data-source';
@@ -21,10 +23,11 @@ import type { Reading, ReadingPolicy } from '../../src/domain';
 import { DEFAULT_POLICIES } from '../../src/domain';
 import type { ScanLifecycleInput, ScanLifecycleResult } from '../../src/workflows/scan-lifecycle.messages';
 import { resumeScanUpdate, reviewContextQuery, submitReadingUpdate } from '../../src/workflows/scan-lifecycle.messages';
+import { MAX_LOCAL_WRITES_PER_TASK } from '../../src/workflows/scan-projection';
 import { eventually } from '../support/api-harness';
 import { postgresProxy } from '../support/postgres-proxy';
 import type { PostgresProxy } from '../support/postgres-proxy';
-import { connectTemporal, testServices } from '../support/services';
+import { connectTemporal, testDataConverter, testServices } from '../support/services';
 import {
   bundleWorkflows,
   createScanRig,
@@ -42,6 +45,16 @@ import {
 } from '../support/workflow-harness';
 import type { ScanRig } from '../support/workflow-harness';
 import { recordHistory } from '../support/workflow-histories';
+
+/** Local-activity markers recorded with each workflow task's completion (the commands after its `WorkflowTaskCompleted`). */
+function localMarkersPerWorkflowTask(events: temporal.api.history.v1.IHistoryEvent[]): number[] {
+  const out: number[] = [];
+  for (const e of events) {
+    if (e.workflowTaskCompletedEventAttributes) out.push(0);
+    else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity' && out.length > 0) out[out.length - 1] += 1;
+  }
+  return out;
+}
 
 const CAP = 2;
 /** Three readers and two seniors (consensus reviews), each with a cap of two open tasks. */
@@ -521,6 +534,13 @@ describe('reader capacity under load, and projection writes that never fail a sc
       await recordHistory(handle, 'independent-3-projection-outage-merged-steps');
       await recordHistory(handle, 'independent-3-projection-outage-lean');
       await recordHistory(handle, 'independent-3-projection-outage-batched');
+      await recordHistory(handle, 'independent-3-projection-outage-bounded');
+      // No workflow task issued more local activities than the bound (BOUNDED_LOCAL_WRITES): their markers follow the
+      // task's completion. Without the bound, the outage's local attempts pile up in one task past its heartbeat.
+      const perTask = localMarkersPerWorkflowTask((await handle.fetchHistory()).events ?? []);
+      expect(Math.max(...perTask)).toBeLessThanOrEqual(MAX_LOCAL_WRITES_PER_TASK);
+      // And the whole history replays (what the status query above did on a closed workflow).
+      await Worker.runReplayHistory({ workflowBundle: bundle, dataConverter: testDataConverter() }, await handle.fetchHistory());
     }, 300_000);
   });
 });

@@ -130,18 +130,19 @@ describe('Temporal user metadata of a scan (what operators see in the UI)', () =
     const h = await historySummaries(handle);
     expect(h.activities).toEqual(
       expect.arrayContaining([
-        'ingest: validate the uploaded DICOM',
-        'ingest: de-identify (DICOM PS3.15 basic profile)',
+        // One ingest activity (patch batched-scan-steps).
+        'ingest: validate and de-identify (DICOM PS3.15 basic profile) the uploaded DICOM',
         'write projection: stage ingesting',
-        // Back-to-back writes go as one activity (patch merged-projection-steps): one summary names both steps.
-        'write projection: de-identified image recorded; stage assigning',
+        // Back-to-back writes go as one activity (patch merged-projection-steps): one summary names every step.
+        'write projection: stage deidentifying; de-identified image recorded; stage assigning',
         // Readers come from the one owner of reader capacity (issue #12), granted with the move to `reading`.
         'reserve capacity: 3 readers',
         `write projection: stage reading; assigned ${[a, b, late].map((t) => t.readerId).join(', ').replace(/, ([^,]*)$/, ' and $1')}`,
         `write projection: submitted by ${a.readerId}`,
         `reserve capacity: reader for reading ${late.slot + 1}`,
         `write projection: expired ${late.readerId}; assigned ${next.readerId}`,
-        'write projection: stage fusing; stage released',
+        // The submission completing the readings goes with the release (patch batched-scan-steps).
+        `write projection: submitted by ${next.readerId}; stage fusing; stage released`,
       ]),
     );
     // Every activity the scan scheduled has a summary.
