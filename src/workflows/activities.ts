@@ -27,16 +27,19 @@ export type IngestResult = Awaited<ReturnType<IngestActivityContract['ingestScan
 /** `ApplicationFailure` type thrown by the ingest activities for refused input (same value as the activities' constant). */
 export const QUARANTINED_INPUT = 'QuarantinedInput';
 
-/** Parse/validate and de-identify: CPU and file I/O bound, a few attempts. */
+/** The ingest activities' attempts: CPU and file I/O bound, a few tries; refused input is final. */
+const INGEST_RETRY = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: [QUARANTINED_INPUT],
+} as const;
+
+/** Parse/validate and de-identify as two activities (before `BATCHED_SCAN_STEPS`). */
 export const ingest = proxyActivities<IngestActivityContract>({
   startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [QUARANTINED_INPUT],
-  },
+  retry: { ...INGEST_RETRY, nonRetryableErrorTypes: [...INGEST_RETRY.nonRetryableErrorTypes] },
 });
 
 /**
@@ -44,13 +47,7 @@ export const ingest = proxyActivities<IngestActivityContract>({
  */
 export const ingestOnce = proxyActivities<Pick<IngestActivityContract, 'ingestScan'>>({
   startToCloseTimeout: '4 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [QUARANTINED_INPUT],
-  },
+  retry: { ...INGEST_RETRY, nonRetryableErrorTypes: [...INGEST_RETRY.nonRetryableErrorTypes] },
 });
 
 /** `ApplicationFailure` type of a projection write Postgres refused for its data (same value as the activities' constant). */
