@@ -14,6 +14,7 @@ import { createGoldActivities } from './gold.activities';
 import { createCapacityActivities } from './capacity.activities';
 import { createIngestActivities } from './ingest.activities';
 import { createReleaseActivities } from './release.activities';
+import { localAttemptsAnswer } from './local-attempt';
 import { createScanActivities } from './scan.activities';
 
 /** What the activities need. */
@@ -38,8 +39,9 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createIngestActivities(deps),
-    ...createScanActivities(deps),
-    ...createCapacityActivities(deps),
+    // The scan workflow's database activities: run locally first (see local-attempt.ts).
+    ...localAttemptsAnswer(createScanActivities(deps)),
+    ...localAttemptsAnswer(createCapacityActivities(deps)),
     ...createBatchActivities(deps),
     ...createReleaseActivities(deps),
     ...createGoldActivities(deps),

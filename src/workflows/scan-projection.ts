@@ -15,11 +15,31 @@
  * row types, `./search-attributes`, and `import type` of the scan state.
  */
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { getExternalWorkflowHandle, log, patched, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 
-import type { AuditEventRow, ProjectionOutcome, ProjectionStep, ReadingRow, ScanRow, TaskRow } from '../activities/scan.activities';
+import type {
+  AuditEventRow,
+  ProjectionOutcome,
+  ProjectionStep,
+  ReadingRow,
+  ScanRow,
+  TaskRow,
+} from '../activities/scan.activities';
 import type { DatabaseActivityProxies } from './activities';
-import { databaseActivities, localDatabaseActivities, PROJECTION_DATA_ERROR, PROJECTION_RETRY, scanActivities } from './activities';
+import {
+  databaseActivities,
+  localDatabaseActivities,
+  PROJECTION_DATA_ERROR,
+  PROJECTION_RETRY,
+  scanActivities,
+} from './activities';
 import { BOUNDED_LOCAL_WRITES, PROJECTION_OUTLASTS_OUTAGES } from './patches';
 import type { ScanStage } from './scan-lifecycle.messages';
 import { readersAvailableSignal } from './scan-lifecycle.messages';
@@ -37,6 +57,18 @@ export const MAX_LOCAL_WRITES_PER_TASK = 2;
 
 /** A local write not issued: its workflow task reached `MAX_LOCAL_WRITES_PER_TASK` (the regular activity writes it). */
 class PastLocalBound extends Error {}
+
+/**
+ * A local attempt's answer that it did not write (`src/activities/local-attempt.ts`: local attempts complete rather
+ * than fail, since a failed local activity was seen to break replay). Recorded histories hold no such answer.
+ */
+function isLocalNotWritten(out: unknown): boolean {
+  return (
+    typeof out === 'object' &&
+    out !== null &&
+    typeof (out as { localNotWritten?: unknown }).localNotWritten === 'string'
+  );
+}
 
 /** The projection activities that write a step (the name only labels the step in the Temporal UI). */
 export type ProjectionActivity = 'recordScan' | 'recordTasks' | 'recordReading' | 'recordRelease';
@@ -104,7 +136,8 @@ function refusal(err: unknown, activity: string): RefusedWrite | undefined {
   if (!(cause instanceof ApplicationFailure) || cause.type !== PROJECTION_DATA_ERROR) return undefined;
   const d = (cause.details?.[0] ?? {}) as Record<string, unknown>;
   const r: RefusedWrite = { activity, message: cause.message };
-  for (const key of ['sqlState', 'table', 'column', 'constraint'] as const) if (typeof d[key] === 'string') r[key] = d[key];
+  for (const key of ['sqlState', 'table', 'column', 'constraint'] as const)
+    if (typeof d[key] === 'string') r[key] = d[key];
   return r;
 }
 
@@ -169,7 +202,9 @@ export class ScanProjection {
 
   constructor(private readonly s: ScanState) {
     const retry = s.input.projectionRetry;
-    this.db = (retry ? databaseActivities(retry) : databaseActivities()) as unknown as DatabaseActivityProxies;
+    this.db = (retry
+      ? databaseActivities(retry)
+      : databaseActivities()) as unknown as DatabaseActivityProxies;
     this.pauseMs = retry?.pauseMs ?? PROJECTION_RETRY.pauseMs;
   }
 
@@ -183,7 +218,11 @@ export class ScanProjection {
    * for a retryable reason (an outage, a timeout), the regular activity with the full budget takes over, and all goes on
    * as above. A refusal (`ProjectionDataError`) is final either way.
    */
-  async durably<T>(activity: string, call: (a: DatabaseActivityProxies) => Promise<T>, opts: { hold?: boolean; split?: boolean } = {}): Promise<T | undefined> {
+  async durably<T>(
+    activity: string,
+    call: (a: DatabaseActivityProxies) => Promise<T>,
+    opts: { hold?: boolean; split?: boolean } = {},
+  ): Promise<T | undefined> {
     let pauses = 0;
     let local = this.s.lean;
     /** Lean runs: this call counts in `offLane` (it waits beyond the workflow task). */
@@ -197,7 +236,14 @@ export class ScanProjection {
             if (!off) this.offLane += 1;
             off = true;
           }
-          const out = local ? await this.onLocalLane(() => call(localDatabaseActivities)) : await call(this.db);
+          const out = local
+            ? await this.onLocalLane(() => call(localDatabaseActivities))
+            : await call(this.db);
+          if (local && isLocalNotWritten(out)) {
+            // The local attempt answered that it did not write (the database is slow or away): as a failure below.
+            local = false;
+            continue;
+          }
           if (this.stalled?.activity === activity) this.stalled = undefined;
           return out;
         } catch (err) {
@@ -212,7 +258,10 @@ export class ScanProjection {
             if (opts.hold === false) return undefined;
             // Steps written together: written again one by one (`persistParts`).
             if (opts.split) throw new RefusedTogether();
-            log.warn('projection write refused by Postgres; the scan waits for a manager', { scanId: this.s.scanId, ...refused });
+            log.warn('projection write refused by Postgres; the scan waits for a manager', {
+              scanId: this.s.scanId,
+              ...refused,
+            });
             if (!(await this.s.attention.holdRefusedWrite(refused))) return undefined;
             continue;
           }
@@ -223,7 +272,11 @@ export class ScanProjection {
           }
           pauses += 1;
           this.stalled = { since: this.stalled?.since ?? iso(this.s.now()), pauses, activity };
-          log.warn('projection write outlived its retries; pausing before writing again', { scanId: this.s.scanId, activity, pauses });
+          log.warn('projection write outlived its retries; pausing before writing again', {
+            scanId: this.s.scanId,
+            activity,
+            pauses,
+          });
           this.flushAttributes();
           await sleep(this.pauseMs);
         }
@@ -307,7 +360,8 @@ export class ScanProjection {
       ...(change.tasks?.length ? { tasks: change.tasks } : {}),
       ...(change.result ? { result: change.result } : {}),
       audit,
-      ...(change.leaveWaitlist || (moved.from === 'waiting-for-readers' && (stage === 'cancelled' || stage === 'needs-attention'))
+      ...(change.leaveWaitlist ||
+      (moved.from === 'waiting-for-readers' && (stage === 'cancelled' || stage === 'needs-attention'))
         ? { leaveWaitlist: true as const }
         : {}),
     };
@@ -413,7 +467,11 @@ export class ScanProjection {
         const activity = step.result ? 'recordRelease' : parts[parts.length - 1].activity;
         const summary = projectionSummary(step);
         try {
-          this.wakeWaiting(await this.durably(activity, (a) => a[activity].executeWithOptions({ summary }, [step]), { split: true }));
+          this.wakeWaiting(
+            await this.durably(activity, (a) => a[activity].executeWithOptions({ summary }, [step]), {
+              split: true,
+            }),
+          );
           for (const x of parts) x.resolve();
           return;
         } catch (err) {
@@ -438,7 +496,9 @@ export class ScanProjection {
   }
 
   private async persist(activity: ProjectionActivity, step: ProjectionStep, summary: string): Promise<void> {
-    this.wakeWaiting(await this.durably(activity, (a) => a[activity].executeWithOptions({ summary }, [step])));
+    this.wakeWaiting(
+      await this.durably(activity, (a) => a[activity].executeWithOptions({ summary }, [step])),
+    );
   }
 
   /**
@@ -475,7 +535,13 @@ export class ScanProjection {
 
   /** The `scans` row as of now, plus extra fields to write. */
   scanRow(extra: Partial<ScanRow> = {}): ScanRow {
-    return { id: this.s.scanId, split: this.s.input.split, policy: this.s.policy.name, stage: this.s.stage, ...extra };
+    return {
+      id: this.s.scanId,
+      split: this.s.input.split,
+      policy: this.s.policy.name,
+      stage: this.s.stage,
+      ...extra,
+    };
   }
 
   /** The `tasks` row of a task as of now. */
