@@ -23,18 +23,14 @@
  * starts its own Temporal dev server.
  */
 import { Client, Connection } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 
 import { clientSweepProbes } from '../src/activities/capacity.activities';
-import { loadToolchainConfig } from '../src/config/toolchain';
 import { scansToWake, sweepClosedScans } from '../src/db/capacity-queue';
 import type { CapacitySweep, SweepMemory } from '../src/db/capacity-queue';
 import { dropDatabase, openDatabase } from '../src/db/data-source';
 import { repositories } from '../src/db/repositories';
-import { ensureTemporalCli } from '../src/temporal/temporal-cli';
-import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
-import { pool } from './support';
+import { startBenchDevServer, pool } from './support';
 
 const READERS = 17;
 const CAP = 50;
@@ -103,18 +99,7 @@ async function timeRounds(round: () => Promise<CapacitySweep | unknown>, rounds:
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const cli = await ensureTemporalCli(loadToolchainConfig(process.env));
-  let env: TestWorkflowEnvironment | undefined;
-  for (let attempt = 1; !env; attempt++) {
-    try {
-      env = await TestWorkflowEnvironment.createLocal({
-        server: { executable: { type: 'existing-path', path: cli }, namespace: 'readflow', ip: '127.0.0.1', searchAttributes: [...SEARCH_ATTRIBUTES] },
-      });
-    } catch (err) {
-      if (attempt >= 4) throw err;
-      process.stderr.write(`the Temporal dev server did not start (attempt ${attempt}); retrying\n`);
-    }
-  }
+  const env = await startBenchDevServer();
   const base = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
   base.pathname = `/readflow_bench_sweep_${process.pid}`;
   const dbUrl = base.toString();

@@ -20,7 +20,6 @@ import * as path from 'node:path';
 
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 
 import { createActivities } from '../src/activities';
@@ -29,16 +28,13 @@ import { seedRoster } from '../src/db/seed';
 import { DEFAULT_POLICIES, policyWithDeadlines } from '../src/domain';
 import { stageIncoming } from '../src/ingest/stage-incoming';
 import { LocalBlobStore } from '../src/storage/blob-store';
-import { ensureTemporalCli } from '../src/temporal/temporal-cli';
 import { createReadflowWorker, WORKFLOWS_PATH } from '../src/temporal/worker';
 import type { ScanLifecycleInput } from '../src/workflows/scan-lifecycle.messages';
 import { submitReadingUpdate } from '../src/workflows/scan-lifecycle.messages';
-import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import * as floorActivities from './floor/activities';
 import { floorSubmitUpdate } from './floor/workflows';
 import { ActivityTimes, CpuSampler, cpuLine, HistoryTimes } from './profile';
-import { median, pool, radiographCopy, slotReading } from './support';
-import { loadToolchainConfig } from '../src/config/toolchain';
+import { median, pool, radiographCopy, slotReading, startBenchDevServer } from './support';
 
 const ARGS = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const SCANS = Number(ARGS[0] ?? 200);
@@ -95,19 +91,7 @@ async function historyLengths(client: Client, ids: string[]): Promise<number[] &
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const cli = await ensureTemporalCli(loadToolchainConfig(process.env));
-  // The SDK gives the dev server 5 s; a loaded machine may need a second try (as test/support/global-setup does).
-  let env: TestWorkflowEnvironment | undefined;
-  for (let attempt = 1; !env; attempt++) {
-    try {
-      env = await TestWorkflowEnvironment.createLocal({
-        server: { executable: { type: 'existing-path', path: cli }, namespace: 'readflow', ip: '127.0.0.1', searchAttributes: [...SEARCH_ATTRIBUTES] },
-      });
-    } catch (err) {
-      if (attempt >= 4) throw err;
-      process.stderr.write(`the Temporal dev server did not start (attempt ${attempt}); retrying\n`);
-    }
-  }
+  const env = await startBenchDevServer();
   const base = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
   base.pathname = `/readflow_bench_e2e_${process.pid}`;
   const dbUrl = base.toString();

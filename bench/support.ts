@@ -3,8 +3,12 @@
  * promise pool, instant readers answering open tasks through the workflow's update, and small statistics.
  */
 import type { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 
+import { loadToolchainConfig } from '../src/config/toolchain';
 import type { Reading } from '../src/domain';
+import { ensureTemporalCli } from '../src/temporal/temporal-cli';
+import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import { reviewContextQuery, submitReadingUpdate } from '../src/workflows/scan-lifecycle.messages';
 
 /**
@@ -66,5 +70,23 @@ export async function answerTask(client: Client, t: OpenTask, reading: Reading):
     await h.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, reading: { boxes, globalLabels: ctx.fused.globalLabels } }] });
   } else {
     await h.executeUpdate(submitReadingUpdate, { args: [{ taskId: t.id, readerId: t.reader_id, decision: 'confirm' }] });
+  }
+}
+
+/**
+ * A Temporal dev server for a bench (the per-user CLI, namespace `readflow`, ReadFlow's search attributes). The SDK gives
+ * it 5 s to start; a loaded machine may need another try (as test/support/global-setup does).
+ */
+export async function startBenchDevServer(): Promise<TestWorkflowEnvironment> {
+  const cli = await ensureTemporalCli(loadToolchainConfig(process.env));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createLocal({
+        server: { executable: { type: 'existing-path', path: cli }, namespace: 'readflow', ip: '127.0.0.1', searchAttributes: [...SEARCH_ATTRIBUTES] },
+      });
+    } catch (err) {
+      if (attempt >= 4) throw err;
+      process.stderr.write(`the Temporal dev server did not start (attempt ${attempt}); retrying\n`);
+    }
   }
 }
