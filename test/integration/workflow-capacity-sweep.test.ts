@@ -217,9 +217,13 @@ describe('capacity sweeper', () => {
       const input = await rerunRig.stage(dicomVariant(nih, tag, ++n), { policy: DEFAULT_POLICIES['independent-3'] });
       const first = await startScan(temporal.client, rerunRig.taskQueue, input);
       await reading(first);
-      const firstTasks: { id: string; reader_id: string }[] = await ds.query(`SELECT id, reader_id FROM tasks WHERE scan_id = $1 AND status = 'open' ORDER BY id`, [
-        input.scanId,
-      ]);
+      // The status query answers from the workflow's memory, which can be a write ahead of the projection.
+      const firstTasks: { id: string; reader_id: string }[] = await eventually(async () => {
+        const r: { id: string; reader_id: string }[] = await ds.query(`SELECT id, reader_id FROM tasks WHERE scan_id = $1 AND status = 'open' ORDER BY id`, [
+          input.scanId,
+        ]);
+        return r.length === 3 ? r : undefined;
+      }, 30_000, "the first run's open tasks");
       expect(firstTasks).toHaveLength(3);
       handle = temporal.client.workflow.getHandle(await ensureCapacitySweeper(temporal.client, { taskQueue: rerunRig.taskQueue, intervalMs: INTERVAL_MS }));
       const h = handle;
