@@ -10,6 +10,12 @@
  * and by the SHA-256 of what the rendering is a function of (transfer syntax, every Image Pixel / presentation
  * attribute of group 0028, the Pixel Data bytes: {@link pixelKey}), looked up before decoding; checks of the same pixels
  * running at once share one decode and one OCR run.
+ *
+ * OCR runs in batches (issue #12, the VinDr-scale run): starting tesseract and loading its model costs about 0.1 CPU-s,
+ * more than reading a small film, so the images that queue while one run works go to the next run together, as a list
+ * of files (`tesseract list.txt - tsv`: one page per image, the same words and confidences as one run each). One run at
+ * a time by default, so OCR takes at most one core of the worker's machine. A batch tesseract refuses is read again
+ * one image at a time: one bad image fails only its own check.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -121,15 +127,97 @@ function run(cmd: string, args: string[], input: Buffer | undefined, timeoutMs: 
 
 /** Parses tesseract's TSV output into words with confidences. */
 export function parseTesseractTsv(tsv: string): OcrWord[] {
-  const words: OcrWord[] = [];
+  return parseTesseractTsvPages(tsv, 1)[0];
+}
+
+/**
+ * Parses the TSV of a run over a list of `pages` images into the words of each, by the `page_num` column (1-based, the
+ * image's place in the list). Words of a page outside 1..pages make it throw: the output is not the list's.
+ */
+export function parseTesseractTsvPages(tsv: string, pages: number): OcrWord[][] {
+  const out: OcrWord[][] = Array.from({ length: pages }, () => []);
   for (const line of tsv.split('\n').slice(1)) {
     const f = line.split('\t');
     if (f.length < 12 || f[0] !== '5') continue;
     const text = f[11].trim();
     const conf = Number(f[10]);
-    if (text !== '' && Number.isFinite(conf)) words.push({ text, conf });
+    if (text === '' || !Number.isFinite(conf)) continue;
+    const page = pages === 1 ? 1 : Number(f[1]);
+    if (!Number.isInteger(page) || page < 1 || page > pages) throw new Error(`tesseract answered for page ${f[1]} of ${pages}`);
+    out[page - 1].push({ text, conf });
   }
-  return words;
+  return out;
+}
+
+type OcrRun = { ok: true; words: OcrWord[] } | { ok: false; detail: string };
+
+/**
+ * Queues OCR requests and runs them in batches: at most `concurrency` tesseract processes at once, each over at most
+ * `maxBatch` images (those queued when it starts). `spawns` counts the processes started.
+ */
+function tesseractBatches(tesseract: string, timeoutMs: number, concurrency: number, maxBatch: number): { ocr(pgm: Buffer): Promise<OcrRun>; spawns(): number } {
+  const queue: { pgm: Buffer; done: (r: OcrRun) => void }[] = [];
+  let active = 0;
+  let spawns = 0;
+
+  async function one(pgm: Buffer): Promise<OcrRun> {
+    let r: Awaited<ReturnType<typeof run>>;
+    try {
+      spawns++;
+      r = await run(tesseract, ['-', '-', '--psm', '11', 'tsv'], pgm, timeoutMs);
+    } catch (e) {
+      return { ok: false, detail: `OCR engine unavailable: ${(e as Error).message}` };
+    }
+    if (r.code !== 0) return { ok: false, detail: `OCR engine failed (${r.code}): ${r.stderr.slice(0, 200)}` };
+    return { ok: true, words: parseTesseractTsv(r.stdout) };
+  }
+
+  /** One process over the list; undefined when it did not answer for every image (each is then read alone). */
+  async function many(pgms: Buffer[]): Promise<OcrWord[][] | undefined> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'readflow-ocr-'));
+    try {
+      const files = pgms.map((_, i) => path.join(dir, `${i}.pgm`));
+      await Promise.all(pgms.map((p, i) => writeFile(files[i], p)));
+      await writeFile(path.join(dir, 'list.txt'), `${files.join('\n')}\n`);
+      spawns++;
+      const r = await run(tesseract, [path.join(dir, 'list.txt'), '-', '--psm', '11', 'tsv'], undefined, timeoutMs * pgms.length);
+      return r.code === 0 ? parseTesseractTsvPages(r.stdout, pgms.length) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function work(batch: typeof queue): Promise<void> {
+    if (batch.length === 1) return batch[0].done(await one(batch[0].pgm));
+    const pages = await many(batch.map((j) => j.pgm));
+    if (pages) {
+      batch.forEach((j, i) => j.done({ ok: true, words: pages[i] }));
+      return;
+    }
+    for (const j of batch) j.done(await one(j.pgm));
+  }
+
+  function pump(): void {
+    while (active < concurrency && queue.length > 0) {
+      active++;
+      void work(queue.splice(0, maxBatch)).finally(() => {
+        active--;
+        pump();
+      });
+    }
+  }
+
+  return {
+    spawns: () => spawns,
+    ocr(pgm) {
+      return new Promise<OcrRun>((done) => {
+        queue.push({ pgm, done });
+        pump();
+      });
+    },
+  };
 }
 
 /**
@@ -169,16 +257,22 @@ export interface TesseractCheckOptions {
   maxSide?: number;
   /** Long side of the OCR copy at least (default 0: small images are not enlarged). */
   minSide?: number;
+  /** Per image (a batch of n gets n times it). */
   timeoutMs?: number;
+  /** Tesseract processes at once (default 1: OCR takes at most one core). */
+  concurrency?: number;
+  /** Images in one tesseract process at most (default 16). */
+  maxBatch?: number;
 }
 
 /** The OCR check with Debian's tesseract (and gdcmconv for compressed pixel data). */
-export function tesseractTextCheck(opts: TesseractCheckOptions = {}): BurnedInTextCheck & { calls: () => number } {
+export function tesseractTextCheck(opts: TesseractCheckOptions = {}): BurnedInTextCheck & { calls: () => number; spawns: () => number } {
   const tesseract = opts.tesseract ?? 'tesseract';
   const gdcmconv = opts.gdcmconv ?? 'gdcmconv';
   const maxSide = opts.maxSide ?? 1024;
   const minSide = opts.minSide ?? 0;
   const timeoutMs = opts.timeoutMs ?? 60_000;
+  const ocr = tesseractBatches(tesseract, timeoutMs, opts.concurrency ?? 1, opts.maxBatch ?? 16);
   const cache = new Map<string, BurnedInTextVerdict>();
   /** Checks running now, by {@link pixelKey}: a copy of the same pixels waits for the same answer. */
   const running = new Map<string, Promise<BurnedInTextResult>>();
@@ -236,15 +330,10 @@ export function tesseractTextCheck(opts: TesseractCheckOptions = {}): BurnedInTe
       return { ok: true, verdict: cached };
     }
     const pgm = Buffer.concat([Buffer.from(`P5 ${small.width} ${small.height} 255\n`, 'latin1'), small.pixels]);
-    let r: Awaited<ReturnType<typeof run>>;
-    try {
-      calls++;
-      r = await run(tesseract, ['-', '-', '--psm', '11', 'tsv'], pgm, timeoutMs);
-    } catch (e) {
-      return { ok: false, detail: `OCR engine unavailable: ${(e as Error).message}` };
-    }
-    if (r.code !== 0) return { ok: false, detail: `OCR engine failed (${r.code}): ${r.stderr.slice(0, 200)}` };
-    const verdict = classifyOcrWords(parseTesseractTsv(r.stdout));
+    calls++;
+    const r = await ocr.ocr(pgm);
+    if (!r.ok) return r;
+    const verdict = classifyOcrWords(r.words);
     remember(key, verdict);
     if (raw) remember(raw, verdict);
     return { ok: true, verdict };
@@ -252,6 +341,7 @@ export function tesseractTextCheck(opts: TesseractCheckOptions = {}): BurnedInTe
 
   return {
     calls: () => calls,
+    spawns: ocr.spawns,
     check(dicom) {
       const raw = pixelKey(dicom);
       if (raw === undefined) return checkRendered(dicom, undefined);

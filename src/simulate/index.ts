@@ -86,9 +86,17 @@ export async function simulate(opts: SimOptions, hooks: SimulateHooks = {}): Pro
     target = { apiUrl: stack.apiUrl, adminToken: stack.adminToken, temporalAddress: stack.temporalAddress, payloadKeys: stack.payloadKeys, importDir: stack.importDir, deidSecret: stack.deidSecret };
   }
   const bar = opts.progress ? new SingleBar({ format: 'scans {bar} {value}/{total} finished | {eta_formatted} | {stages}', hideCursor: true, etaBuffer: 50 }) : undefined;
+  // Without the bar (no TTY, --no-progress) a line a minute says how far the run is, for long runs read from a log.
+  let latest = { done: 0, stages: '' };
   const sim = new Simulation(opts, target, (done, stages) => {
-    bar?.update(done, { stages: Object.entries(stages).map(([k, v]) => `${k} ${v}`).join(', ') });
+    latest = { done, stages: Object.entries(stages).map(([k, v]) => `${k} ${v}`).join(', ') };
+    bar?.update(done, { stages: latest.stages });
   });
+  const started = Date.now();
+  const ticker = bar
+    ? undefined
+    : setInterval(() => log(`${new Date().toISOString()} +${Math.round((Date.now() - started) / 60_000)} min: ${latest.done}/${sim.scans.length} scans finished${latest.stages ? ` (${latest.stages})` : ''}`), 60_000);
+  ticker?.unref();
   let chaos: ChaosEvent[] = [];
   try {
     log(`planning ${opts.scans} scans…`);
@@ -122,6 +130,7 @@ export async function simulate(opts: SimOptions, hooks: SimulateHooks = {}): Pro
     if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
     return report;
   } finally {
+    if (ticker) clearInterval(ticker);
     bar?.stop();
     if (stack) await stack.stop({ drop: !opts.keep });
     if (dir && !opts.keep) rmSync(dir, { recursive: true, force: true });
