@@ -11,6 +11,7 @@
  * With BENCH_OCR=1 (instead of the throughput run; BENCH_OCR_N generated films of each kind, default 10), measures the burned-in text check (src/ingest/burned-in-text.ts, tesseract): the rate of
  * false quarantines on clean chest films (the real CR/DX files of the corpus and generated films with laterality
  * markers and position labels) and the rate of detection on generated films with a name, a birth date and an MRN.
+ * With BENCH_OCR=batch, OCR in batches against one process per film (see `ocrBatch`).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 
 import { deidentifyObject } from '../src/dicom';
 import { tesseractTextCheck } from '../src/ingest/burned-in-text';
+import { procStat } from '../src/simulate/resources';
 import { syntheticChestImage } from '../test/fixtures/dicom/corpus';
 import { chestLikePixels, drawText } from '../test/fixtures/dicom/text-image';
 
@@ -167,5 +169,57 @@ async function ocr(): Promise<void> {
   console.log(`burned-in text check: false quarantines ${falseQ}/${clean.length} clean films (${((100 * falseQ) / clean.length).toFixed(0)}%), detected ${found}/${withText.length} films with text (${((100 * found) / withText.length).toFixed(0)}%), ${check.calls()} OCR calls, ${(s / check.calls()).toFixed(2)} s per call`);
 }
 
+/** CPU seconds of this process's finished children (tesseract, gdcmconv). */
+function childCpuSeconds(): number {
+  return procStat(process.pid)?.childrenCpuSeconds ?? Number.NaN;
+}
+
+/**
+ * BENCH_OCR=batch: the burned-in text check on BENCH_OCR_N distinct generated films per size (128 px as the
+ * simulator's VinDr preset writes, 1024 px as the check's OCR copy of a real film), BENCH_OCR_PARALLEL checks at once
+ * as a worker's concurrent ingests run them: one tesseract process per film, as before (`maxBatch: 1`, every check
+ * at once), against the batched default. Rounds alternate; the verdicts must be the same.
+ */
+async function ocrBatch(): Promise<void> {
+  const N = Number(process.env.BENCH_OCR_N ?? 48);
+  const parallel = Number(process.env.BENCH_OCR_PARALLEL ?? 16);
+  for (const size of [128, 1024]) {
+    const films = Array.from({ length: N }, (_, i) => {
+      const px = chestLikePixels(size, size, 1000 * size + i);
+      if (i % 4 === 0) drawText(px, size, `DOE ${i} 1965-04-12`, 4, 4, Math.max(1, Math.floor(size / 128)));
+      return syntheticChestImage(px, size, size, [], { sop: `1.2.3.7.${size}.${i}` });
+    });
+    const variants = { 'one process per film': { maxBatch: 1, concurrency: parallel }, batched: {} } as const;
+    const best: Record<string, { wall: number; cpu: number; spawns: number; verdicts: string }> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, o] of Object.entries(variants)) {
+        const check = tesseractTextCheck(o);
+        const cpu0 = childCpuSeconds();
+        const t0 = performance.now();
+        const verdicts: string[] = new Array(N);
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: parallel }, async () => {
+            while (next < N) {
+              const i = next++;
+              const r = await check.check(films[i]);
+              verdicts[i] = r.ok ? String(r.verdict.identifying) : `unavailable: ${r.detail}`;
+            }
+          }),
+        );
+        const m = { wall: (performance.now() - t0) / 1000, cpu: childCpuSeconds() - cpu0, spawns: check.spawns(), verdicts: verdicts.join(',') };
+        if (!best[name] || m.cpu < best[name].cpu) best[name] = m;
+      }
+    }
+    const [a, b] = [best['one process per film'], best.batched];
+    console.log(`${size} px, ${N} distinct films, ${parallel} checks at once, best of ${ROUNDS}:`);
+    for (const [name, m] of Object.entries(best)) {
+      console.log(`  ${name.padEnd(22)} ${m.wall.toFixed(2).padStart(6)} s wall ${m.cpu.toFixed(2).padStart(6)} CPU-s of tesseract (${((1000 * m.cpu) / N).toFixed(0)} ms per film) ${m.spawns} processes`);
+    }
+    console.log(`  batched / per film: CPU ${(b.cpu / a.cpu).toFixed(2)}×, wall ${(b.wall / a.wall).toFixed(2)}×; same verdicts: ${a.verdicts === b.verdicts ? 'yes' : 'NO'} (${a.verdicts.split(',').filter((v) => v === 'true').length} identifying)`);
+  }
+}
+
 if (process.env.BENCH_OCR === '1') void ocr();
+else if (process.env.BENCH_OCR === 'batch') void ocrBatch();
 else main();

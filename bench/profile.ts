@@ -6,7 +6,6 @@
  *
  * Linux only (/proc); elsewhere the CPU figures are left out.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -14,42 +13,20 @@ import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import type { DataSource } from 'typeorm';
 
-const TICKS_PER_S = 100; // USER_HZ on Linux
+import { processIds, procStat } from '../src/simulate/resources';
 
 /** utime+stime (and cutime+cstime: waited-for children) of a process in seconds, undefined when it is gone. */
 function procCpu(pid: number): { self: number; children: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces), numbered from 3 (state).
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const n = (i: number): number => Number(f[i - 3]);
-    return { self: (n(14) + n(15)) / TICKS_PER_S, children: (n(16) + n(17)) / TICKS_PER_S };
-  } catch {
-    return undefined;
-  }
+  const s = procStat(pid);
+  return s && { self: s.cpuSeconds, children: s.childrenCpuSeconds };
 }
 
 /** Child processes of `ppid` whose command name starts with `name`. */
 function childrenNamed(ppid: number, name: string): number[] {
-  const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppidOf = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppidOf === ppid && comm.startsWith(name)) out.push(Number(e));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
+  return processIds().filter((pid) => {
+    const s = procStat(pid);
+    return s !== undefined && s.ppid === ppid && s.comm.startsWith(name);
+  });
 }
 
 /** CPU seconds spent during one phase, by process group. */

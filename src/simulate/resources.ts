@@ -16,16 +16,53 @@ export interface ProcessUsage {
 /** Clock ticks per second of `/proc/<pid>/stat` (USER_HZ: 100 on every Linux this runs on). */
 const USER_HZ = 100;
 
-/** The usage of one process, or undefined when it is gone (or not on Linux). */
-export function usageOf(pid: number): ProcessUsage | undefined {
+/** What `/proc/<pid>/stat` says of a process (CPU in seconds), or undefined when it is gone (or not on Linux). */
+export interface ProcStat {
+  /** utime + stime. */
+  cpuSeconds: number;
+  /** cutime + cstime: the children it waited for. */
+  childrenCpuSeconds: number;
+  ppid: number;
+  /** The command name (at most 15 characters). */
+  comm: string;
+}
+
+export function procStat(pid: number): ProcStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: fields after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    // The command name (field 2) may hold spaces: fields after its closing parenthesis, numbered from 3 (state).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const n = (i: number): number => Number(f[i - 3]);
+    return {
+      cpuSeconds: (n(14) + n(15)) / USER_HZ,
+      childrenCpuSeconds: (n(16) + n(17)) / USER_HZ,
+      ppid: n(4),
+      comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The ids of the processes this one can see (none elsewhere than Linux). */
+export function processIds(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The usage of one process, or undefined when it is gone (or not on Linux). */
+export function usageOf(pid: number): ProcessUsage | undefined {
+  const stat = procStat(pid);
+  if (!stat) return undefined;
+  try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-    return { pid, cpuSeconds: Math.round((ticks / USER_HZ) * 10) / 10, peakRssMiB: Math.round(kib('VmHWM') / 102.4) / 10, rssMiB: Math.round(kib('VmRSS') / 102.4) / 10 };
+    return { pid, cpuSeconds: Math.round(stat.cpuSeconds * 10) / 10, peakRssMiB: Math.round(kib('VmHWM') / 102.4) / 10, rssMiB: Math.round(kib('VmRSS') / 102.4) / 10 };
   } catch {
     return undefined;
   }
@@ -33,22 +70,13 @@ export function usageOf(pid: number): ProcessUsage | undefined {
 
 /** Processes whose command line contains `needle` (e.g. the run's own SQLite file: its Temporal dev server). */
 export function pidsWithArg(needle: string): number[] {
-  const out: number[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
+  return processIds().filter((pid) => {
     try {
-      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').some((a) => a.includes(needle))) out.push(Number(e));
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.includes(needle));
     } catch {
-      // gone meanwhile, or not ours to read
+      return false; // gone meanwhile, or not ours to read
     }
-  }
-  return out;
+  });
 }
 
 /** The sum of several processes' usage (Postgres backends of one database). */
