@@ -186,7 +186,11 @@ async function ocrBatch(): Promise<void> {
   for (const size of [128, 1024]) {
     const films = Array.from({ length: N }, (_, i) => {
       const px = chestLikePixels(size, size, 1000 * size + i);
-      if (i % 4 === 0) drawText(px, size, `DOE ${i} 1965-04-12`, 4, 4, Math.max(1, Math.floor(size / 128)));
+      if (i % 4 === 0) {
+        const scale = Math.max(2, Math.floor(size / 256));
+        drawText(px, size, `DOE ${i}`, 4, 4, scale);
+        drawText(px, size, '1965-04-12', 4, 4 + 10 * scale, scale);
+      }
       return syntheticChestImage(px, size, size, [], { sop: `1.2.3.7.${size}.${i}` });
     });
     const variants = { 'one process per film': { maxBatch: 1, concurrency: parallel }, batched: {} } as const;

@@ -70,7 +70,7 @@ describe('burned-in text check: OCR in batches (one tesseract process for the fi
   it('gives each film the verdict of a run of its own, with fewer processes', async () => {
     expect(alone.slice(0, 3)).toEqual([1, 2, 3].map(() => expect.objectContaining({ ok: true, verdict: expect.objectContaining({ identifying: true }) })));
     expect(alone.slice(3)).toEqual([4, 5, 6].map(() => expect.objectContaining({ ok: true, verdict: expect.objectContaining({ identifying: false }) })));
-    const check = tesseractTextCheck();
+    const check = tesseractTextCheck({ concurrency: 1 });
     const together = await Promise.all(films.map((f) => check.check(f)));
     expect(together).toEqual(alone);
     expect(check.calls()).toBe(films.length);
@@ -85,7 +85,7 @@ describe('burned-in text check: OCR in batches (one tesseract process for the fi
       const fake = path.join(dir, 'tesseract');
       writeFileSync(fake, '#!/bin/sh\ncase "$1" in *.txt) echo "list refused" >&2; exit 3;; esac\nexec tesseract "$@"\n');
       chmodSync(fake, 0o755);
-      const check = tesseractTextCheck({ tesseract: fake });
+      const check = tesseractTextCheck({ tesseract: fake, concurrency: 1 });
       const together = await Promise.all(films.map((f) => check.check(f)));
       expect(together).toEqual(alone);
       // 1 alone, 1 refused list, then the 5 of that list one by one.

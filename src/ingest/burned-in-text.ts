@@ -13,14 +13,14 @@
  *
  * OCR runs in batches (issue #12, the VinDr-scale run): starting tesseract and loading its model costs about 0.1 CPU-s,
  * more than reading a small film, so the images that queue while one run works go to the next run together, as a list
- * of files (`tesseract list.txt - tsv`: one page per image, the same words and confidences as one run each). One run at
- * a time by default, so OCR takes at most one core of the worker's machine. A batch tesseract refuses is read again
+ * of files (`tesseract list.txt - tsv`: one page per image, the same words and confidences as one run each). At most
+ * half the cores' worth of runs at once by default (one on 2 cores), so OCR leaves the worker room. A batch tesseract refuses is read again
  * one image at a time: one bad image fails only its own check.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 import { renderPreview8 } from '../dicom';
@@ -259,7 +259,7 @@ export interface TesseractCheckOptions {
   minSide?: number;
   /** Per image (a batch of n gets n times it). */
   timeoutMs?: number;
-  /** Tesseract processes at once (default 1: OCR takes at most one core). */
+  /** Tesseract processes at once (default half the cores, at least 1: OCR leaves the other half to the worker). */
   concurrency?: number;
   /** Images in one tesseract process at most (default 16). */
   maxBatch?: number;
@@ -272,7 +272,7 @@ export function tesseractTextCheck(opts: TesseractCheckOptions = {}): BurnedInTe
   const maxSide = opts.maxSide ?? 1024;
   const minSide = opts.minSide ?? 0;
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const ocr = tesseractBatches(tesseract, timeoutMs, opts.concurrency ?? 1, opts.maxBatch ?? 16);
+  const ocr = tesseractBatches(tesseract, timeoutMs, opts.concurrency ?? Math.max(1, Math.floor(availableParallelism() / 2)), opts.maxBatch ?? 16);
   const cache = new Map<string, BurnedInTextVerdict>();
   /** Checks running now, by {@link pixelKey}: a copy of the same pixels waits for the same answer. */
   const running = new Map<string, Promise<BurnedInTextResult>>();
